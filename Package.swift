@@ -1,0 +1,90 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "junction",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "junction-ingress", targets: ["junction-ingress"]),
+        .executable(name: "junction-worker", targets: ["junction-worker"]),
+        .executable(name: "junction-scheduler", targets: ["junction-scheduler"]),
+        .executable(name: "junction", targets: ["junction"]),
+        .library(name: "JunctionShared", targets: ["JunctionShared"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, linked from Debian's -dev packages.
+        .systemLibrary(
+            name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(
+            name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]),
+        // curl_easy_setopt is variadic, which Swift cannot call: typed wrappers.
+        .target(name: "CCurlShim", dependencies: ["CCurl"], path: "Sources/CCurlShim"),
+
+        .target(
+            name: "JunctionShared",
+            dependencies: [
+                "CHiredis", "CLibPQ", "CCurl", "CCurlShim",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Shared",
+            resources: [.copy("Migrations/sql")],
+            swiftSettings: swiftSettings),
+
+        .executableTarget(
+            name: "junction-ingress",
+            dependencies: [
+                "JunctionShared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Ingress",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "junction-worker",
+            dependencies: ["JunctionShared"],
+            path: "Sources/Worker",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "junction-scheduler",
+            dependencies: ["JunctionShared"],
+            path: "Sources/Scheduler",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "junction",
+            dependencies: [
+                "JunctionShared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/CLI",
+            swiftSettings: swiftSettings),
+
+        .testTarget(
+            name: "JunctionTests",
+            dependencies: [
+                "JunctionShared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/JunctionTests",
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import JunctionShared
+
+/// `junction`: the ops command line.
+@main
+struct JunctionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "junction",
+        abstract: "Operate a Junction deployment.",
+        discussion: "Settings come from the same JUNCTION_* environment variables the services read.",
+        subcommands: [MigrateCommand.self])
+}
+
+/// Exit codes scripts can rely on.
+enum ExitStatus {
+    /// A dependency (PostgreSQL, Redis) could not be reached: try again later.
+    static let unavailable = ExitCode(69)
+    /// The request cannot succeed as given (a migration was edited, a newer schema exists).
+    static let dataError = ExitCode(65)
+}

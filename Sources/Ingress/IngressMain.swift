@@ -1,0 +1,43 @@
+import Hummingbird
+import JunctionShared
+import Logging
+import ServiceLifecycle
+
+/// `junction-ingress`: the HTTP gateway. This build serves the health endpoints; webhooks, the
+/// OAuth flow and the management API mount on the same router.
+@main
+struct IngressMain {
+    static func main() async throws {
+        let environment = EnvironmentVariables()
+        let core = ProcessBootstrap.core(process: "junction-ingress", environment: environment)
+        let settings = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
+            try IngressSettings(environment: environment)
+        }
+        let logger = Logger(label: "junction.ingress")
+        let redis = RedisClient(core.redis, connections: core.redisConnections)
+        let database = PostgresClient(core.database, connections: core.databaseConnections)
+
+        let router = Router()
+        HealthRoutes(checks: DependencyChecks(redis: redis, database: database)).register(on: router)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+            onServerRunning: { channel in
+                logger.info("listening", metadata: [
+                    "address": .string(channel.localAddress.map { "\($0)" } ?? "\(settings.host):\(settings.port)"),
+                    "redis": .string(core.redis.redactedURL), "database": .string(core.database.redactedURL),
+                ])
+            },
+            logger: logger)
+        let services = ServiceGroup(configuration: .init(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await services.run()
+        } catch {
+            logger.error("stopped with an error", metadata: ["error": .string("\(error)")])
+        }
+        await redis.shutdown()
+        await database.shutdown()
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// Reads and writes PostgreSQL's text form of timestamps. Connections run with
+/// `TimeZone=UTC`, so `timestamptz` values arrive as `2026-11-21 17:01:43.123456+00`.
+enum PostgresTimestamp {
+    /// `2026-11-21T17:01:43.123456Z`.
+    static func format(_ date: Date) -> String {
+        let totalMicros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        var seconds = time_t(totalMicros.floorDiv(1_000_000))
+        let micros = totalMicros - Int64(seconds) * 1_000_000
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+            parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec, micros)
+    }
+
+    /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM[:SS]]]` (a `T` separator is accepted too);
+    /// without an offset the time is taken as UTC. `infinity` and `-infinity` map to the distant
+    /// future and past.
+    static func parse(_ text: String) -> Date? {
+        if text == "infinity" { return .distantFuture }
+        if text == "-infinity" { return .distantPast }
+        let bytes = Array(text.utf8)
+        var index = 0
+        func number(_ digits: Int) -> Int? {
+            guard index + digits <= bytes.count else { return nil }
+            var value = 0
+            for _ in 0..<digits {
+                let byte = bytes[index]
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+                index += 1
+            }
+            return value
+        }
+        func expect(_ characters: Character...) -> Bool {
+            guard index < bytes.count, characters.contains(Character(UnicodeScalar(bytes[index]))) else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4), expect("-"), let month = number(2), expect("-"), let day = number(2),
+              expect(" ", "T"), let hour = number(2), expect(":"), let minute = number(2), expect(":"),
+              let second = number(2)
+        else { return nil }
+        var fraction = 0.0
+        if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            var scale = 0.1
+            while index < bytes.count, bytes[index] >= 48 && bytes[index] <= 57 {
+                fraction += Double(bytes[index] - 48) * scale
+                scale /= 10
+                index += 1
+            }
+        }
+        var offset = 0
+        if index < bytes.count {
+            if bytes[index] == UInt8(ascii: "Z") {
+                index += 1
+            } else {
+                let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+                guard expect("+", "-"), let hours = number(2) else { return nil }
+                offset = hours * 3600
+                if expect(":"), let minutes = number(2) {
+                    offset += minutes * 60
+                    if expect(":"), let seconds = number(2) { offset += seconds }
+                }
+                offset *= sign
+            }
+        }
+        guard index == bytes.count else { return nil }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        let epoch = timegm(&parts)
+        return Date(timeIntervalSince1970: Double(epoch - offset) + fraction)
+    }
+}
+
+extension Int64 {
+    fileprivate func floorDiv(_ divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import JunctionShared
+import Testing
+
+@Suite("Processes")
+struct ProcessTests {
+    static func environment(_ stack: TestStack, database: PostgresConfiguration? = nil, _ extra: [String: String] = [:]) -> [String: String] {
+        [
+            "JUNCTION_REDIS_URL": "redis://default:\(stack.redis.password ?? "")@\(stack.redis.host):\(stack.redis.port)/0",
+            "JUNCTION_DATABASE_URL": (database ?? stack.database).url,
+        ].merging(extra) { $1 }
+    }
+
+    @Test func ingressServesHealthAndReadinessAndStopsOnSIGTERM() async throws {
+        let stack = try await TestStack.shared()
+        let port = try closedPort()
+        let ingress = try ChildProcess(junction: "junction-ingress", environment: Self.environment(stack, ["JUNCTION_INGRESS_PORT": "\(port)"]))
+        try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        let http = OutboundHTTPClient(connections: 1)
+        let health = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health"))
+        #expect(health.status == 200)
+        #expect(health.text == #"{"status":"ok"}"#)
+        let ready = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health/ready"))
+        #expect(ready.status == 200)
+        #expect(ready.text == #"{"status":"ready","checks":{"redis":{"status":"ok"},"postgres":{"status":"ok"}}}"#)
+        #expect(ready.header("content-type") == "application/json")
+        await http.shutdown()
+
+        #expect(try await ingress.stop(signal: SIGTERM) == 0)
+        #expect(ingress.lines.last?.contains("\"msg\":\"stopped\"") == true)
+        for line in ingress.lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["ts"] != nil && object?["level"] != nil, "not a JSON log line: \(line)")
+            #expect(!line.contains(stack.redis.password ?? "-"), "the Redis password leaked into the logs")
+        }
+    }
+
+    @Test func readinessNamesTheDependencyThatIsDown() async throws {
+        let stack = try await TestStack.shared()
+        let port = try closedPort()
+        let deadRedis = "redis://127.0.0.1:\(try closedPort())/0"
+        let ingress = try ChildProcess(junction: "junction-ingress", environment: Self.environment(stack, [
+            "JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_REDIS_URL": deadRedis,
+        ]))
+        try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        let http = OutboundHTTPClient(connections: 1)
+        let ready = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health/ready"))
+        #expect(ready.status == 503)
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(ready.body)) as? [String: Any])
+        let checks = try #require(body["checks"] as? [String: [String: String]])
+        #expect(body["status"] as? String == "unavailable")
+        #expect(checks["redis"]?["status"] == "error")
+        #expect(checks["redis"]?["error"]?.contains("cannot connect to Redis") == true)
+        #expect(checks["postgres"]?["status"] == "ok")
+        await http.shutdown()
+        #expect(try await ingress.stop(signal: SIGINT) == 0)
+    }
+
+    @Test(arguments: [
+        ("junction-ingress", "JUNCTION_INGRESS_PORT", "abc", "JUNCTION_INGRESS_PORT=abc is invalid: not a whole number"),
+        ("junction-worker", "JUNCTION_REDIS_URL", "http://x", "JUNCTION_REDIS_URL is invalid: the scheme must be redis://"),
+        ("junction-scheduler", "JUNCTION_LOG_LEVEL", "loud", "JUNCTION_LOG_LEVEL=loud is invalid"),
+    ])
+    func malformedSettingStopsTheProcessWithAMessageNamingTheVariable(binary: String, variable: String, value: String, message: String) async throws {
+        let process = try ChildProcess(junction: binary, environment: [variable: value])
+        #expect(try await process.exitStatus() == ProcessBootstrap.configurationExitCode)
+        #expect(process.standardError.contains(message), "stderr was: \(process.standardError)")
+        #expect(process.standardError.contains("Example: \(variable)="))
+    }
+
+    @Test(arguments: ["junction-worker", "junction-scheduler"])
+    func backgroundProcessConnectsThenStopsCleanlyOnSignal(binary: String) async throws {
+        let stack = try await TestStack.shared()
+        let process = try ChildProcess(junction: binary, environment: Self.environment(stack))
+        try await process.waitForLine(containing: "connected to Redis and PostgreSQL")
+        #expect(try await process.stop(signal: SIGTERM) == 0)
+        #expect(process.lines.last?.contains("\"msg\":\"stopped\"") == true)
+    }
+
+    @Test func backgroundProcessWaitsForADependencyThatIsDownAndStillStopsOnSignal() async throws {
+        let stack = try await TestStack.shared()
+        let process = try ChildProcess(junction: "junction-worker", environment: Self.environment(stack, [
+            "JUNCTION_REDIS_URL": "redis://127.0.0.1:\(try closedPort())/0",
+        ]))
+        try await process.waitForLine(containing: "dependency unavailable, retrying")
+        #expect(try await process.stop(signal: SIGTERM) == 0)
+    }
+
+    @Test func migrateCommandAppliesThenReportsUpToDate() async throws {
+        let stack = try await TestStack.shared()
+        let database = try await stack.freshDatabase()
+        let environment = Self.environment(stack, database: database)
+        let first = try ChildProcess(junction: "junction", arguments: ["migrate"], environment: environment)
+        #expect(try await first.exitStatus() == 0)
+        #expect(first.lines.contains("applied 0001_initial"))
+        let second = try ChildProcess(junction: "junction", arguments: ["migrate"], environment: environment)
+        #expect(try await second.exitStatus() == 0)
+        #expect(second.lines.first?.hasPrefix("schema is up to date") == true)
+        let status = try ChildProcess(junction: "junction", arguments: ["migrate", "--status"], environment: environment)
+        #expect(try await status.exitStatus() == 0)
+        #expect(status.lines.first?.hasPrefix("0001  0001_initial  applied ") == true)
+    }
+
+    @Test func migrateCommandExitsUnavailableWhenPostgresIsDown() async throws {
+        let process = try ChildProcess(junction: "junction", arguments: ["migrate"], environment: [
+            "JUNCTION_DATABASE_URL": "postgres://junction@127.0.0.1:\(try closedPort())/junction",
+        ])
+        #expect(try await process.exitStatus() == 69)
+        #expect(process.standardError.contains("cannot connect to PostgreSQL"))
+    }
+}
