@@ -81,8 +81,8 @@ let package = Package(
             dependencies: [
                 "JunctionShared",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/JunctionTests",
             swiftSettings: swiftSettings),

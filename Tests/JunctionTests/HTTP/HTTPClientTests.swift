@@ -1,13 +1,12 @@
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import JunctionShared
 import Testing
 
 @Suite("HTTP client")
 struct HTTPClientTests {
     /// A local server with the routes the tests call.
-    static func application() -> some ApplicationProtocol {
+    static func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.post("/echo") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
@@ -26,15 +25,15 @@ struct HTTPClientTests {
         router.get("/big") { _, _ -> Response in
             Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: 0x61, count: 64 * 1024)))
         }
-        return Application(router: router)
+        return router
     }
 
     @Test func responseCarriesStatusHeadersAndBody() async throws {
-        try await Self.application().test(.live) { client in
+        try await withLiveServer(Self.router()) { port in
             let http = OutboundHTTPClient(connections: 1)
             let body: [UInt8] = Array("hello\u{0}world ✓".utf8)
             let response = try await http.send(OutboundRequest(
-                method: "POST", url: "http://127.0.0.1:\(client.port!)/echo",
+                method: "POST", url: "http://127.0.0.1:\(port)/echo",
                 headers: [("X-Token", "abc"), ("Content-Type", "application/octet-stream")], body: body))
             #expect(response.status == 201)
             #expect(response.body == body)
@@ -46,10 +45,10 @@ struct HTTPClientTests {
     }
 
     @Test func slowServerTimesOut() async throws {
-        try await Self.application().test(.live) { client in
+        try await withLiveServer(Self.router()) { port in
             let http = OutboundHTTPClient(connections: 1)
             await #expect(throws: OutboundHTTPError.timeout) {
-                try await http.send(OutboundRequest(url: "http://127.0.0.1:\(client.port!)/slow", timeout: .milliseconds(300)))
+                try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/slow", timeout: .milliseconds(300)))
             }
             await http.shutdown()
         }
@@ -67,9 +66,9 @@ struct HTTPClientTests {
     }
 
     @Test func retryAfterSecondsIsReadFromTheResponse() async throws {
-        try await Self.application().test(.live) { client in
+        try await withLiveServer(Self.router()) { port in
             let http = OutboundHTTPClient(connections: 1)
-            let response = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(client.port!)/limited"))
+            let response = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/limited"))
             #expect(response.status == 429)
             #expect(response.retryAfter() == .seconds(7))
             await http.shutdown()
@@ -77,10 +76,10 @@ struct HTTPClientTests {
     }
 
     @Test func bodyLargerThanTheLimitIsRefused() async throws {
-        try await Self.application().test(.live) { client in
+        try await withLiveServer(Self.router()) { port in
             let http = OutboundHTTPClient(connections: 1, maxResponseBytes: 1024)
             await #expect(throws: OutboundHTTPError.responseTooLarge(limit: 1024)) {
-                try await http.send(OutboundRequest(url: "http://127.0.0.1:\(client.port!)/big"))
+                try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/big"))
             }
             await http.shutdown()
         }

@@ -1,0 +1,24 @@
+--[[
+  Extends the leases of jobs that are still running.
+
+  KEYS[1]     in-flight sorted set: id -> lease deadline (ms)
+  KEYS[2]     leases hash: id -> lease token
+
+  ARGV[1]     now (ms)
+  ARGV[2]     lease (ms)
+  ARGV[3..]   pairs of id, token
+
+  Returns, per pair, 1 (renewed) or 0 (the lease is lost: it expired and the job went back to
+  its list, or it was handed to another processor). A processor that gets 0 stops that job.
+]]
+local deadline = tonumber(ARGV[1]) + tonumber(ARGV[2])
+local result = {}
+for i = 3, #ARGV, 2 do
+  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
+    redis.call('ZADD', KEYS[1], 'XX', deadline, ARGV[i])
+    result[#result + 1] = 1
+  else
+    result[#result + 1] = 0
+  end
+end
+return result
