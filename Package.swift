@@ -44,7 +44,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Shared",
-            resources: [.copy("Migrations/sql")],
+            resources: [.copy("Migrations/sql"), .copy("Queue/scripts")],
             swiftSettings: swiftSettings),
 
         .executableTarget(
@@ -59,7 +59,11 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "junction-worker",
-            dependencies: ["JunctionShared"],
+            dependencies: [
+                "JunctionShared",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Sources/Worker",
             swiftSettings: swiftSettings),
         .executableTarget(

@@ -37,6 +37,9 @@ struct MigrateCommand: ParsableCommand {
         } catch let error as MigrationError {
             printError("junction migrate: \(error)")
             throw ExitStatus.dataError
+        } catch let error as ResourcesNotFound {
+            printError("junction migrate: \(error)")
+            throw ExitStatus.software
         }
     }
 }

@@ -64,7 +64,8 @@ public struct EnvironmentVariables: Sendable {
         }
     }
 
-    static func parseDuration(_ text: String) -> Duration? {
+    /// Parses `250ms`, `25s`, `5m`, `72h`, `30d`, or a bare number of seconds.
+    public static func parseDuration(_ text: String) -> Duration? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
             let number = text.dropLast(suffix.count)

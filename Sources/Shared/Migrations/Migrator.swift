@@ -15,8 +15,6 @@ public struct Migration: Sendable, Equatable {
 
 /// Why migrating stopped.
 public enum MigrationError: Error, Sendable, CustomStringConvertible {
-    /// The folder of SQL files could not be found or read.
-    case filesNotFound(searched: [String])
     /// A file name does not follow `NNNN_name.sql`, or two files share a number.
     case badFileName(String)
     /// A file already applied has changed since: the database and the code disagree.
@@ -28,8 +26,6 @@ public enum MigrationError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .filesNotFound(let searched):
-            "migration files not found; looked in \(searched.joined(separator: ", ")) (set JUNCTION_MIGRATIONS_DIR to the folder of NNNN_name.sql files)"
         case .badFileName(let name):
             "migration file \(name) must be named NNNN_description.sql with a number no other file uses"
         case .changedAfterApplied(let version, let name):
@@ -60,21 +56,9 @@ public struct Migrator: Sendable {
     /// The migrations shipped with this build, read from `directory`, from `JUNCTION_MIGRATIONS_DIR`,
     /// or from the resource bundle next to the executable.
     public static func bundled(directory: URL? = nil, environment: EnvironmentVariables = EnvironmentVariables()) throws -> Migrator {
-        var candidates: [URL] = []
-        if let directory { candidates.append(directory) }
-        if let configured = environment.values["JUNCTION_MIGRATIONS_DIR"], !configured.isEmpty {
-            candidates.append(URL(fileURLWithPath: configured))
-        }
-        let bundleName = "junction_JunctionShared.resources"
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        candidates.append(executable.appendingPathComponent(bundleName).appendingPathComponent("sql"))
-        candidates.append(Bundle.main.bundleURL.appendingPathComponent(bundleName).appendingPathComponent("sql"))
-        for candidate in candidates {
-            if let files = try? FileManager.default.contentsOfDirectory(atPath: candidate.path) {
-                return Migrator(migrations: try load(files: files, in: candidate))
-            }
-        }
-        throw MigrationError.filesNotFound(searched: candidates.map(\.path))
+        let folder = try BundledResources.directory("sql", explicit: directory, overrideVariable: "JUNCTION_MIGRATIONS_DIR", environment: environment)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+        return Migrator(migrations: try load(files: files, in: folder))
     }
 
     static func load(files: [String], in directory: URL) throws -> [Migration] {

@@ -59,7 +59,7 @@ extension UUID: PostgresDecodable {
 
 extension Date: PostgresDecodable {
     public init?(postgresText text: String) {
-        guard let date = PostgresTimestamp.parse(text) else { return nil }
+        guard let date = Timestamp.parse(text) else { return nil }
         self = date
     }
 }

@@ -48,7 +48,7 @@ extension UUID: PostgresEncodable {
 
 extension Date: PostgresEncodable {
     /// An ISO 8601 timestamp in UTC with microseconds, which `timestamptz` reads exactly.
-    public var postgresParameter: PostgresParameter { .text(PostgresTimestamp.format(self)) }
+    public var postgresParameter: PostgresParameter { .text(Timestamp.format(self)) }
 }
 
 extension Array: PostgresEncodable where Element == UInt8 {

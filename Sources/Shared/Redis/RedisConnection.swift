@@ -96,6 +96,24 @@ public final class RedisConnection {
         return try reply.check()
     }
 
+    /// Runs several scripts in one round trip. A call answered `NOSCRIPT` is loaded and run again
+    /// on its own, so use this only for calls that do not depend on each other's order.
+    public func evaluate(_ calls: [(script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument])]) throws(RedisError) -> [RedisReply] {
+        var commands: [[RedisArgument]] = []
+        commands.reserveCapacity(calls.count)
+        for call in calls {
+            commands.append(Self.evalsha(try scriptSHA(call.script), keys: call.keys, arguments: call.arguments))
+        }
+        var replies = try pipeline(commands)
+        for index in replies.indices {
+            if case .error(let message) = replies[index], message.hasPrefix("NOSCRIPT") {
+                loadedScripts[calls[index].script.source] = nil
+                replies[index] = try evaluate(calls[index].script, keys: calls[index].keys, arguments: calls[index].arguments)
+            }
+        }
+        return replies
+    }
+
     /// The SHA1 of `script` as this connection's server knows it, loading it if needed.
     public func scriptSHA(_ script: RedisScript) throws(RedisError) -> String {
         if let sha = loadedScripts[script.source] { return sha }

@@ -1,10 +1,11 @@
 import Foundation
 
-/// Reads and writes PostgreSQL's text form of timestamps. Connections run with
-/// `TimeZone=UTC`, so `timestamptz` values arrive as `2026-11-21 17:01:43.123456+00`.
-enum PostgresTimestamp {
+/// Reads and writes timestamps as text: ISO 8601 in UTC for job envelopes and query parameters,
+/// and PostgreSQL's output form (connections run with `TimeZone=UTC`, so `timestamptz` values
+/// arrive as `2026-11-21 17:01:43.123456+00`).
+public enum Timestamp {
     /// `2026-11-21T17:01:43.123456Z`.
-    static func format(_ date: Date) -> String {
+    public static func format(_ date: Date) -> String {
         let totalMicros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
         var seconds = time_t(totalMicros.floorDiv(1_000_000))
         let micros = totalMicros - Int64(seconds) * 1_000_000
@@ -18,7 +19,7 @@ enum PostgresTimestamp {
     /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM[:SS]]]` (a `T` separator is accepted too);
     /// without an offset the time is taken as UTC. `infinity` and `-infinity` map to the distant
     /// future and past.
-    static func parse(_ text: String) -> Date? {
+    public static func parse(_ text: String) -> Date? {
         if text == "infinity" { return .distantFuture }
         if text == "-infinity" { return .distantPast }
         let bytes = Array(text.utf8)

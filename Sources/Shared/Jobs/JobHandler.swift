@@ -1,0 +1,116 @@
+import Logging
+import Synchronization
+
+/// Runs one job type. Handlers run on a worker processor's own thread and may block (they use
+/// the processor's Redis connection and its PostgreSQL connection directly); they must be
+/// idempotent, because a job can be delivered again after a crash.
+///
+/// ```swift
+/// struct ConnectionHealthHandler: JobHandler {
+///     let type = "connection.check"
+///     func run(_ job: JobContext) throws {
+///         try job.checkCancellation()
+///         …
+///     }
+/// }
+/// ```
+public protocol JobHandler: Sendable {
+    /// The job type it runs, such as `webhook.process`.
+    var type: String { get }
+    /// Runs one attempt. Returning means success; throwing a ``JobFailure`` says what to do next,
+    /// and any other error counts as retryable unless it says otherwise (``RetryClassifiable``).
+    func run(_ job: JobContext) throws
+}
+
+/// How a handler asks for an attempt to end, when it did not succeed.
+public enum JobFailure: Error, Sendable, Equatable {
+    /// Worth trying again after the policy's back-off.
+    case retryable(String)
+    /// Will never succeed (bad payload, 4xx): straight to the dead letters.
+    case permanent(String)
+    /// Worth trying again no sooner than after `delay` (a provider's `Retry-After`).
+    case retryAfter(Duration, String)
+    /// Not this job's fault (open circuit, rate limit, lock busy): run it again after `delay`
+    /// without spending an attempt.
+    case reschedule(after: Duration, reason: String)
+}
+
+/// Errors that know whether a retry can help (Redis, PostgreSQL and HTTP errors do).
+public protocol RetryClassifiable: Error {
+    var isRetryable: Bool { get }
+}
+
+extension RedisError: RetryClassifiable {}
+extension PostgresError: RetryClassifiable {}
+extension OutboundHTTPError: RetryClassifiable {}
+
+/// Everything a handler gets for one attempt.
+public final class JobContext {
+    public let envelope: JobEnvelope
+    public let logger: Logger
+    /// The processor's own Redis connection (this thread's; do not hand it to another).
+    public let redis: RedisConnection
+    private let openDatabase: () throws -> PostgresConnection
+    private let cancellation: CancellationFlag
+
+    public init(
+        envelope: JobEnvelope, logger: Logger, redis: RedisConnection, cancellation: CancellationFlag,
+        database: @escaping () throws -> PostgresConnection
+    ) {
+        self.envelope = envelope
+        self.logger = logger
+        self.redis = redis
+        self.cancellation = cancellation
+        self.openDatabase = database
+    }
+
+    /// The processor's PostgreSQL connection, opened on first use.
+    public func database() throws -> PostgresConnection { try openDatabase() }
+
+    /// The job's payload.
+    public var payload: JSONValue { envelope.payload }
+
+    /// True once the job must stop: its lease was lost (another worker may run it now) or the
+    /// worker is shutting down past its grace period. Long handlers check it between steps.
+    public var isCancelled: Bool { cancellation.isSet }
+
+    /// Throws ``JobCancelled`` when ``isCancelled``.
+    public func checkCancellation() throws {
+        if cancellation.isSet { throw JobCancelled() }
+    }
+}
+
+/// Thrown by ``JobContext/checkCancellation()``; the worker neither acknowledges nor fails the job.
+public struct JobCancelled: Error, Sendable {}
+
+/// A flag one thread sets and another reads.
+public final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+
+    public init() {}
+
+    public var isSet: Bool { flag.load(ordering: .acquiring) }
+
+    public func set() { flag.store(true, ordering: .releasing) }
+}
+
+/// The handlers a worker knows, by job type.
+public struct HandlerRegistry: Sendable {
+    private var handlers: [String: any JobHandler] = [:]
+
+    public init(_ handlers: [any JobHandler] = []) {
+        for handler in handlers { register(handler) }
+    }
+
+    public mutating func register(_ handler: any JobHandler) {
+        precondition(handlers[handler.type] == nil, "two handlers for job type \(handler.type)")
+        handlers[handler.type] = handler
+    }
+
+    public func handler(for type: String) -> (any JobHandler)? { handlers[type] }
+
+    public var types: [String] { handlers.keys.sorted() }
+
+    /// The handlers every worker ships with.
+    public static let standard = HandlerRegistry([NoopHandler(), WebhookProcessHandler()])
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// The queue's Lua scripts, one file per atomic transition in `Queue/scripts` (shipped in the
+/// resource bundle). Each file's header lists its KEYS, ARGV and reply.
+public struct QueueScripts: Sendable {
+    public let enqueue: RedisScript
+    public let fetch: RedisScript
+    public let renew: RedisScript
+    public let ack: RedisScript
+    public let fail: RedisScript
+    public let promote: RedisScript
+    public let reap: RedisScript
+    public let handBack: RedisScript
+    public let replay: RedisScript
+    public let purge: RedisScript
+
+    /// Reads the scripts from `directory`, `JUNCTION_SCRIPTS_DIR`, or the resource bundle.
+    public static func bundled(directory: URL? = nil, environment: EnvironmentVariables = EnvironmentVariables()) throws -> QueueScripts {
+        let folder = try BundledResources.directory("scripts", explicit: directory, overrideVariable: "JUNCTION_SCRIPTS_DIR", environment: environment)
+        func load(_ name: String) throws -> RedisScript {
+            RedisScript(name: name, source: try String(contentsOf: folder.appendingPathComponent("\(name).lua"), encoding: .utf8))
+        }
+        return QueueScripts(
+            enqueue: try load("enqueue-8"), fetch: try load("fetch-8"), renew: try load("renew-2"), ack: try load("ack-5"),
+            fail: try load("fail-9"), promote: try load("promote-7"), reap: try load("reap-10"),
+            handBack: try load("handback-7"), replay: try load("replay-8"), purge: try load("purge-2"))
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import JunctionShared
+import Logging
+
+/// A worker process's background thread, with its own Redis connection:
+/// - renews the leases of running jobs every third of the lease, and cancels a job whose lease
+///   is lost (it expired while Redis was unreachable, and another worker may have it now);
+/// - when its turn comes (one process of the fleet per interval), promotes due delayed jobs and
+///   recovers expired leases.
+final class Housekeeper: Sendable {
+    private let context: ProcessorContext
+    private let stopped = CancellationFlag()
+    private let finished = DispatchGroup()
+
+    init(context: ProcessorContext) {
+        self.context = context
+    }
+
+    func start() {
+        finished.enter()
+        Thread { [self] in
+            Thread.current.name = "housekeeper"
+            loop()
+            finished.leave()
+        }.start()
+    }
+
+    /// Stops the thread and waits for it (at most a few seconds: it may be inside a Redis call).
+    func stop() async {
+        stopped.set()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            finished.notify(queue: .global()) { continuation.resume() }
+        }
+    }
+
+    private func loop() {
+        let renewEvery = context.queue.settings.lease / 3
+        var nextRenewal = ContinuousClock.now + renewEvery
+        var nextMaintenance = ContinuousClock.now
+        var connection: RedisConnection?
+        let logger = context.logger
+        while !stopped.isSet {
+            let now = ContinuousClock.now
+            do {
+                let redis = try connection ?? RedisConnection(context.core.redis)
+                connection = redis
+                if now >= nextRenewal {
+                    nextRenewal = now + renewEvery
+                    renew(on: redis, logger: logger)
+                }
+                if now >= nextMaintenance {
+                    nextMaintenance = now + context.settings.maintenanceInterval
+                    if let done = try context.queue.maintain(on: redis, interval: context.settings.maintenanceInterval, owner: context.workerID),
+                       done.requeued > 0 || done.dead > 0 {
+                        logger.warning("recovered jobs whose lease expired", metadata: [
+                            "requeued": .stringConvertible(done.requeued), "dead_letters": .stringConvertible(done.dead),
+                        ])
+                    }
+                }
+            } catch {
+                logger.warning("housekeeping cannot reach Redis; retrying", metadata: ["error": .string("\(error)")])
+                nextMaintenance = now + .seconds(1)
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        connection?.close()
+    }
+
+    private func renew(on redis: RedisConnection, logger: Logger) {
+        let entries = context.running.snapshot
+        guard !entries.isEmpty else { return }
+        do {
+            let renewed = try context.queue.renew(entries.map { ($0.id, $0.token) }, on: redis)
+            for (entry, kept) in zip(entries, renewed) where !kept {
+                context.running.cancel(entry.id)
+                logger.warning("lost the lease of a running job; stopping it", metadata: ["job_id": .string(entry.id)])
+            }
+        } catch {
+            // Leases last three renewal periods: one missed renewal loses nothing.
+            logger.warning("cannot renew leases", metadata: ["error": .string("\(error)")])
+        }
+    }
+}

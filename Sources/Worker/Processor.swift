@@ -1,0 +1,242 @@
+import Foundation
+import JunctionShared
+import Logging
+
+/// What every processor of a worker process shares.
+struct ProcessorContext: Sendable {
+    let queue: Queue
+    let handlers: HandlerRegistry
+    let settings: WorkerSettings
+    let core: CoreSettings
+    let running: RunningJobs
+    let stopping: CancellationFlag
+    let workerID: String
+    let logger: Logger
+}
+
+/// One processor: a thread of its own with its own Redis connection. It leases jobs (a batch at a
+/// time while jobs are quick, one at a time once they are slow, so a slow batch never hides work
+/// from idle processors), runs each with its handler, and settles it: successes are acknowledged
+/// together with the next fetch, in one round trip; failures are retried, rescheduled or
+/// dead-lettered at once.
+final class Processor {
+    private let context: ProcessorContext
+    private let name: String
+    private let retries: Retries
+    private let logger: Logger
+    private var redis: RedisConnection?
+    private var database: PostgresConnection?
+    private var pendingAcks: [(id: String, token: String)] = []
+    private var fetchSequence = 0
+    private var lastJobTook: Duration = .zero
+
+    init(index: Int, context: ProcessorContext) {
+        self.context = context
+        self.name = "\(context.workerID)/\(index)"
+        self.retries = Retries(settings: context.queue.settings)
+        var logger = context.logger
+        logger[metadataKey: "processor"] = .string(name)
+        self.logger = logger
+    }
+
+    /// Runs until the worker stops. Call on the processor's own thread.
+    func run() {
+        var consecutiveFailures = 0
+        while !context.stopping.isSet {
+            do {
+                let connection = try openRedis()
+                let batch = try fetch(on: connection)
+                consecutiveFailures = 0
+                if batch.isEmpty {
+                    // Block until an enqueue pushes a wake-up token; the one-second limit is only
+                    // so that a stopping worker is noticed.
+                    try connection.command(["BLPOP", RedisArgument(context.queue.settings.keys.wakeup), "1"], timeout: .seconds(3))
+                    continue
+                }
+                run(batch, on: connection)
+            } catch {
+                consecutiveFailures += 1
+                let wait = min(Duration.milliseconds(100) * (1 << min(consecutiveFailures, 6)), .seconds(5))
+                logger.warning("cannot reach Redis; retrying", metadata: [
+                    "error": .string("\(error)"), "retry_in_ms": .stringConvertible(Queue.milliseconds(wait)),
+                ])
+                pause(wait)
+            }
+        }
+        flushAcks()
+        redis?.close()
+        database?.close()
+    }
+
+    private func openRedis() throws -> RedisConnection {
+        if let redis { return redis }
+        let connection = try RedisConnection(context.core.redis)
+        redis = connection
+        return connection
+    }
+
+    private func openDatabase() throws -> PostgresConnection {
+        if let database { return database }
+        let connection = try PostgresConnection(context.core.database)
+        database = connection
+        return connection
+    }
+
+    /// Leases the next jobs, acknowledging the previous batch in the same round trip.
+    private func fetch(on connection: RedisConnection) throws -> [Result<LeasedJob, UnreadableJob>] {
+        fetchSequence += 1
+        let count = lastJobTook < .milliseconds(5) ? context.settings.fetchBatch : 1
+        let fetch = context.queue.fetchCall(count: count, tokenPrefix: "\(name):\(fetchSequence)")
+        guard !pendingAcks.isEmpty else {
+            return try Queue.leasedJobs(try connection.evaluate(fetch.script, keys: fetch.keys, arguments: fetch.arguments))
+        }
+        let replies = try connection.evaluate([context.queue.ackCall(pendingAcks), fetch])
+        try replies[0].check()
+        pendingAcks.removeAll(keepingCapacity: true)
+        return try Queue.leasedJobs(replies[1])
+    }
+
+    private func run(_ batch: [Result<LeasedJob, UnreadableJob>], on connection: RedisConnection) {
+        for (position, item) in batch.enumerated() {
+            if context.stopping.isSet {
+                handBack(batch[position...], on: connection)
+                return
+            }
+            switch item {
+            case .success(let job): run(job, on: connection)
+            case .failure(let unreadable): bury(unreadable, on: connection)
+            }
+        }
+    }
+
+    private func run(_ job: LeasedJob, on connection: RedisConnection) {
+        let envelope = job.envelope
+        let cancellation = CancellationFlag()
+        context.running.add(RunningJobs.Entry(id: envelope.id, token: job.token, cancellation: cancellation))
+        defer { context.running.remove(envelope.id) }
+        var jobLogger = logger
+        jobLogger[metadataKey: "job_id"] = .string(envelope.id)
+        jobLogger[metadataKey: "job_type"] = .string(envelope.type)
+        jobLogger[metadataKey: "trace_id"] = .string(envelope.traceID)
+        let started = ContinuousClock.now
+        do {
+            guard let handler = context.handlers.handler(for: envelope.type) else {
+                throw MissingHandler(type: envelope.type, known: context.handlers.types)
+            }
+            try handler.run(JobContext(
+                envelope: envelope, logger: jobLogger, redis: connection, cancellation: cancellation, database: openDatabase))
+            lastJobTook = ContinuousClock.now - started
+            if cancellation.isSet {
+                // Finished after its lease was lost or handed back: whoever holds it now decides.
+                jobLogger.warning("job finished after losing its lease; not acknowledged")
+            } else {
+                pendingAcks.append((envelope.id, job.token))
+                jobLogger.debug("job succeeded", metadata: ["attempt": .stringConvertible(envelope.attempt)])
+            }
+        } catch is JobCancelled {
+            lastJobTook = ContinuousClock.now - started
+            jobLogger.warning("job stopped: its lease was lost or the worker is shutting down")
+        } catch {
+            lastJobTook = ContinuousClock.now - started
+            settle(job, error: error, started: started, logger: jobLogger, on: connection)
+        }
+    }
+
+    private func settle(_ job: LeasedJob, error: any Error, started: ContinuousClock.Instant, logger: Logger, on connection: RedisConnection) {
+        let (next, end, errorClass) = retries.end(job.envelope, error: error)
+        do {
+            guard try context.queue.end(next, token: job.token, as: end, on: connection) else {
+                logger.warning("job failed after losing its lease; its new holder decides", metadata: ["error": .string("\(error)")])
+                return
+            }
+        } catch {
+            // The job stays leased; when the lease expires it is recovered and runs again.
+            logger.error("cannot record a failed attempt in Redis", metadata: ["error": .string("\(error)")])
+            return
+        }
+        var metadata: Logger.Metadata = [
+            "attempt": .stringConvertible(job.envelope.attempt), "max_attempts": .stringConvertible(job.envelope.maxAttempts),
+            "error_class": .string(errorClass), "error": .string(next.errors.last?.message ?? "\(error)"),
+        ]
+        switch end {
+        case .retry(let due):
+            metadata["retry_in_ms"] = .stringConvertible(max(0, Queue.milliseconds(due) - Queue.milliseconds(Date())))
+            logger.warning("job failed; will retry", metadata: metadata)
+        case .reschedule(let due):
+            metadata["run_in_ms"] = .stringConvertible(max(0, Queue.milliseconds(due) - Queue.milliseconds(Date())))
+            logger.info("job rescheduled without spending an attempt", metadata: metadata)
+        case .dead:
+            logger.error("job moved to the dead letters", metadata: metadata)
+        }
+        if errorClass != "rescheduled" {
+            recordAttempt(job.envelope, outcome: end == .dead ? "dead" : "retrying", error: next.errors.last, started: started, logger: logger)
+        }
+    }
+
+    /// Writes the failed attempt to `job_runs`, the history on-call reads next to the dead
+    /// letters. Best effort: the queue's state in Redis does not depend on it.
+    private func recordAttempt(_ envelope: JobEnvelope, outcome: String, error: JobErrorRecord?, started: ContinuousClock.Instant, logger: Logger) {
+        let startedAt = Date() - (ContinuousClock.now - started) / .seconds(1)
+        do {
+            try openDatabase().query("""
+                INSERT INTO job_runs (job_id, job_type, tenant, provider, connection_id, attempt, outcome, error_class, error_message, worker, started_at, finished_at)
+                VALUES (\(envelope.id), \(envelope.type), \(envelope.tenant), \(envelope.provider), \(envelope.connection.flatMap(UUID.init(uuidString:))),
+                        \(envelope.attempt), \(outcome), \(error?.errorClass), \(error?.message), \(name), \(startedAt), \(Date()))
+                """)
+        } catch {
+            logger.warning("cannot record the attempt in job_runs", metadata: ["error": .string("\(error)")])
+        }
+    }
+
+    /// A leased job whose envelope cannot be read goes to the dead letters as it is.
+    private func bury(_ job: UnreadableJob, on connection: RedisConnection) {
+        let envelope = JobEnvelope(
+            id: job.id, type: "unreadable", priority: .normal, payload: .string(job.raw), maxAttempts: 1, traceID: "",
+            errors: [JobErrorRecord(at: Date(), attempt: 1, errorClass: "permanent", message: "the stored envelope cannot be read: \(job.reason)")])
+        do {
+            try context.queue.end(envelope, token: job.token, as: .dead, on: connection)
+            logger.error("unreadable job moved to the dead letters", metadata: ["job_id": .string(job.id)])
+        } catch {
+            logger.error("cannot dead-letter an unreadable job", metadata: ["job_id": .string(job.id), "error": .string("\(error)")])
+        }
+    }
+
+    private func handBack(_ rest: ArraySlice<Result<LeasedJob, UnreadableJob>>, on connection: RedisConnection) {
+        let jobs = rest.map { item -> (id: String, token: String) in
+            switch item {
+            case .success(let job): (job.envelope.id, job.token)
+            case .failure(let unreadable): (unreadable.id, unreadable.token)
+            }
+        }
+        do {
+            let returned = try context.queue.handBack(jobs, on: connection)
+            logger.info("handed back jobs not started before shutdown", metadata: ["count": .stringConvertible(returned)])
+        } catch {
+            logger.warning("cannot hand back unstarted jobs; they return when their lease expires", metadata: ["error": .string("\(error)")])
+        }
+    }
+
+    /// Acknowledges what finished before stopping, retrying briefly if Redis is away.
+    private func flushAcks() {
+        guard !pendingAcks.isEmpty else { return }
+        for attempt in 1...5 {
+            do {
+                try context.queue.ack(pendingAcks, on: try openRedis())
+                pendingAcks.removeAll()
+                return
+            } catch {
+                logger.warning("cannot acknowledge finished jobs", metadata: ["error": .string("\(error)"), "try": .stringConvertible(attempt)])
+                Thread.sleep(forTimeInterval: 0.2 * Double(attempt))
+            }
+        }
+        logger.error("finished jobs left unacknowledged; they will run again after their lease expires", metadata: ["count": .stringConvertible(pendingAcks.count)])
+    }
+
+    /// Waits, waking early when the worker stops.
+    private func pause(_ duration: Duration) {
+        let end = ContinuousClock.now + duration
+        while ContinuousClock.now < end && !context.stopping.isSet {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+}

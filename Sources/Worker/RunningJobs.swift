@@ -1,0 +1,29 @@
+import JunctionShared
+import Synchronization
+
+/// The jobs this process's processors are running right now, with their lease tokens, so the
+/// housekeeper can renew their leases and shutdown can hand them back.
+final class RunningJobs: Sendable {
+    struct Entry: Sendable {
+        let id: String
+        let token: String
+        let cancellation: CancellationFlag
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    func add(_ entry: Entry) {
+        entries.withLock { $0[entry.id] = entry }
+    }
+
+    func remove(_ id: String) {
+        entries.withLock { _ = $0.removeValue(forKey: id) }
+    }
+
+    var snapshot: [Entry] { entries.withLock { Array($0.values) } }
+
+    /// Cancels the job (its lease is lost, or shutdown is handing it back).
+    func cancel(_ id: String) {
+        entries.withLock { $0[id]?.cancellation.set() }
+    }
+}

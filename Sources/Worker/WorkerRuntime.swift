@@ -1,0 +1,83 @@
+import Foundation
+import JunctionShared
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The life of a worker process: wait for Redis and PostgreSQL, refuse an evicting Redis, run the
+/// processors and the housekeeper, and on SIGTERM stop fetching, give in-flight jobs the grace
+/// period, then hand back whatever is still running.
+struct WorkerRuntime: Service {
+    let settings: WorkerSettings
+    let core: CoreSettings
+    let queue: Queue
+    let handlers: HandlerRegistry
+    let logger: Logger
+
+    func run() async throws {
+        let redis = RedisClient(core.redis, connections: 1)
+        let database = PostgresClient(core.database, connections: 1)
+        defer {
+            Task {
+                await redis.shutdown()
+                await database.shutdown()
+            }
+        }
+        let healthy = await cancelWhenGracefulShutdown {
+            await DependencyChecks(redis: redis, database: database).waitUntilHealthy(logger: logger)
+        }
+        guard healthy else { return }
+        switch try await redis.withConnection({ try RedisEvictionPolicy.check($0) }) {
+        case .safe: break
+        case .unsafe(let policy): throw WorkerStartError(description: RedisEvictionPolicy.refusal(policy))
+        case .unknown(let reason):
+            logger.warning("cannot read Redis maxmemory-policy; make sure it is noeviction, or queued jobs can be lost", metadata: ["reason": .string(reason)])
+        }
+
+        let workerID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
+        let context = ProcessorContext(
+            queue: queue, handlers: handlers, settings: settings, core: core, running: RunningJobs(), stopping: CancellationFlag(),
+            workerID: workerID, logger: logger)
+        let housekeeper = Housekeeper(context: context)
+        housekeeper.start()
+        let active = Atomic<Int>(settings.concurrency)
+        for index in 0..<settings.concurrency {
+            Thread {
+                Thread.current.name = "processor-\(index)"
+                Processor(index: index, context: context).run()
+                active.subtract(1, ordering: .releasing)
+            }.start()
+        }
+        logger.info("worker started", metadata: [
+            "worker": .string(workerID), "concurrency": .stringConvertible(settings.concurrency),
+            "namespace": .string(queue.settings.keys.namespace), "job_types": .array(handlers.types.map { .string($0) }),
+        ])
+
+        try? await gracefulShutdown()
+        context.stopping.set()
+        logger.info("stopping: fetching no more jobs, letting running ones finish", metadata: [
+            "grace_ms": .stringConvertible(Queue.milliseconds(settings.shutdownGrace)), "running": .stringConvertible(context.running.snapshot.count),
+        ])
+        let deadline = ContinuousClock.now + settings.shutdownGrace
+        while active.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let unfinished = context.running.snapshot
+        if !unfinished.isEmpty {
+            for entry in unfinished { context.running.cancel(entry.id) }
+            let queue = self.queue
+            let returned = try? await redis.withConnection { connection in
+                try queue.handBack(unfinished.map { ($0.id, $0.token) }, on: connection)
+            }
+            logger.warning("grace period over: handed running jobs back to their lists", metadata: [
+                "jobs": .stringConvertible(unfinished.count), "handed_back": .stringConvertible(returned ?? 0),
+            ])
+        }
+        await housekeeper.stop()
+    }
+}
+
+/// The worker cannot run against this Redis.
+struct WorkerStartError: Error, CustomStringConvertible {
+    let description: String
+}

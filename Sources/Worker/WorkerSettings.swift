@@ -1,0 +1,20 @@
+import JunctionShared
+
+/// How one worker process runs: read from `JUNCTION_WORKER_*` at start.
+struct WorkerSettings: Sendable {
+    /// Processors, each a thread with its own Redis connection, running one job at a time.
+    var concurrency: Int
+    /// How long in-flight jobs may take to finish after SIGTERM before they are handed back.
+    var shutdownGrace: Duration
+    /// Most jobs one processor leases per fetch while jobs are quick.
+    var fetchBatch: Int
+    /// How often some process of the fleet promotes due delayed jobs and recovers expired leases.
+    var maintenanceInterval: Duration
+
+    init(environment: EnvironmentVariables) throws(ConfigurationError) {
+        concurrency = try environment.integer("JUNCTION_WORKER_CONCURRENCY", default: 4, in: 1...512)
+        shutdownGrace = try environment.duration("JUNCTION_WORKER_SHUTDOWN_GRACE", default: "25s")
+        fetchBatch = try environment.integer("JUNCTION_WORKER_FETCH_BATCH", default: 16, in: 1...1000)
+        maintenanceInterval = try environment.duration("JUNCTION_QUEUE_MAINTENANCE_INTERVAL", default: "250ms")
+    }
+}
