@@ -14,11 +14,14 @@ struct ProcessorContext: Sendable {
     let logger: Logger
 }
 
-/// One processor: a thread of its own with its own Redis connection. It leases jobs (a batch at a
-/// time while jobs are quick, one at a time once they are slow, so a slow batch never hides work
-/// from idle processors), runs each with its handler, and settles it: successes are acknowledged
-/// together with the next fetch, in one round trip; failures are retried, rescheduled or
-/// dead-lettered at once.
+/// One processor: a thread of its own with its own Redis connection. It leases jobs, runs each
+/// with its handler, and settles it: successes are acknowledged together with the next fetch, in
+/// one round trip; failures are retried, rescheduled or dead-lettered at once.
+///
+/// The batch starts at one job and doubles (up to `JUNCTION_WORKER_FETCH_BATCH`) while jobs take
+/// under 5 ms, and drops back to one after a slower job, so slow work is never hidden from idle
+/// processors in someone's batch. Every leased job, running or waiting its turn, is renewed by
+/// the housekeeper; one whose lease is lost meanwhile is skipped.
 final class Processor {
     private let context: ProcessorContext
     private let name: String
@@ -27,8 +30,7 @@ final class Processor {
     private var redis: RedisConnection?
     private var database: PostgresConnection?
     private var pendingAcks: [(id: String, token: String)] = []
-    private var fetchSequence = 0
-    private var lastJobTook: Duration = .zero
+    private var batchSize = 1
 
     init(index: Int, context: ProcessorContext) {
         self.context = context
@@ -84,9 +86,7 @@ final class Processor {
 
     /// Leases the next jobs, acknowledging the previous batch in the same round trip.
     private func fetch(on connection: RedisConnection) throws -> [Result<LeasedJob, UnreadableJob>] {
-        fetchSequence += 1
-        let count = lastJobTook < .milliseconds(5) ? context.settings.fetchBatch : 1
-        let fetch = context.queue.fetchCall(count: count, tokenPrefix: "\(name):\(fetchSequence)")
+        let fetch = context.queue.fetchCall(count: batchSize, tokenPrefix: name)
         guard !pendingAcks.isEmpty else {
             return try Queue.leasedJobs(try connection.evaluate(fetch.script, keys: fetch.keys, arguments: fetch.arguments))
         }
@@ -96,23 +96,38 @@ final class Processor {
         return try Queue.leasedJobs(replies[1])
     }
 
+    /// Registers every job of a batch for lease renewal before any of them runs.
+    private func hold(_ batch: [Result<LeasedJob, UnreadableJob>]) -> [CancellationFlag] {
+        batch.map { item in
+            let flag = CancellationFlag()
+            if case .success(let job) = item {
+                context.running.add(RunningJobs.Entry(id: job.envelope.id, token: job.token, cancellation: flag))
+            }
+            return flag
+        }
+    }
+
     private func run(_ batch: [Result<LeasedJob, UnreadableJob>], on connection: RedisConnection) {
+        let flags = hold(batch)
         for (position, item) in batch.enumerated() {
             if context.stopping.isSet {
                 handBack(batch[position...], on: connection)
                 return
             }
             switch item {
-            case .success(let job): run(job, on: connection)
-            case .failure(let unreadable): bury(unreadable, on: connection)
+            case .success(let job) where flags[position].isSet:
+                context.running.remove(job.envelope.id)
+                logger.warning("skipped a job whose lease was lost while it waited in the batch", metadata: ["job_id": .string(job.envelope.id)])
+            case .success(let job):
+                run(job, cancellation: flags[position], on: connection)
+            case .failure(let unreadable):
+                bury(unreadable, on: connection)
             }
         }
     }
 
-    private func run(_ job: LeasedJob, on connection: RedisConnection) {
+    private func run(_ job: LeasedJob, cancellation: CancellationFlag, on connection: RedisConnection) {
         let envelope = job.envelope
-        let cancellation = CancellationFlag()
-        context.running.add(RunningJobs.Entry(id: envelope.id, token: job.token, cancellation: cancellation))
         defer { context.running.remove(envelope.id) }
         var jobLogger = logger
         jobLogger[metadataKey: "job_id"] = .string(envelope.id)
@@ -125,7 +140,7 @@ final class Processor {
             }
             try handler.run(JobContext(
                 envelope: envelope, logger: jobLogger, redis: connection, cancellation: cancellation, database: openDatabase))
-            lastJobTook = ContinuousClock.now - started
+            adaptBatch(took: ContinuousClock.now - started)
             if cancellation.isSet {
                 // Finished after its lease was lost or handed back: whoever holds it now decides.
                 jobLogger.warning("job finished after losing its lease; not acknowledged")
@@ -134,12 +149,16 @@ final class Processor {
                 jobLogger.debug("job succeeded", metadata: ["attempt": .stringConvertible(envelope.attempt)])
             }
         } catch is JobCancelled {
-            lastJobTook = ContinuousClock.now - started
+            adaptBatch(took: ContinuousClock.now - started)
             jobLogger.warning("job stopped: its lease was lost or the worker is shutting down")
         } catch {
-            lastJobTook = ContinuousClock.now - started
+            adaptBatch(took: ContinuousClock.now - started)
             settle(job, error: error, started: started, logger: jobLogger, on: connection)
         }
+    }
+
+    private func adaptBatch(took: Duration) {
+        batchSize = took < .milliseconds(5) ? min(batchSize * 2, context.settings.fetchBatch) : 1
     }
 
     private func settle(_ job: LeasedJob, error: any Error, started: ContinuousClock.Instant, logger: Logger, on connection: RedisConnection) {
@@ -208,6 +227,7 @@ final class Processor {
             case .failure(let unreadable): (unreadable.id, unreadable.token)
             }
         }
+        defer { jobs.forEach { context.running.remove($0.id) } }
         do {
             let returned = try context.queue.handBack(jobs, on: connection)
             logger.info("handed back jobs not started before shutdown", metadata: ["count": .stringConvertible(returned)])

@@ -1,8 +1,9 @@
 import JunctionShared
 import Synchronization
 
-/// The jobs this process's processors are running right now, with their lease tokens, so the
-/// housekeeper can renew their leases and shutdown can hand them back.
+/// The jobs this process holds leases on (running, or fetched in a batch and waiting their turn),
+/// with their lease tokens, so the housekeeper renews every lease it holds and shutdown can hand
+/// them back.
 final class RunningJobs: Sendable {
     struct Entry: Sendable {
         let id: String

@@ -11,7 +11,7 @@ struct BlockingPoolTests {
             for _ in 0..<8 { group.addTask { try await pool.run { _ in Thread.current.name ?? "" } } }
             return try await group.reduce(into: Set<String>()) { $0.insert($1) }
         }
-        #expect(!names.isEmpty && names.isSubset(of: ["probe-0", "probe-1"]))
+        #expect(!names.isEmpty && names.isSubset(of: ["probe-0", "probe-1"]), "ran on \(names)")
         await pool.shutdown()
     }
 

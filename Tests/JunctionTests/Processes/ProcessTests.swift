@@ -68,11 +68,11 @@ struct ProcessTests {
         #expect(process.standardError.contains("Example: \(variable)="))
     }
 
-    @Test(arguments: ["junction-worker", "junction-scheduler"])
-    func backgroundProcessConnectsThenStopsCleanlyOnSignal(binary: String) async throws {
+    @Test(arguments: [("junction-worker", "\"msg\":\"worker started\""), ("junction-scheduler", "connected to Redis and PostgreSQL")])
+    func backgroundProcessConnectsThenStopsCleanlyOnSignal(binary: String, ready: String) async throws {
         let stack = try await TestStack.shared()
-        let process = try ChildProcess(junction: binary, environment: Self.environment(stack))
-        try await process.waitForLine(containing: "connected to Redis and PostgreSQL")
+        let process = try ChildProcess(junction: binary, environment: Self.environment(stack, ["JUNCTION_QUEUE_NAMESPACE": "t\(UUID().uuidString.prefix(8))"]))
+        try await process.waitForLine(containing: ready)
         #expect(try await process.stop(signal: SIGTERM) == 0)
         #expect(process.lines.last?.contains("\"msg\":\"stopped\"") == true)
     }
@@ -80,7 +80,7 @@ struct ProcessTests {
     @Test func backgroundProcessWaitsForADependencyThatIsDownAndStillStopsOnSignal() async throws {
         let stack = try await TestStack.shared()
         let process = try ChildProcess(junction: "junction-worker", environment: Self.environment(stack, [
-            "JUNCTION_REDIS_URL": "redis://127.0.0.1:\(try closedPort())/0",
+            "JUNCTION_REDIS_URL": "redis://127.0.0.1:\(try closedPort())/0", "JUNCTION_QUEUE_NAMESPACE": "t\(UUID().uuidString.prefix(8))",
         ]))
         try await process.waitForLine(containing: "dependency unavailable, retrying")
         #expect(try await process.stop(signal: SIGTERM) == 0)

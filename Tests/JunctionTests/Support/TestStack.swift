@@ -23,8 +23,9 @@ struct TestStack: Sendable {
     }
 
     /// A stack of its own for a test that stops or restarts servers; stop it with ``down()``.
-    static func dedicated(_ only: Server? = nil) async throws -> TestStack {
-        try await start(only: only)
+    /// `durable` keeps Redis's append-only file on, so a restart loses nothing.
+    static func dedicated(_ only: Server? = nil, durable: Bool = false) async throws -> TestStack {
+        try await start(only: only, durable: durable)
     }
 
     /// Stops the servers and deletes the stack's folder.
@@ -90,14 +91,15 @@ struct TestStack: Sendable {
 
     private static let registry = Mutex<[String]>([])
 
-    private static func start(only: Server?) async throws -> TestStack {
+    private static func start(only: Server?, durable: Bool = false) async throws -> TestStack {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("junction-test-\(getpid())-\(UUID().uuidString.prefix(8))").path
         registry.withLock { registered in
             if registered.isEmpty { atexit { TestStack.stopAllAtExit() } }
             registered.append(directory)
         }
-        var arguments = ["up", directory, "--test", "--watch", String(getpid())]
+        var arguments = ["up", directory, "--watch", String(getpid())]
+        if !durable { arguments.append("--test") }
         if let only { arguments += ["--only", only.rawValue] }
         let output = try await script(arguments)
         var values: [String: String] = [:]

@@ -11,7 +11,8 @@
   ARGV[1]     now (ms)
   ARGV[2]     lease (ms)
   ARGV[3]     most jobs to take
-  ARGV[4]     token prefix, unique to this call (the processor's random id and a sequence number)
+  ARGV[4]     token prefix naming the processor (for people reading the leases hash); the
+              token's uniqueness comes from the fetch_calls counter, not from the caller
   ARGV[5]     starvation guard: every K-th call looks at the lists lowest priority first, so
               low (then normal) still progress under a flood of critical jobs; 0 turns it off
 
@@ -21,8 +22,9 @@ local now = tonumber(ARGV[1])
 local deadline = now + tonumber(ARGV[2])
 local wanted = tonumber(ARGV[3])
 local every = tonumber(ARGV[5])
+local call = redis.call('HINCRBY', KEYS[8], 'fetch_calls', 1)
 local order = {1, 2, 3, 4}
-if every > 0 and redis.call('HINCRBY', KEYS[8], 'fetch_calls', 1) % every == 0 then
+if every > 0 and call % every == 0 then
   order = {4, 3, 2, 1}
 end
 local result = {}
@@ -35,7 +37,7 @@ for _, list in ipairs(order) do
     -- An id whose body is gone was purged or already finished; drop it.
     if envelope then
       taken = taken + 1
-      local token = ARGV[4] .. ':' .. taken
+      local token = ARGV[4] .. ':' .. call .. ':' .. taken
       redis.call('ZADD', KEYS[5], deadline, id)
       redis.call('HSET', KEYS[6], id, token)
       result[#result + 1] = id

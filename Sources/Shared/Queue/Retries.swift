@@ -1,12 +1,17 @@
 import Foundation
-import JunctionShared
 
 /// Decides how an attempt that threw ends: when to run it again, or whether it is dead. The
 /// envelope that goes back to Redis carries the error, and the next attempt number for retries.
-struct Retries: Sendable {
-    let settings: QueueSettings
+public struct Retries: Sendable {
+    public let settings: QueueSettings
 
-    func end(_ envelope: JobEnvelope, error: any Error, now: Date = Date(), random: Double = .random(in: 0..<1)) -> (JobEnvelope, AttemptEnd, String) {
+    public init(settings: QueueSettings) {
+        self.settings = settings
+    }
+
+    /// Returns the envelope to store, how the attempt ends, and the error class recorded.
+    /// `random` in `0..<1` drives the jitter (injectable for tests).
+    public func end(_ envelope: JobEnvelope, error: any Error, now: Date = Date(), random: Double = .random(in: 0..<1)) -> (JobEnvelope, AttemptEnd, String) {
         var next = envelope
         let (errorClass, message, wait): (String, String, Duration?)
         switch error {
@@ -39,11 +44,16 @@ struct Retries: Sendable {
 }
 
 /// No handler is registered for the job's type: a permanent error.
-struct MissingHandler: Error, CustomStringConvertible {
-    let type: String
-    let known: [String]
+public struct MissingHandler: Error, CustomStringConvertible {
+    public let type: String
+    public let known: [String]
 
-    var description: String {
+    public init(type: String, known: [String]) {
+        self.type = type
+        self.known = known
+    }
+
+    public var description: String {
         "no handler for job type \(type) (this worker runs: \(known.joined(separator: ", ")))"
     }
 }

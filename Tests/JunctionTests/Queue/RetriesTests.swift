@@ -1,0 +1,84 @@
+import Foundation
+import JunctionShared
+import Testing
+
+@Suite("Retry schedule")
+struct RetriesTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func envelope(priority: JobPriority = .normal, attempt: Int = 1, maxAttempts: Int = 3) -> JobEnvelope {
+        JobEnvelope(id: "j1", type: "sync.run", priority: priority, attempt: attempt, maxAttempts: maxAttempts, traceID: "t")
+    }
+
+    @Test func backOffDoublesFromTheBaseUpToTheCap() {
+        let policy = RetryPolicy(maxAttempts: 10, baseDelay: .seconds(2), maxDelay: .seconds(30))
+        #expect((1...6).map { policy.ceiling(afterAttempt: $0) } == [.seconds(2), .seconds(4), .seconds(8), .seconds(16), .seconds(30), .seconds(30)])
+    }
+
+    @Test(arguments: [0.0, 0.25, 0.999])
+    func fullJitterPicksAWaitBetweenZeroAndTheCeiling(random: Double) {
+        let retries = Retries(settings: QueueSettings())
+        let (next, end, errorClass) = retries.end(Self.envelope(attempt: 2), error: JobFailure.retryable("timeout"), now: Self.now, random: random)
+        // normal: base 5 s; after attempt 2 the ceiling is 10 s.
+        #expect(end == .retry(due: Self.now + 10 * random))
+        #expect(next.attempt == 3)
+        #expect(errorClass == "retryable")
+        #expect(next.errors == [JobErrorRecord(at: Self.now, attempt: 2, errorClass: "retryable", message: "timeout")])
+    }
+
+    @Test func defaultsPerPriorityMatchTheDesign() {
+        let settings = QueueSettings()
+        let table = JobPriority.allCases.map { settings.retryPolicy(type: "x", priority: $0) }.map { ($0.maxAttempts, $0.baseDelay) }
+        #expect(table.map(\.0) == [5, 3, 3, 2])
+        #expect(table.map(\.1) == [.seconds(1), .seconds(2), .seconds(5), .seconds(10)])
+    }
+
+    @Test func retryAfterIsHonouredExactly() {
+        let (_, end, _) = Retries(settings: QueueSettings()).end(Self.envelope(), error: JobFailure.retryAfter(.seconds(120), "429 Too Many Requests"), now: Self.now, random: 0.5)
+        #expect(end == .retry(due: Self.now + 120))
+    }
+
+    @Test func rescheduleSpendsNoAttemptAndAddsNoError() {
+        let envelope = Self.envelope(attempt: 3, maxAttempts: 3)
+        let (next, end, _) = Retries(settings: QueueSettings()).end(envelope, error: JobFailure.reschedule(after: .seconds(30), reason: "circuit open"), now: Self.now)
+        #expect(end == .reschedule(due: Self.now + 30))
+        #expect(next == envelope)
+    }
+
+    @Test func lastAttemptGoesToTheDeadLetters() {
+        let (next, end, _) = Retries(settings: QueueSettings()).end(Self.envelope(attempt: 3, maxAttempts: 3), error: JobFailure.retryable("still down"), now: Self.now)
+        #expect(end == .dead)
+        #expect(next.attempt == 3 && next.errors.count == 1)
+    }
+
+    @Test func permanentErrorsAndMissingHandlersAreDeadAtOnce() {
+        let retries = Retries(settings: QueueSettings())
+        #expect(retries.end(Self.envelope(), error: JobFailure.permanent("400"), now: Self.now).1 == .dead)
+        let (next, end, errorClass) = retries.end(Self.envelope(), error: MissingHandler(type: "nope", known: ["system.noop"]), now: Self.now)
+        #expect(end == .dead && errorClass == "no_handler")
+        #expect(next.errors.first?.message.contains("no handler for job type nope") == true)
+    }
+
+    @Test func clientErrorsAreClassifiedByWhetherARetryCanHelp() {
+        let retries = Retries(settings: QueueSettings())
+        #expect(retries.end(Self.envelope(), error: RedisError.timeout, now: Self.now).2 == "retryable")
+        #expect(retries.end(Self.envelope(), error: OutboundHTTPError.tls("bad certificate"), now: Self.now).1 == .dead)
+    }
+
+    @Test func policiesAreConfigurablePerPriorityAndPerType() throws {
+        let settings = try QueueSettings(environment: EnvironmentVariables([
+            "JUNCTION_RETRY_LOW": "7/3s", "JUNCTION_RETRY_TYPE_WEBHOOK_PROCESS": "9/250ms", "JUNCTION_RETRY_MAX_DELAY": "10m",
+        ]))
+        #expect(settings.retryPolicy(type: "sync.run", priority: .low) == RetryPolicy(maxAttempts: 7, baseDelay: .seconds(3), maxDelay: .seconds(600)))
+        #expect(settings.retryPolicy(type: "webhook.process", priority: .critical) == RetryPolicy(maxAttempts: 9, baseDelay: .milliseconds(250), maxDelay: .seconds(600)))
+        #expect(settings.retryPolicy(type: "sync.run", priority: .critical).maxAttempts == 5)
+    }
+
+    @Test func malformedRetrySettingNamesTheVariable() {
+        #expect {
+            _ = try QueueSettings(environment: EnvironmentVariables(["JUNCTION_RETRY_HIGH": "three"]))
+        } throws: { error in
+            (error as? ConfigurationError)?.description.hasPrefix("JUNCTION_RETRY_HIGH=three is invalid: must be ATTEMPTS/BASE_DELAY") == true
+        }
+    }
+}
