@@ -1,10 +1,11 @@
+import Foundation
 import Hummingbird
 import JunctionShared
 import Logging
 import ServiceLifecycle
 
 /// `junction-ingress`: the HTTP gateway. This build serves the health endpoints; webhooks, the
-/// OAuth flow and the management API mount on the same router.
+/// OAuth flow and the management API mount on the same router as their issues land.
 @main
 struct IngressMain {
     static func main() async throws {
@@ -16,6 +17,18 @@ struct IngressMain {
         let logger = Logger(label: "junction.ingress")
         let redis = RedisClient(core.redis, connections: core.redisConnections)
         let database = PostgresClient(core.database, connections: core.databaseConnections)
+
+        // Refuse an evicting Redis now; if Redis is down, /health/ready says so and the check
+        // happens at the next start.
+        do {
+            try await RedisEvictionPolicy.verify(redis, logger: logger)
+        } catch let error as UnsafeRedisConfiguration {
+            logger.critical("refusing to start", metadata: ["error": .string(error.description)])
+            FileHandle.standardError.write(Data("junction-ingress: \(error)\n".utf8))
+            exit(1)
+        } catch {
+            logger.warning("cannot check Redis at start; /health/ready reports it until it answers", metadata: ["error": .string("\(error)")])
+        }
 
         let router = Router()
         HealthRoutes(checks: DependencyChecks(redis: redis, database: database)).register(on: router)

@@ -134,6 +134,10 @@ final class Processor {
         jobLogger[metadataKey: "job_type"] = .string(envelope.type)
         jobLogger[metadataKey: "trace_id"] = .string(envelope.traceID)
         let started = ContinuousClock.now
+        jobLogger.debug("job started", metadata: [
+            "attempt": .stringConvertible(envelope.attempt),
+            "queue_latency_us": .stringConvertible(Int64(Date().timeIntervalSince(envelope.enqueuedAt) * 1_000_000)),
+        ])
         do {
             guard let handler = context.handlers.handler(for: envelope.type) else {
                 throw MissingHandler(type: envelope.type, known: context.handlers.types)

@@ -27,12 +27,7 @@ struct WorkerRuntime: Service {
             await DependencyChecks(redis: redis, database: database).waitUntilHealthy(logger: logger)
         }
         guard healthy else { return }
-        switch try await redis.withConnection({ try RedisEvictionPolicy.check($0) }) {
-        case .safe: break
-        case .unsafe(let policy): throw WorkerStartError(description: RedisEvictionPolicy.refusal(policy))
-        case .unknown(let reason):
-            logger.warning("cannot read Redis maxmemory-policy; make sure it is noeviction, or queued jobs can be lost", metadata: ["reason": .string(reason)])
-        }
+        try await RedisEvictionPolicy.verify(redis, logger: logger)
 
         let workerID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
         let context = ProcessorContext(
@@ -75,9 +70,4 @@ struct WorkerRuntime: Service {
         }
         await housekeeper.stop()
     }
-}
-
-/// The worker cannot run against this Redis.
-struct WorkerStartError: Error, CustomStringConvertible {
-    let description: String
 }

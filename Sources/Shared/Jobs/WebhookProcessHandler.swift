@@ -33,7 +33,7 @@ public struct WebhookProcessHandler: JobHandler {
             throw JobFailure.permanent("webhook.process payload has no valid body_base64")
         }
         let receivedAt = payload["received_at"]?.stringValue.flatMap(Timestamp.parse) ?? job.envelope.enqueuedAt
-        let headers = try PostgresJSON(encoding: payload["headers"] ?? .object([:]))
+        let headers = PostgresJSON(text: (payload["headers"] ?? .object([:])).serialized)
         let connectionID = (payload["connection"]?.stringValue ?? job.envelope.connection).flatMap(UUID.init(uuidString:))
         let database = try job.database()
         let stored = try database.transaction { connection in

@@ -9,7 +9,7 @@ import Foundation
 ///  "id":"01J…","max_attempts":3,"payload":{"sleep_ms":5},"priority":"normal","provider":null,
 ///  "tenant":null,"trace_id":"…","type":"system.noop"}
 /// ```
-public struct JobEnvelope: Sendable, Equatable, Codable {
+public struct JobEnvelope: Sendable, Equatable {
     public var id: String
     public var type: String
     public var priority: JobPriority
@@ -47,69 +47,103 @@ public struct JobEnvelope: Sendable, Equatable, Codable {
         self.errors = errors
     }
 
-    enum CodingKeys: String, CodingKey {
-        case id, type, priority, tenant, provider, connection, payload, attempt, errors
-        case maxAttempts = "max_attempts"
-        case enqueuedAt = "enqueued_at"
-        case traceID = "trace_id"
-        case dedupeKey = "dedupe_key"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        // Explicit so that absent optionals are written as null: every envelope has every field,
-        // which keeps the dead letters easy to read and to query with jq.
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(type, forKey: .type)
-        try container.encode(priority, forKey: .priority)
-        try container.encode(tenant, forKey: .tenant)
-        try container.encode(provider, forKey: .provider)
-        try container.encode(connection, forKey: .connection)
-        try container.encode(payload, forKey: .payload)
-        try container.encode(attempt, forKey: .attempt)
-        try container.encode(maxAttempts, forKey: .maxAttempts)
-        try container.encode(enqueuedAt, forKey: .enqueuedAt)
-        try container.encode(traceID, forKey: .traceID)
-        try container.encode(dedupeKey, forKey: .dedupeKey)
-        try container.encode(errors, forKey: .errors)
-    }
-
-    /// The envelope as stored: compact JSON with sorted keys.
-    public func encoded() throws -> String {
-        String(decoding: try Self.encoder.encode(self), as: UTF8.self)
+    /// The envelope as stored: compact JSON, keys in alphabetical order, every field present
+    /// (absent optionals as null), so dead letters read the same whatever wrote them.
+    public func encoded() -> String {
+        var out = "{\"attempt\":"
+        out += String(attempt)
+        out += ",\"connection\":"
+        Self.append(connection, to: &out)
+        out += ",\"dedupe_key\":"
+        Self.append(dedupeKey, to: &out)
+        out += ",\"enqueued_at\":"
+        JSONText.appendString(Timestamp.format(enqueuedAt), to: &out)
+        out += ",\"errors\":["
+        for (index, error) in errors.enumerated() {
+            if index > 0 { out += "," }
+            out += "{\"at\":"
+            JSONText.appendString(Timestamp.format(error.at), to: &out)
+            out += ",\"attempt\":"
+            out += String(error.attempt)
+            out += ",\"class\":"
+            JSONText.appendString(error.errorClass, to: &out)
+            out += ",\"message\":"
+            JSONText.appendString(error.message, to: &out)
+            out += "}"
+        }
+        out += "],\"id\":"
+        JSONText.appendString(id, to: &out)
+        out += ",\"max_attempts\":"
+        out += String(maxAttempts)
+        out += ",\"payload\":"
+        payload.write(to: &out)
+        out += ",\"priority\":"
+        JSONText.appendString(priority.rawValue, to: &out)
+        out += ",\"provider\":"
+        Self.append(provider, to: &out)
+        out += ",\"tenant\":"
+        Self.append(tenant, to: &out)
+        out += ",\"trace_id\":"
+        JSONText.appendString(traceID, to: &out)
+        out += ",\"type\":"
+        JSONText.appendString(type, to: &out)
+        out += "}"
+        return out
     }
 
     /// Reads a stored envelope.
     public static func decode(_ text: String) throws -> JobEnvelope {
-        try decoder.decode(JobEnvelope.self, from: Data(text.utf8))
-    }
-
-    private static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.format(date))
+        guard case .object(let fields) = try JSONValue(parsing: text) else { throw EnvelopeError("an envelope must be a JSON object") }
+        func string(_ key: String) throws -> String {
+            guard let value = fields[key]?.stringValue else { throw EnvelopeError("\(key) must be a string") }
+            return value
         }
-        return encoder
-    }
-
-    private static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            guard let date = Timestamp.parse(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 time: \(text)")
+        func optionalString(_ key: String) throws -> String? {
+            switch fields[key] {
+            case nil, .null?: return nil
+            case .string(let value)?: return value
+            default: throw EnvelopeError("\(key) must be a string or null")
             }
-            return date
         }
-        return decoder
+        func integer(_ key: String, in object: [String: JSONValue]) throws -> Int {
+            guard let value = object[key]?.intValue else { throw EnvelopeError("\(key) must be an integer") }
+            return Int(value)
+        }
+        func date(_ key: String, in object: [String: JSONValue]) throws -> Date {
+            guard let text = object[key]?.stringValue, let value = Timestamp.parse(text) else { throw EnvelopeError("\(key) must be an ISO 8601 time") }
+            return value
+        }
+        guard let priority = JobPriority(rawValue: try string("priority")) else { throw EnvelopeError("unknown priority") }
+        var errors: [JobErrorRecord] = []
+        if case .array(let entries)? = fields["errors"] {
+            for entry in entries {
+                guard case .object(let record) = entry else { throw EnvelopeError("errors must hold objects") }
+                errors.append(JobErrorRecord(
+                    at: try date("at", in: record), attempt: try integer("attempt", in: record),
+                    errorClass: record["class"]?.stringValue ?? "", message: record["message"]?.stringValue ?? ""))
+            }
+        }
+        return JobEnvelope(
+            id: try string("id"), type: try string("type"), priority: priority, tenant: try optionalString("tenant"),
+            provider: try optionalString("provider"), connection: try optionalString("connection"), payload: fields["payload"] ?? .null,
+            attempt: try integer("attempt", in: fields), maxAttempts: try integer("max_attempts", in: fields),
+            enqueuedAt: try date("enqueued_at", in: fields), traceID: try string("trace_id"), dedupeKey: try optionalString("dedupe_key"),
+            errors: errors)
+    }
+
+    private static func append(_ value: String?, to output: inout String) {
+        if let value { JSONText.appendString(value, to: &output) } else { output += "null" }
     }
 }
 
+/// A stored envelope that is not what Junction writes.
+public struct EnvelopeError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// One failed attempt, as the dead letters show it.
-public struct JobErrorRecord: Sendable, Equatable, Codable {
+public struct JobErrorRecord: Sendable, Equatable {
     public var at: Date
     public var attempt: Int
     /// `retryable`, `permanent`, `lease_expired` or `no_handler`.
@@ -121,10 +155,5 @@ public struct JobErrorRecord: Sendable, Equatable, Codable {
         self.attempt = attempt
         self.errorClass = errorClass
         self.message = message
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case at, attempt, message
-        case errorClass = "class"
     }
 }

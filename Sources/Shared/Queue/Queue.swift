@@ -119,7 +119,7 @@ public struct Queue: Sendable {
             let envelope = envelope(for: request, now: now)
             ids.append(envelope.id)
             arguments += [
-                RedisArgument(envelope.id), RedisArgument(request.priority.index), RedisArgument(try envelope.encoded()),
+                RedisArgument(envelope.id), RedisArgument(request.priority.index), RedisArgument(envelope.encoded()),
                 RedisArgument(Self.milliseconds(request.delay)), request.dedupeKey == nil ? "0" : "1",
                 RedisArgument(max(1, Self.milliseconds(request.dedupeTTL))),
             ]
@@ -148,7 +148,7 @@ public struct Queue: Sendable {
     /// The script call that leases up to `count` ready jobs.
     public func fetchCall(count: Int, tokenPrefix: String, now: Date = Date()) -> ScriptCall {
         (scripts.fetch,
-         queueKeys + [RedisArgument(keys.inflight), RedisArgument(keys.leases), RedisArgument(keys.jobs), RedisArgument(keys.stats)],
+         queueKeys + [RedisArgument(keys.inflight), RedisArgument(keys.jobs), RedisArgument(keys.stats)],
          [RedisArgument(Self.milliseconds(now)), RedisArgument(Self.milliseconds(settings.lease)), RedisArgument(count),
           RedisArgument(tokenPrefix), RedisArgument(settings.lowPriorityEvery)])
     }
@@ -183,7 +183,7 @@ public struct Queue: Sendable {
     /// The script call that acknowledges finished jobs.
     public func ackCall(_ jobs: [(id: String, token: String)]) -> ScriptCall {
         (scripts.ack,
-         [RedisArgument(keys.inflight), RedisArgument(keys.leases), RedisArgument(keys.jobs), RedisArgument(keys.recoveries), RedisArgument(keys.stats)],
+         [RedisArgument(keys.inflight), RedisArgument(keys.jobs), RedisArgument(keys.recoveries), RedisArgument(keys.stats)],
          jobs.flatMap { [RedisArgument($0.id), RedisArgument($0.token)] })
     }
 
@@ -200,7 +200,7 @@ public struct Queue: Sendable {
         guard !jobs.isEmpty else { return [] }
         let arguments = [RedisArgument(Self.milliseconds(now)), RedisArgument(Self.milliseconds(settings.lease))]
             + jobs.flatMap { [RedisArgument($0.id), RedisArgument($0.token)] }
-        return try connection.evaluate(scripts.renew, keys: [RedisArgument(keys.inflight), RedisArgument(keys.leases)], arguments: arguments)
+        return try connection.evaluate(scripts.renew, keys: [RedisArgument(keys.inflight)], arguments: arguments)
             .array().map { try $0.int() == 1 }
     }
 
@@ -215,13 +215,13 @@ public struct Queue: Sendable {
         case .dead: ("dead", now)
         }
         let keys: [RedisArgument] = [
-            RedisArgument(self.keys.inflight), RedisArgument(self.keys.leases), RedisArgument(self.keys.jobs), RedisArgument(self.keys.delayed),
+            RedisArgument(self.keys.inflight), RedisArgument(self.keys.jobs), RedisArgument(self.keys.delayed),
             RedisArgument(self.keys.dead), RedisArgument(self.keys.deadIndex), RedisArgument(self.keys.stats), RedisArgument(self.keys.recoveries),
             RedisArgument(self.keys.poisoned),
         ]
         let arguments: [RedisArgument] = [
             RedisArgument(Self.milliseconds(now)), RedisArgument(envelope.id), RedisArgument(token ?? ""), RedisArgument(action),
-            RedisArgument(Self.milliseconds(due)), RedisArgument(try envelope.encoded()), RedisArgument(settings.deadLetterMaxEntries),
+            RedisArgument(Self.milliseconds(due)), RedisArgument(envelope.encoded()), RedisArgument(settings.deadLetterMaxEntries),
             RedisArgument(Self.milliseconds(settings.deadLetterMaxAge)),
         ]
         return try connection.evaluate(scripts.fail, keys: keys, arguments: arguments).int() == 1
@@ -231,7 +231,7 @@ public struct Queue: Sendable {
     @discardableResult
     public func handBack(_ jobs: [(id: String, token: String)], on connection: RedisConnection) throws -> Int {
         guard !jobs.isEmpty else { return 0 }
-        let keys = [RedisArgument(self.keys.inflight), RedisArgument(self.keys.leases), RedisArgument(self.keys.jobs)] + queueKeys
+        let keys = [RedisArgument(self.keys.inflight), RedisArgument(self.keys.jobs)] + queueKeys
         return Int(try connection.evaluate(scripts.handBack, keys: keys, arguments: jobs.flatMap { [RedisArgument($0.id), RedisArgument($0.token)] }).int())
     }
 
@@ -251,7 +251,7 @@ public struct Queue: Sendable {
     /// Returns jobs whose lease expired to the front of their lists, and dead-letters those that
     /// expired more than ``QueueSettings/maxRecoveries`` times. Returns (requeued, dead).
     public func recoverExpired(on connection: RedisConnection, now: Date = Date(), batch: Int = 1000) throws -> (requeued: Int, dead: Int) {
-        let keys = [RedisArgument(self.keys.inflight), RedisArgument(self.keys.leases), RedisArgument(self.keys.jobs)]
+        let keys = [RedisArgument(self.keys.inflight), RedisArgument(self.keys.jobs)]
             + queueKeys
             + [RedisArgument(self.keys.recoveries), RedisArgument(self.keys.poisoned), RedisArgument(self.keys.wakeup)]
         var requeued = 0
@@ -360,7 +360,7 @@ public struct Queue: Sendable {
             + queueKeys + [RedisArgument(self.keys.wakeup)]
         return try connection.evaluate(
             scripts.replay, keys: keys,
-            arguments: [RedisArgument(envelope.id), RedisArgument(letter.raw), RedisArgument(try envelope.encoded()), RedisArgument(envelope.priority.index)]
+            arguments: [RedisArgument(envelope.id), RedisArgument(letter.raw), RedisArgument(envelope.encoded()), RedisArgument(envelope.priority.index)]
         ).int() == 1
     }
 

@@ -18,10 +18,8 @@ public struct QueueKeys: Sendable, Equatable {
     public func queue(_ priority: JobPriority) -> String { "\(prefix):queue:\(priority.rawValue)" }
     /// The four lists, critical first.
     public var queues: [String] { JobPriority.allCases.map(queue) }
-    /// Sorted set of leased job ids, scored by lease deadline (ms).
+    /// Sorted set of leased jobs as `<id>|<lease token>`, scored by lease deadline (ms).
     public var inflight: String { "\(prefix):inflight" }
-    /// Hash of job id → lease token of the processor that holds it.
-    public var leases: String { "\(prefix):leases" }
     /// Hash of job id → envelope JSON, for every job not yet finished or dead.
     public var jobs: String { "\(prefix):jobs" }
     /// Sorted set of job ids waiting for a retry or a reschedule, scored by due time (ms).

@@ -21,8 +21,8 @@ public struct QueueScripts: Sendable {
             RedisScript(name: name, source: try String(contentsOf: folder.appendingPathComponent("\(name).lua"), encoding: .utf8))
         }
         return QueueScripts(
-            enqueue: try load("enqueue-8"), fetch: try load("fetch-8"), renew: try load("renew-2"), ack: try load("ack-5"),
-            fail: try load("fail-9"), promote: try load("promote-7"), reap: try load("reap-10"),
-            handBack: try load("handback-7"), replay: try load("replay-8"), purge: try load("purge-2"))
+            enqueue: try load("enqueue-8"), fetch: try load("fetch-7"), renew: try load("renew-1"), ack: try load("ack-4"),
+            fail: try load("fail-8"), promote: try load("promote-7"), reap: try load("reap-9"),
+            handBack: try load("handback-6"), replay: try load("replay-8"), purge: try load("purge-2"))
     }
 }

@@ -1,3 +1,5 @@
+import Logging
+
 /// Jobs vanish when Redis evicts keys under memory pressure, so Junction refuses to run against a
 /// Redis whose `maxmemory-policy` is anything but `noeviction`.
 public enum RedisEvictionPolicy {
@@ -28,4 +30,25 @@ public enum RedisEvictionPolicy {
     public static func refusal(_ policy: String) -> String {
         "Redis maxmemory-policy is \(policy): under memory pressure Redis would delete queued jobs. Set `maxmemory-policy noeviction` (redis.conf or CONFIG SET) and start again"
     }
+}
+
+extension RedisEvictionPolicy {
+    /// The start-up check of a process that queues or runs jobs: throws
+    /// ``UnsafeRedisConfiguration`` for an evicting policy, logs a warning when the policy cannot
+    /// be read. Other Redis errors are thrown as they are.
+    public static func verify(_ redis: RedisClient, logger: Logger) async throws {
+        switch try await redis.withConnection({ try check($0) }) {
+        case .safe:
+            return
+        case .unsafe(let policy):
+            throw UnsafeRedisConfiguration(description: refusal(policy))
+        case .unknown(let reason):
+            logger.warning("cannot read Redis maxmemory-policy; make sure it is noeviction, or queued jobs can be lost", metadata: ["reason": .string(reason)])
+        }
+    }
+}
+
+/// Redis is configured so that it may delete queued jobs.
+public struct UnsafeRedisConfiguration: Error, CustomStringConvertible {
+    public let description: String
 }

@@ -1,9 +1,9 @@
 import Logging
 import ServiceLifecycle
 
-/// A service for processes whose work is still to come (the worker's job processors and the
-/// scheduler's ticks land with their own issues): it connects, reports readiness, and holds the
-/// process up until SIGTERM or SIGINT.
+/// A service for a process whose own work is still to come (the scheduler's leader election and
+/// ticks land with their issue): it connects, reports, and holds the process up until SIGTERM or
+/// SIGINT.
 public struct ConnectedProcess: Service {
     public let name: String
     public let checks: DependencyChecks

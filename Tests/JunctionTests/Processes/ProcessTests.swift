@@ -4,17 +4,10 @@ import Testing
 
 @Suite("Processes")
 struct ProcessTests {
-    static func environment(_ stack: TestStack, database: PostgresConfiguration? = nil, _ extra: [String: String] = [:]) -> [String: String] {
-        [
-            "JUNCTION_REDIS_URL": "redis://default:\(stack.redis.password ?? "")@\(stack.redis.host):\(stack.redis.port)/0",
-            "JUNCTION_DATABASE_URL": (database ?? stack.database).url,
-        ].merging(extra) { $1 }
-    }
-
     @Test func ingressServesHealthAndReadinessAndStopsOnSIGTERM() async throws {
         let stack = try await TestStack.shared()
         let port = try closedPort()
-        let ingress = try ChildProcess(junction: "junction-ingress", environment: Self.environment(stack, ["JUNCTION_INGRESS_PORT": "\(port)"]))
+        let ingress = try ChildProcess(junction: "junction-ingress", environment: stack.environment(["JUNCTION_INGRESS_PORT": "\(port)"]))
         try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
         let http = OutboundHTTPClient(connections: 1)
         let health = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health"))
@@ -39,7 +32,7 @@ struct ProcessTests {
         let stack = try await TestStack.shared()
         let port = try closedPort()
         let deadRedis = "redis://127.0.0.1:\(try closedPort())/0"
-        let ingress = try ChildProcess(junction: "junction-ingress", environment: Self.environment(stack, [
+        let ingress = try ChildProcess(junction: "junction-ingress", environment: stack.environment([
             "JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_REDIS_URL": deadRedis,
         ]))
         try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
@@ -71,7 +64,7 @@ struct ProcessTests {
     @Test(arguments: [("junction-worker", "\"msg\":\"worker started\""), ("junction-scheduler", "connected to Redis and PostgreSQL")])
     func backgroundProcessConnectsThenStopsCleanlyOnSignal(binary: String, ready: String) async throws {
         let stack = try await TestStack.shared()
-        let process = try ChildProcess(junction: binary, environment: Self.environment(stack, ["JUNCTION_QUEUE_NAMESPACE": "t\(UUID().uuidString.prefix(8))"]))
+        let process = try ChildProcess(junction: binary, environment: stack.environment(["JUNCTION_QUEUE_NAMESPACE": "t\(UUID().uuidString.prefix(8))"]))
         try await process.waitForLine(containing: ready)
         #expect(try await process.stop(signal: SIGTERM) == 0)
         #expect(process.lines.last?.contains("\"msg\":\"stopped\"") == true)
@@ -79,7 +72,7 @@ struct ProcessTests {
 
     @Test func backgroundProcessWaitsForADependencyThatIsDownAndStillStopsOnSignal() async throws {
         let stack = try await TestStack.shared()
-        let process = try ChildProcess(junction: "junction-worker", environment: Self.environment(stack, [
+        let process = try ChildProcess(junction: "junction-worker", environment: stack.environment([
             "JUNCTION_REDIS_URL": "redis://127.0.0.1:\(try closedPort())/0", "JUNCTION_QUEUE_NAMESPACE": "t\(UUID().uuidString.prefix(8))",
         ]))
         try await process.waitForLine(containing: "dependency unavailable, retrying")
@@ -89,7 +82,7 @@ struct ProcessTests {
     @Test func migrateCommandAppliesThenReportsUpToDate() async throws {
         let stack = try await TestStack.shared()
         let database = try await stack.freshDatabase()
-        let environment = Self.environment(stack, database: database)
+        let environment = stack.environment(database: database)
         let first = try ChildProcess(junction: "junction", arguments: ["migrate"], environment: environment)
         #expect(try await first.exitStatus() == 0)
         #expect(first.lines.contains("applied 0001_initial"))
@@ -107,5 +100,18 @@ struct ProcessTests {
         ])
         #expect(try await process.exitStatus() == 69)
         #expect(process.standardError.contains("cannot connect to PostgreSQL"))
+    }
+}
+
+@Suite("Ingress start-up")
+struct IngressStartupTests {
+    @Test func ingressRefusesARedisThatEvictsKeys() async throws {
+        let redis = try await TestStack.dedicated(.redis)
+        defer { Task { try await redis.down() } }
+        try await TestStack.onThread { try RedisConnection(redis.redis).command("CONFIG", "SET", "maxmemory-policy", "volatile-lru") }
+        let shared = try await TestStack.shared()
+        let ingress = try ChildProcess(junction: "junction-ingress", environment: TestStack(directory: nil, redis: redis.redis, database: shared.database).environment(["JUNCTION_INGRESS_PORT": "\(try closedPort())"]))
+        #expect(try await ingress.exitStatus() == 1)
+        #expect(ingress.standardError.contains("Redis maxmemory-policy is volatile-lru"))
     }
 }

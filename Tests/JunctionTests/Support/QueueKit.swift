@@ -20,11 +20,7 @@ enum QueueKit {
 
     /// The environment for a worker or CLI process on `stack`, using `queue`'s namespace.
     static func environment(_ stack: TestStack, queue: Queue, database: PostgresConfiguration? = nil, _ extra: [String: String] = [:]) -> [String: String] {
-        [
-            "JUNCTION_REDIS_URL": "redis://default:\(stack.redis.password ?? "")@\(stack.redis.host):\(stack.redis.port)/0",
-            "JUNCTION_DATABASE_URL": (database ?? stack.database).url,
-            "JUNCTION_QUEUE_NAMESPACE": queue.settings.keys.namespace,
-        ].merging(extra) { $1 }
+        stack.environment(database: database, ["JUNCTION_QUEUE_NAMESPACE": queue.settings.keys.namespace].merging(extra) { $1 })
     }
 
     static func request(_ payload: JSONValue = .object([:]), type: String = "system.noop", priority: JobPriority = .normal) -> JobRequest {

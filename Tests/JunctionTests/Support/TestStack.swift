@@ -65,6 +65,15 @@ struct TestStack: Sendable {
         return configuration
     }
 
+    /// The `JUNCTION_*` environment of a process that uses this stack (with `database` instead of
+    /// the stack's default one, when given).
+    func environment(database: PostgresConfiguration? = nil, _ extra: [String: String] = [:]) -> [String: String] {
+        [
+            "JUNCTION_REDIS_URL": "redis://default:\(redis.password ?? "")@\(redis.host):\(redis.port)/0",
+            "JUNCTION_DATABASE_URL": (database ?? self.database).url,
+        ].merging(extra) { $1 }
+    }
+
     /// A Redis key prefix no other test uses.
     static func uniqueKey(_ name: String = #function) -> String {
         "test:\(name.prefix { $0 != "(" }):\(UUID().uuidString.prefix(8))"

@@ -1,8 +1,7 @@
 --[[
-  Extends the leases of jobs that are still running.
+  Extends the leases of jobs that are still held.
 
-  KEYS[1]     in-flight sorted set: id -> lease deadline (ms)
-  KEYS[2]     leases hash: id -> lease token
+  KEYS[1]     in-flight sorted set: "<id>|<token>" -> lease deadline (ms)
 
   ARGV[1]     now (ms)
   ARGV[2]     lease (ms)
@@ -14,8 +13,9 @@
 local deadline = tonumber(ARGV[1]) + tonumber(ARGV[2])
 local result = {}
 for i = 3, #ARGV, 2 do
-  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
-    redis.call('ZADD', KEYS[1], 'XX', deadline, ARGV[i])
+  local member = ARGV[i] .. '|' .. ARGV[i + 1]
+  if redis.call('ZSCORE', KEYS[1], member) then
+    redis.call('ZADD', KEYS[1], deadline, member)
     result[#result + 1] = 1
   else
     result[#result + 1] = 0

@@ -4,13 +4,12 @@
   than allowed, in which case it is a poison pill and waits in the poisoned set for the caller
   to dead-letter it with its story.
 
-  KEYS[1]     in-flight sorted set: id -> lease deadline (ms)
-  KEYS[2]     leases hash
-  KEYS[3]     jobs hash: id -> envelope JSON
-  KEYS[4..7]  the priority lists: critical, high, normal, low
-  KEYS[8]     recoveries hash: id -> times its lease expired
-  KEYS[9]     poisoned sorted set
-  KEYS[10]    wake-up list
+  KEYS[1]     in-flight sorted set: "<id>|<token>" -> lease deadline (ms)
+  KEYS[2]     jobs hash: id -> envelope JSON
+  KEYS[3..6]  the priority lists: critical, high, normal, low
+  KEYS[7]     recoveries hash: id -> times its lease expired
+  KEYS[8]     poisoned sorted set
+  KEYS[9]     wake-up list
 
   ARGV[1]     now (ms)
   ARGV[2]     most jobs to look at in this call
@@ -18,20 +17,20 @@
 
   Returns {number requeued, number poisoned}.
 ]]
-local priorities = {critical = 4, high = 5, normal = 6, low = 7}
+local priorities = {critical = 3, high = 4, normal = 5, low = 6}
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local allowed = tonumber(ARGV[3])
 local requeued, poisoned = 0, 0
-for _, id in ipairs(expired) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  local envelope = redis.call('HGET', KEYS[3], id)
+for _, member in ipairs(expired) do
+  redis.call('ZREM', KEYS[1], member)
+  local id = string.match(member, '^([^|]*)|')
+  local envelope = id and redis.call('HGET', KEYS[2], id)
   if envelope then
-    if redis.call('HINCRBY', KEYS[8], id, 1) > allowed then
-      redis.call('ZADD', KEYS[9], ARGV[1], id)
+    if redis.call('HINCRBY', KEYS[7], id, 1) > allowed then
+      redis.call('ZADD', KEYS[8], ARGV[1], id)
       poisoned = poisoned + 1
     else
-      local list = priorities[cjson.decode(envelope).priority] or 6
+      local list = priorities[cjson.decode(envelope).priority] or 5
       -- RPUSH: the fetch end, so a recovered job runs next rather than after the backlog.
       redis.call('RPUSH', KEYS[list], id)
       requeued = requeued + 1
@@ -39,7 +38,7 @@ for _, id in ipairs(expired) do
   end
 end
 if requeued > 0 then
-  for _ = 1, math.min(requeued, 64) do redis.call('LPUSH', KEYS[10], '1') end
-  redis.call('LTRIM', KEYS[10], 0, 63)
+  for _ = 1, math.min(requeued, 64) do redis.call('LPUSH', KEYS[9], '1') end
+  redis.call('LTRIM', KEYS[9], 0, 63)
 end
 return {requeued, poisoned}

@@ -1,0 +1,72 @@
+import Foundation
+import JunctionShared
+import Testing
+
+@Suite("JSON text")
+struct JSONTests {
+    @Test func parsesEveryKindOfValue() throws {
+        let value = try JSONValue(parsing: #" { "a": [1, -2, 3.5, 1e3, true, false, null], "b": {"c": "d"}, "e": "" } "#)
+        #expect(value == ["a": [1, -2, 3.5, 1000.0, true, false, nil], "b": ["c": "d"], "e": ""])
+    }
+
+    @Test func integersBeyondDoublePrecisionStayExact() throws {
+        #expect(try JSONValue(parsing: "[9223372036854775807, -9223372036854775808, 7283839283928392111]")
+            == [.integer(.max), .integer(.min), .integer(7_283_839_283_928_392_111)])
+        #expect(try JSONValue(parsing: "18446744073709551616") == .number(18_446_744_073_709_551_616))
+    }
+
+    @Test func stringEscapesAndSurrogatePairsDecode() throws {
+        #expect(try JSONValue(parsing: #""q\" b\\ s\/ \b\f\n\r\t \u00e9 \ud83d\ude80 Zoë""#) == .string("q\" b\\ s/ \u{8}\u{c}\n\r\t é 🚀 Zoë"))
+    }
+
+    @Test func serializingThenParsingGivesTheSameValue() throws {
+        let value: JSONValue = ["text": "line\nbreak \"quoted\" \u{1} ✓", "list": [1, 2.25, ["nested": nil]], "flag": true]
+        #expect(try JSONValue(parsing: value.serialized) == value)
+        let unordered: JSONValue = ["b": 1, "a": 2]
+        #expect(unordered.serialized == #"{"a":2,"b":1}"#, "keys are sorted")
+    }
+
+    @Test(arguments: [
+        ("", "unexpected end of input"), ("{", "expected a member name"), (#"{"a" 1}"#, "expected ':'"), ("[1,]", "unexpected character"),
+        ("01", "unexpected text after the value"), (#""\x""#, "invalid escape"), (#""\ud83d""#, "unpaired surrogate"),
+        ("\"tab\there\"", "control character in a string"), ("tru", "unexpected end of input"), ("[1] x", "unexpected text after the value"),
+        ("-", "invalid number"), ("1.", "invalid number"),
+    ])
+    func malformedTextIsRefusedWithTheReason(text: String, reason: String) {
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
+        do {
+            _ = try JSONValue(parsing: text)
+        } catch {
+            #expect(error.reason == reason, "for \(text): \(error)")
+        }
+    }
+
+    @Test func nestingIsBounded() {
+        let deep = String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
+        #expect { try JSONValue(parsing: deep) } throws: { ($0 as? JSONParseError)?.reason == "nested deeper than 256 levels" }
+        let fine = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+        #expect(throws: Never.self) { try JSONValue(parsing: fine) }
+    }
+
+    @Test func envelopeRoundTripsThroughItsStoredForm() throws {
+        let envelope = JobEnvelope(
+            id: "j-1", type: "sync.run", priority: .high, tenant: "venue \"7\"", provider: "stripe", connection: nil,
+            payload: ["resource": "customers", "ids": [1, 2]], attempt: 2, maxAttempts: 3,
+            enqueuedAt: Date(timeIntervalSince1970: 1_800_000_000.123456), traceID: "abc", dedupeKey: "k",
+            errors: [JobErrorRecord(at: Date(timeIntervalSince1970: 1_800_000_001.5), attempt: 1, errorClass: "retryable", message: "timeout\nafter 30 s")])
+        let stored = envelope.encoded()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(stored.utf8)) as? [String: Any])
+        #expect(object.keys.sorted() == ["attempt", "connection", "dedupe_key", "enqueued_at", "errors", "id", "max_attempts", "payload", "priority", "provider", "tenant", "trace_id", "type"])
+        #expect(object["connection"] is NSNull)
+        #expect(object["enqueued_at"] as? String == "2027-01-15T08:00:00.123456Z")
+        let decoded = try JobEnvelope.decode(stored)
+        #expect(decoded.encoded() == stored)
+        #expect(decoded.tenant == "venue \"7\"" && decoded.errors.first?.message == "timeout\nafter 30 s")
+        #expect(abs(decoded.enqueuedAt.timeIntervalSince(envelope.enqueuedAt)) < 0.000_001)
+    }
+
+    @Test func envelopeMissingAFieldIsRefused() {
+        #expect(throws: EnvelopeError.self) { try JobEnvelope.decode(#"{"id":"x","type":"t","priority":"normal"}"#) }
+        #expect(throws: EnvelopeError.self) { try JobEnvelope.decode("[]") }
+    }
+}
