@@ -61,7 +61,11 @@ final class Housekeeper: Sendable {
                 logger.warning("housekeeping cannot reach Redis; retrying", metadata: ["error": .string("\(error)")])
                 nextMaintenance = now + .seconds(1)
             }
-            Thread.sleep(forTimeInterval: 0.02)
+            // Sleep until the next renewal or maintenance turn, in slices short enough that a
+            // stopping worker is not kept waiting.
+            let wake = min(nextRenewal, nextMaintenance, ContinuousClock.now + .milliseconds(100))
+            let pause = wake - ContinuousClock.now
+            if pause > .zero { Thread.sleep(forTimeInterval: pause / .seconds(1)) }
         }
         connection?.close()
     }

@@ -382,11 +382,26 @@ public struct Queue: Sendable {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
-    /// A new job id: 32 random hex digits.
-    public static func newID() -> String { UUID().uuidString.lowercased() }
+    /// A new job id: a random (version 4) UUID in lowercase, from the system's random source
+    /// (`getrandom`; Foundation's `UUID()` opened /dev/urandom on every call).
+    public static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var high = generator.next() as UInt64
+        var low = generator.next() as UInt64
+        high = (high & ~0xF000) | 0x4000  // version 4
+        low = (low & ~(0xC << 60)) | (0x8 << 60)  // RFC 4122 variant
+        var text = Hex.digits(high, count: 16) + Hex.digits(low, count: 16)
+        for position in [20, 16, 12, 8] {
+            text.insert("-", at: text.index(text.startIndex, offsetBy: position))
+        }
+        return text
+    }
 
     /// A W3C trace id: 32 lowercase hex digits.
-    public static func newTraceID() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
+    public static func newTraceID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Hex.digits(generator.next() as UInt64, count: 16) + Hex.digits(generator.next() as UInt64, count: 16)
+    }
 }
 
 /// A script to run with its keys and arguments.

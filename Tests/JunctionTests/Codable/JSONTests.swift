@@ -70,3 +70,29 @@ struct JSONTests {
         #expect(throws: EnvelopeError.self) { try JobEnvelope.decode("[]") }
     }
 }
+
+@Suite("Identifiers and timestamps")
+struct IdentifierTests {
+    @Test func jobIDsAreVersion4UUIDsAndUnique() {
+        let ids = (0..<1000).map { _ in Queue.newID() }
+        #expect(Set(ids).count == 1000)
+        for id in ids.prefix(50) {
+            #expect(UUID(uuidString: id) != nil, "\(id) is not a UUID")
+            #expect(id == id.lowercased())
+            let characters = Array(id)
+            #expect(characters[14] == "4", "version 4")
+            #expect("89ab".contains(characters[19]), "RFC 4122 variant")
+        }
+    }
+
+    @Test func traceIDsAreThirtyTwoHexDigits() {
+        let id = Queue.newTraceID()
+        #expect(id.count == 32 && id.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+    }
+
+    @Test func timestampsFormatInUTCWithMicroseconds() {
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000000Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 1_795_280_503.25)) == "2026-11-21T17:01:43.250000Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500000Z")
+    }
+}
