@@ -59,6 +59,9 @@ final class Housekeeper: Sendable {
                 }
             } catch {
                 logger.warning("housekeeping cannot reach Redis; retrying", metadata: ["error": .string("\(error)")])
+                for id in context.running.cancelExpired(now: ContinuousClock.now) {
+                    logger.warning("could not renew a job's lease before it ran out; stopping it", metadata: ["job_id": .string(id)])
+                }
                 nextMaintenance = now + .seconds(1)
             }
             // Sleep until the next renewal or maintenance turn, in slices short enough that a
@@ -73,15 +76,26 @@ final class Housekeeper: Sendable {
     private func renew(on redis: RedisConnection, logger: Logger) {
         let entries = context.running.snapshot
         guard !entries.isEmpty else { return }
+        let asked = ContinuousClock.now
         do {
             let renewed = try context.queue.renew(entries.map { ($0.id, $0.token) }, on: redis)
-            for (entry, kept) in zip(entries, renewed) where !kept {
-                context.running.cancel(entry.id)
-                logger.warning("lost the lease of a running job; stopping it", metadata: ["job_id": .string(entry.id)])
+            var kept: [String] = []
+            for (entry, held) in zip(entries, renewed) {
+                if held {
+                    kept.append(entry.id)
+                } else {
+                    context.running.cancel(entry.id)
+                    logger.warning("lost the lease of a held job; stopping it", metadata: ["job_id": .string(entry.id)])
+                }
             }
+            context.running.renewed(kept, until: asked + context.queue.settings.lease)
         } catch {
-            // Leases last three renewal periods: one missed renewal loses nothing.
+            // Leases last three renewal periods: one missed renewal loses nothing. Once a lease
+            // has run out unrenewed, another worker may recover the job, so it must stop here.
             logger.warning("cannot renew leases", metadata: ["error": .string("\(error)")])
+            for id in context.running.cancelExpired(now: ContinuousClock.now) {
+                logger.warning("could not renew a job's lease before it ran out; stopping it", metadata: ["job_id": .string(id)])
+            }
         }
     }
 }

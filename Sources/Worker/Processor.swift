@@ -47,6 +47,7 @@ final class Processor {
         while !context.stopping.isSet {
             do {
                 let connection = try openRedis()
+                let fetchedAt = ContinuousClock.now
                 let batch = try fetch(on: connection)
                 consecutiveFailures = 0
                 if batch.isEmpty {
@@ -55,7 +56,7 @@ final class Processor {
                     try connection.command(["BLPOP", RedisArgument(context.queue.settings.keys.wakeup), "1"], timeout: .seconds(3))
                     continue
                 }
-                run(batch, on: connection)
+                run(batch, fetchedAt: fetchedAt, on: connection)
             } catch {
                 consecutiveFailures += 1
                 let wait = min(Duration.milliseconds(100) * (1 << min(consecutiveFailures, 6)), .seconds(5))
@@ -97,18 +98,19 @@ final class Processor {
     }
 
     /// Registers every job of a batch for lease renewal before any of them runs.
-    private func hold(_ batch: [Result<LeasedJob, UnreadableJob>]) -> [CancellationFlag] {
+    private func hold(_ batch: [Result<LeasedJob, UnreadableJob>], fetchedAt: ContinuousClock.Instant) -> [CancellationFlag] {
         batch.map { item in
             let flag = CancellationFlag()
             if case .success(let job) = item {
-                context.running.add(RunningJobs.Entry(id: job.envelope.id, token: job.token, cancellation: flag))
+                context.running.add(RunningJobs.Entry(
+                    id: job.envelope.id, token: job.token, cancellation: flag, leasedUntil: fetchedAt + context.queue.settings.lease))
             }
             return flag
         }
     }
 
-    private func run(_ batch: [Result<LeasedJob, UnreadableJob>], on connection: RedisConnection) {
-        let flags = hold(batch)
+    private func run(_ batch: [Result<LeasedJob, UnreadableJob>], fetchedAt: ContinuousClock.Instant, on connection: RedisConnection) {
+        let flags = hold(batch, fetchedAt: fetchedAt)
         for (position, item) in batch.enumerated() {
             if context.stopping.isSet {
                 handBack(batch[position...], on: connection)

@@ -9,12 +9,31 @@ final class RunningJobs: Sendable {
         let id: String
         let token: String
         let cancellation: CancellationFlag
+        /// Until when the lease is known to hold (as of the fetch or the last renewal).
+        var leasedUntil: ContinuousClock.Instant
     }
 
     private let entries = Mutex<[String: Entry]>([:])
 
     func add(_ entry: Entry) {
         entries.withLock { $0[entry.id] = entry }
+    }
+
+    /// Records a successful renewal.
+    func renewed(_ ids: [String], until deadline: ContinuousClock.Instant) {
+        entries.withLock { entries in
+            for id in ids { entries[id]?.leasedUntil = deadline }
+        }
+    }
+
+    /// Cancels every job whose lease has run out by `now` without a renewal (Redis could not be
+    /// reached): another worker may recover it, so this one must stop. Returns their ids.
+    func cancelExpired(now: ContinuousClock.Instant) -> [String] {
+        entries.withLock { entries in
+            let expired = entries.values.filter { $0.leasedUntil <= now && !$0.cancellation.isSet }
+            for entry in expired { entry.cancellation.set() }
+            return expired.map(\.id)
+        }
     }
 
     func remove(_ id: String) {

@@ -64,6 +64,24 @@ struct WorkerProcessTests {
         #expect(worker.lines.contains { $0.contains("grace period over: handed running jobs back") })
     }
 
+    @Test func jobWhoseLeaseCannotBeRenewedIsStopped() async throws {
+        let shared = try await TestStack.shared()
+        let redisOnly = try await TestStack.dedicated(.redis, durable: true)
+        defer { Task { try await redisOnly.down() } }
+        let stack = TestStack(directory: redisOnly.directory, redis: redisOnly.redis, database: shared.database)
+        let queue = QueueKit.queue()
+        let worker = try await Self.startWorker(stack, queue: queue, [
+            "JUNCTION_WORKER_LEASE": "1s", "JUNCTION_WORKER_CONCURRENCY": "1", "JUNCTION_WORKER_SHUTDOWN_GRACE": "300ms",
+        ])
+        _ = try await Self.enqueue(stack, queue, [QueueKit.request(["sleep_ms": 60_000])])
+        try await QueueKit.eventually("the job is running") { try await Self.stats(stack, queue).inflight == 1 }
+        try await stack.stop(.redis)
+        try await worker.waitForLine(containing: "could not renew a job's lease before it ran out; stopping it")
+        try await worker.waitForLine(containing: "job stopped: its lease was lost or the worker is shutting down")
+        try await stack.start(.redis)
+        #expect(try await worker.stop() == 0)
+    }
+
     @Test func failingJobIsRetriedThenDeadLetteredWithItsHistory() async throws {
         let stack = try await TestStack.shared()
         let queue = QueueKit.queue()
