@@ -74,3 +74,25 @@ public struct PostgresJSON: PostgresEncodable, Equatable {
 
     public var postgresParameter: PostgresParameter { .text(text) }
 }
+
+/// A list of strings bound as one text-array parameter (`{"a","b"}`), for `= ANY($1::text[])`
+/// and `unnest($1::text[])`: one statement for many rows.
+public struct PostgresTextArray: PostgresEncodable {
+    public let elements: [String]
+
+    public init(_ elements: [String]) { self.elements = elements }
+
+    public var postgresParameter: PostgresParameter {
+        var literal = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { literal += "," }
+            literal += "\""
+            for character in element {
+                if character == "\"" || character == "\\" { literal += "\\" }
+                literal.append(character)
+            }
+            literal += "\""
+        }
+        return .text(literal + "}")
+    }
+}
