@@ -68,7 +68,11 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "junction-scheduler",
-            dependencies: ["JunctionShared"],
+            dependencies: [
+                "JunctionShared",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Sources/Scheduler",
             swiftSettings: swiftSettings),
         .executableTarget(

@@ -14,6 +14,9 @@ public struct PostgresConfiguration: Sendable, Equatable {
     public var statementTimeout: Duration?
     /// The name shown in `pg_stat_activity`.
     public var applicationName: String
+    /// Ends a session that sits inside a transaction doing nothing for this long (a frozen
+    /// process must not hold row locks forever); nil for the server's default.
+    public var idleInTransactionTimeout: Duration?
 
     public init(url: String, connectTimeoutSeconds: Int = 5, statementTimeout: Duration? = .seconds(30), applicationName: String = "junction") throws(InvalidValue) {
         guard let components = URLComponents(string: url), let scheme = components.scheme else {
@@ -35,6 +38,7 @@ public struct PostgresConfiguration: Sendable, Equatable {
         self.connectTimeoutSeconds = max(2, connectTimeoutSeconds)
         self.statementTimeout = statementTimeout
         self.applicationName = applicationName
+        self.idleInTransactionTimeout = nil
     }
 
     /// The same server and credentials with another database (the test harness uses it).

@@ -91,6 +91,9 @@ public final class PostgresConnection {
         if let timeout = configuration.statementTimeout {
             options += " -c statement_timeout=\(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)"
         }
+        if let timeout = configuration.idleInTransactionTimeout {
+            options += " -c idle_in_transaction_session_timeout=\(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)"
+        }
         let settings: [(String, String)] = [
             ("dbname", configuration.url),
             ("connect_timeout", String(configuration.connectTimeoutSeconds)),

@@ -364,12 +364,15 @@ public struct Queue: Sendable {
         ).int() == 1
     }
 
-    /// Deletes dead letters that died at or before `cutoff` (all of them when nil).
-    public func purgeDead(diedAtOrBefore cutoff: Date?, on connection: RedisConnection, batch: Int = 1000) throws -> Int {
+    /// Deletes dead letters that died at or before `cutoff` (all of them when nil), then the
+    /// oldest beyond `keepAtMost` (when given).
+    public func purgeDead(diedAtOrBefore cutoff: Date?, keepAtMost: Int? = nil, on connection: RedisConnection, batch: Int = 1000) throws -> Int {
         let limit = cutoff.map { RedisArgument(Self.milliseconds($0)) } ?? "+inf"
         var total = 0
         while true {
-            let removed = Int(try connection.evaluate(scripts.purge, keys: [RedisArgument(keys.dead), RedisArgument(keys.deadIndex)], arguments: [limit, RedisArgument(batch)]).int())
+            let removed = Int(try connection.evaluate(
+                scripts.purge, keys: [RedisArgument(keys.dead), RedisArgument(keys.deadIndex)],
+                arguments: [limit, RedisArgument(batch), RedisArgument(keepAtMost ?? 0)]).int())
             total += removed
             if removed < batch { return total }
         }

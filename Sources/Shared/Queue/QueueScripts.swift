@@ -13,6 +13,10 @@ public struct QueueScripts: Sendable {
     public let handBack: RedisScript
     public let replay: RedisScript
     public let purge: RedisScript
+    /// Take or keep a lease (scheduler leadership).
+    public let lease: RedisScript
+    /// Give a lease up if still held.
+    public let release: RedisScript
 
     /// Reads the scripts from `directory`, `JUNCTION_SCRIPTS_DIR`, or the resource bundle.
     public static func bundled(directory: URL? = nil, environment: EnvironmentVariables = EnvironmentVariables()) throws -> QueueScripts {
@@ -23,6 +27,7 @@ public struct QueueScripts: Sendable {
         return QueueScripts(
             enqueue: try load("enqueue-8"), fetch: try load("fetch-7"), renew: try load("renew-1"), ack: try load("ack-4"),
             fail: try load("fail-8"), promote: try load("promote-7"), reap: try load("reap-9"),
-            handBack: try load("handback-6"), replay: try load("replay-8"), purge: try load("purge-2"))
+            handBack: try load("handback-6"), replay: try load("replay-8"), purge: try load("purge-2"),
+            lease: try load("lease-1"), release: try load("release-1"))
     }
 }

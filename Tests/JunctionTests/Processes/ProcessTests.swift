@@ -61,7 +61,7 @@ struct ProcessTests {
         #expect(process.standardError.contains("Example: \(variable)="))
     }
 
-    @Test(arguments: [("junction-worker", "\"msg\":\"worker started\""), ("junction-scheduler", "connected to Redis and PostgreSQL")])
+    @Test(arguments: [("junction-worker", "\"msg\":\"worker started\""), ("junction-scheduler", "\"msg\":\"scheduler started\"")])
     func backgroundProcessConnectsThenStopsCleanlyOnSignal(binary: String, ready: String) async throws {
         let stack = try await TestStack.shared()
         let process = try ChildProcess(junction: binary, environment: stack.environment(["JUNCTION_QUEUE_NAMESPACE": "t\(UUID().uuidString.prefix(8))"]))

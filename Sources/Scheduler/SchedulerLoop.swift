@@ -1,0 +1,108 @@
+import Foundation
+import JunctionShared
+import Logging
+
+/// The scheduler's thread, with its own Redis and PostgreSQL connections. Every tick it takes or
+/// renews the leadership lease; while it leads it fires due schedules, promotes due delayed jobs,
+/// recovers expired leases and, now and then, applies retention. Followers only try the lease.
+final class SchedulerLoop: Sendable {
+    private let settings: SchedulerSettings
+    private let core: CoreSettings
+    private let queue: Queue
+    private let lease: LeaderLease
+    private let logger: Logger
+    private let stopped = CancellationFlag()
+    private let finished = DispatchGroup()
+
+    init(settings: SchedulerSettings, core: CoreSettings, queue: Queue, lease: LeaderLease, logger: Logger) {
+        self.settings = settings
+        self.core = core
+        self.queue = queue
+        self.lease = lease
+        self.logger = logger
+    }
+
+    func start() {
+        finished.enter()
+        Thread { [self] in
+            Thread.current.name = "scheduler"
+            loop()
+            finished.leave()
+        }.start()
+    }
+
+    /// Stops after the current tick and gives the leadership up.
+    func stop() async {
+        stopped.set()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            finished.notify(queue: .global()) { continuation.resume() }
+        }
+    }
+
+    private func loop() {
+        var database = core.database
+        // A leader frozen inside its claim transaction must not keep the rows locked forever.
+        database.idleInTransactionTimeout = max(settings.lease * 2, .seconds(10))
+        let runner = ScheduleRunner(queue: queue, jitter: settings.jitter)
+        let retention = Retention(queue: queue, jobRuns: settings.jobRunsRetention, webhookEvents: settings.webhookEventsRetention)
+        var redis: RedisConnection?
+        var postgres: PostgresConnection?
+        var leading = false
+        var nextRetention = ContinuousClock.now
+        while !stopped.isSet {
+            let tickStarted = ContinuousClock.now
+            do {
+                let connection = try redis ?? RedisConnection(core.redis)
+                redis = connection
+                let nowLeading = try lease.acquireOrRenew(on: connection)
+                if nowLeading != leading {
+                    leading = nowLeading
+                    if leading {
+                        logger.info("became the leader", metadata: ["owner": .string(lease.owner)])
+                    } else {
+                        logger.warning("lost the leadership; following", metadata: ["owner": .string(lease.owner)])
+                    }
+                }
+                if leading {
+                    let database = try postgres ?? PostgresConnection(database)
+                    postgres = database
+                    let fired = try runner.fireDue(database: database, redis: connection)
+                    if fired.claimed > 0 {
+                        logger.info("fired due schedules", metadata: [
+                            "schedules": .stringConvertible(fired.claimed), "enqueued": .stringConvertible(fired.enqueued),
+                            "tick_ms": .stringConvertible(Queue.milliseconds(ContinuousClock.now - tickStarted)),
+                        ])
+                    }
+                    if let done = try queue.maintain(on: connection, interval: settings.tick, owner: lease.owner),
+                       done.requeued > 0 || done.dead > 0 {
+                        logger.warning("recovered jobs whose lease expired", metadata: [
+                            "requeued": .stringConvertible(done.requeued), "dead_letters": .stringConvertible(done.dead),
+                        ])
+                    }
+                    if ContinuousClock.now >= nextRetention {
+                        nextRetention = ContinuousClock.now + settings.retentionInterval
+                        let removed = try retention.run(database: database, redis: connection)
+                        if removed.deadLetters + removed.jobRuns + removed.webhookEvents > 0 {
+                            logger.info("retention deleted old records", metadata: [
+                                "dead_letters": .stringConvertible(removed.deadLetters), "job_runs": .stringConvertible(removed.jobRuns),
+                                "webhook_events": .stringConvertible(removed.webhookEvents),
+                            ])
+                        }
+                    }
+                }
+            } catch {
+                logger.warning("scheduler tick failed; retrying next tick", metadata: ["error": .string("\(error)"), "leading": .stringConvertible(leading)])
+            }
+            let wake = tickStarted + settings.tick
+            while !stopped.isSet && ContinuousClock.now < wake {
+                Thread.sleep(forTimeInterval: min(0.05, max(0, (wake - ContinuousClock.now) / .seconds(1))))
+            }
+        }
+        if leading, let redis {
+            try? lease.release(on: redis)
+            logger.info("gave the leadership up")
+        }
+        redis?.close()
+        postgres?.close()
+    }
+}
