@@ -81,18 +81,28 @@ struct SchedulerProcessTests {
         #expect(Set(keys).count == keys.count, "each schedule's fire time was enqueued once")
     }
 
-    @Test func schedulerPromotesDelayedJobsWithNoWorkerRunning() async throws {
+    @Test func schedulerPromotesDelayedJobsAndRecoversExpiredLeasesWithNoWorkerRunning() async throws {
         let stack = try await TestStack.shared()
         let database = try await stack.migratedDatabase()
         let queue = QueueKit.queue()
         let scheduler = try await Self.start(stack, queue, database)
-        _ = try await TestStack.onThread {
-            var request = QueueKit.request()
-            request.delay = .milliseconds(300)
-            return try queue.enqueue([request], on: try RedisConnection(stack.redis))
+        try await TestStack.onThread {
+            let redis = try RedisConnection(stack.redis)
+            var delayed = QueueKit.request(["name": "delayed"])
+            delayed.delay = .milliseconds(300)
+            try queue.enqueue([delayed], on: redis)
+            // A job leased a minute ago by a worker that has since vanished: its lease is over.
+            let longAgo = Date() - 60
+            try queue.enqueue([QueueKit.request(["name": "abandoned"], priority: .high)], on: redis, now: longAgo)
+            _ = try QueueKit.fetch(queue, 1, on: redis, now: longAgo)
         }
-        try await QueueKit.eventually("the delayed job is ready") { try await WorkerProcessTests.stats(stack, queue).ready[.normal] == 1 }
-        #expect(try await WorkerProcessTests.stats(stack, queue).delayed == 0)
+        try await QueueKit.eventually("both jobs are ready") {
+            let stats = try await WorkerProcessTests.stats(stack, queue)
+            return stats.ready[.normal] == 1 && stats.ready[.high] == 1
+        }
+        let stats = try await WorkerProcessTests.stats(stack, queue)
+        #expect(stats.delayed == 0 && stats.inflight == 0)
+        #expect(scheduler.lines.contains { $0.contains("recovered jobs whose lease expired") })
         #expect(try await scheduler.stop() == 0)
     }
 }
