@@ -69,3 +69,19 @@ struct DurationArgument: ExpressibleByArgument {
 }
 
 extension JobPriority: ExpressibleByArgument {}
+
+/// Parses a `--payload` option: a JSON object, or exit status 65 with the reason.
+func parsePayload(_ text: String) throws -> JSONValue {
+    let parsed: JSONValue
+    do {
+        parsed = try JSONValue(parsing: text)
+    } catch {
+        printError("junction: --payload is not valid JSON: \(error)")
+        throw ExitStatus.dataError
+    }
+    guard case .object = parsed else {
+        printError("junction: --payload must be a JSON object, such as '{\"sleep_ms\": 5}'")
+        throw ExitStatus.dataError
+    }
+    return parsed
+}

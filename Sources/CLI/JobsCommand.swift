@@ -39,17 +39,7 @@ struct JobsCommand: ParsableCommand {
         }
 
         func run() throws {
-            let parsed: JSONValue
-            do {
-                parsed = try JSONValue(parsing: payload)
-            } catch {
-                printError("junction: --payload is not valid JSON: \(error)")
-                throw ExitStatus.dataError
-            }
-            guard case .object = parsed else {
-                printError("junction: --payload must be a JSON object, such as '{\"sleep_ms\": 5}'")
-                throw ExitStatus.dataError
-            }
+            let parsed = try parsePayload(payload)
             let context = try QueueCommandContext.open()
             let request = JobRequest(type: type, payload: parsed, priority: priority, tenant: tenant, dedupeKey: dedupeKey, delay: delay?.duration ?? .zero)
             var remaining = count

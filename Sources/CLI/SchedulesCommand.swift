@@ -87,13 +87,7 @@ struct SchedulesCommand: ParsableCommand {
                     throw ExitStatus.dataError
                 }
             }
-            let parsed: JSONValue
-            do {
-                parsed = try JSONValue(parsing: payload)
-            } catch {
-                printError("junction: --payload is not valid JSON: \(error)")
-                throw ExitStatus.dataError
-            }
+            let parsed = try parsePayload(payload)
             let database = try SchedulesCommand.database()
             let schedule: Schedule
             do {

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import JunctionShared
 import Logging
-import ServiceLifecycle
 
 /// `junction-ingress`: the HTTP gateway. This build serves the health endpoints; webhooks, the
 /// OAuth flow and the management API mount on the same router as their issues land.
@@ -42,15 +41,8 @@ struct IngressMain {
                 ])
             },
             logger: logger)
-        let services = ServiceGroup(configuration: .init(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await services.run()
-        } catch {
-            logger.error("stopped with an error", metadata: ["error": .string("\(error)")])
-        }
+        await ProcessBootstrap.run(app, process: "junction-ingress", logger: logger)
         await redis.shutdown()
         await database.shutdown()
-        logger.info("stopped")
     }
 }

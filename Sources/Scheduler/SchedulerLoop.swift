@@ -5,41 +5,16 @@ import Logging
 /// The scheduler's thread, with its own Redis and PostgreSQL connections. Every tick it takes or
 /// renews the leadership lease; while it leads it fires due schedules, promotes due delayed jobs,
 /// recovers expired leases and, now and then, applies retention. Followers only try the lease.
-final class SchedulerLoop: Sendable {
-    private let settings: SchedulerSettings
-    private let core: CoreSettings
-    private let queue: Queue
-    private let lease: LeaderLease
-    private let logger: Logger
-    private let stopped = CancellationFlag()
-    private let finished = DispatchGroup()
+struct SchedulerLoop: Sendable {
+    let settings: SchedulerSettings
+    let core: CoreSettings
+    let queue: Queue
+    let lease: LeaderLease
+    let logger: Logger
 
-    init(settings: SchedulerSettings, core: CoreSettings, queue: Queue, lease: LeaderLease, logger: Logger) {
-        self.settings = settings
-        self.core = core
-        self.queue = queue
-        self.lease = lease
-        self.logger = logger
-    }
-
-    func start() {
-        finished.enter()
-        Thread { [self] in
-            Thread.current.name = "scheduler"
-            loop()
-            finished.leave()
-        }.start()
-    }
-
-    /// Stops after the current tick and gives the leadership up.
-    func stop() async {
-        stopped.set()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            finished.notify(queue: .global()) { continuation.resume() }
-        }
-    }
-
-    private func loop() {
+    /// The loop, for a ``BackgroundThread``: runs until `stopped` is set, then gives the
+    /// leadership up.
+    func loop(until stopped: CancellationFlag) {
         var database = core.database
         // A leader frozen inside its claim transaction must not keep the rows locked forever.
         database.idleInTransactionTimeout = max(settings.lease * 2, .seconds(10))

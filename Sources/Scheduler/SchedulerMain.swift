@@ -19,42 +19,16 @@ struct SchedulerMain: Service {
             (try SchedulerSettings(environment: environment), try QueueSettings(environment: environment))
         }
         let logger = Logger(label: "junction.scheduler")
-        let scripts: QueueScripts
-        do {
-            scripts = try QueueScripts.bundled(environment: environment)
-        } catch {
-            logger.critical("cannot load the queue scripts", metadata: ["error": .string("\(error)")])
-            exit(1)
-        }
-        let service = SchedulerMain(settings: settings, core: core, queue: Queue(settings: queueSettings, scripts: scripts), logger: logger)
-        let services = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await services.run()
-        } catch {
-            logger.critical("scheduler stopped", metadata: ["error": .string("\(error)")])
-            FileHandle.standardError.write(Data("junction-scheduler: \(error)\n".utf8))
-            exit(1)
-        }
-        logger.info("stopped")
+        let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
+        await ProcessBootstrap.run(SchedulerMain(settings: settings, core: core, queue: queue, logger: logger), process: "junction-scheduler", logger: logger)
     }
 
     func run() async throws {
-        let redis = RedisClient(core.redis, connections: 1)
-        let database = PostgresClient(core.database, connections: 1)
-        defer {
-            Task {
-                await redis.shutdown()
-                await database.shutdown()
-            }
-        }
-        let healthy = await cancelWhenGracefulShutdown {
-            await DependencyChecks(redis: redis, database: database).waitUntilHealthy(logger: logger)
-        }
-        guard healthy else { return }
-        try await RedisEvictionPolicy.verify(redis, logger: logger)
+        guard try await ProcessBootstrap.waitForDependencies(core, logger: logger) else { return }
         let owner = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
         let lease = LeaderLease(keys: queue.settings.keys, owner: owner, length: settings.lease, scripts: queue.scripts)
-        let loop = SchedulerLoop(settings: settings, core: core, queue: queue, lease: lease, logger: logger)
+        let scheduler = SchedulerLoop(settings: settings, core: core, queue: queue, lease: lease, logger: logger)
+        let loop = BackgroundThread(name: "scheduler") { stopped in scheduler.loop(until: stopped) }
         loop.start()
         logger.info("scheduler started", metadata: [
             "owner": .string(owner), "tick_ms": .stringConvertible(Queue.milliseconds(settings.tick)),

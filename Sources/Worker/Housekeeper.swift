@@ -7,33 +7,11 @@ import Logging
 ///   is lost (it expired while Redis was unreachable, and another worker may have it now);
 /// - when its turn comes (one process of the fleet per interval), promotes due delayed jobs and
 ///   recovers expired leases.
-final class Housekeeper: Sendable {
-    private let context: ProcessorContext
-    private let stopped = CancellationFlag()
-    private let finished = DispatchGroup()
+struct Housekeeper: Sendable {
+    let context: ProcessorContext
 
-    init(context: ProcessorContext) {
-        self.context = context
-    }
-
-    func start() {
-        finished.enter()
-        Thread { [self] in
-            Thread.current.name = "housekeeper"
-            loop()
-            finished.leave()
-        }.start()
-    }
-
-    /// Stops the thread and waits for it (at most a few seconds: it may be inside a Redis call).
-    func stop() async {
-        stopped.set()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            finished.notify(queue: .global()) { continuation.resume() }
-        }
-    }
-
-    private func loop() {
+    /// The loop, for a ``BackgroundThread``: runs until `stopped` is set.
+    func loop(until stopped: CancellationFlag) {
         let renewEvery = context.queue.settings.lease / 3
         var nextRenewal = ContinuousClock.now + renewEvery
         var nextMaintenance = ContinuousClock.now

@@ -1,7 +1,5 @@
-import Foundation
 import JunctionShared
 import Logging
-import ServiceLifecycle
 
 /// `junction-worker`: runs jobs. Ops scale it by adding replicas; every replica is the same.
 @main
@@ -13,25 +11,10 @@ struct WorkerMain {
             (try WorkerSettings(environment: environment), try QueueSettings(environment: environment))
         }
         let logger = Logger(label: "junction.worker")
-        let scripts: QueueScripts
-        do {
-            scripts = try QueueScripts.bundled(environment: environment)
-        } catch {
-            logger.critical("cannot load the queue scripts", metadata: ["error": .string("\(error)")])
-            exit(1)
-        }
         let runtime = WorkerRuntime(
-            settings: settings, core: core, queue: Queue(settings: queueSettings, scripts: scripts),
+            settings: settings, core: core,
+            queue: Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger)),
             handlers: .standard, logger: logger)
-        let services = ServiceGroup(configuration: .init(
-            services: [runtime], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        do {
-            try await services.run()
-        } catch {
-            logger.critical("worker stopped", metadata: ["error": .string("\(error)")])
-            FileHandle.standardError.write(Data("junction-worker: \(error)\n".utf8))
-            exit(1)
-        }
-        logger.info("stopped")
+        await ProcessBootstrap.run(runtime, process: "junction-worker", logger: logger)
     }
 }

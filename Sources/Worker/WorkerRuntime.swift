@@ -15,25 +15,13 @@ struct WorkerRuntime: Service {
     let logger: Logger
 
     func run() async throws {
-        let redis = RedisClient(core.redis, connections: 1)
-        let database = PostgresClient(core.database, connections: 1)
-        defer {
-            Task {
-                await redis.shutdown()
-                await database.shutdown()
-            }
-        }
-        let healthy = await cancelWhenGracefulShutdown {
-            await DependencyChecks(redis: redis, database: database).waitUntilHealthy(logger: logger)
-        }
-        guard healthy else { return }
-        try await RedisEvictionPolicy.verify(redis, logger: logger)
+        guard try await ProcessBootstrap.waitForDependencies(core, logger: logger) else { return }
 
         let workerID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
         let context = ProcessorContext(
             queue: queue, handlers: handlers, settings: settings, core: core, running: RunningJobs(), stopping: CancellationFlag(),
             workerID: workerID, logger: logger)
-        let housekeeper = Housekeeper(context: context)
+        let housekeeper = BackgroundThread(name: "housekeeper") { stopped in Housekeeper(context: context).loop(until: stopped) }
         housekeeper.start()
         let active = Atomic<Int>(settings.concurrency)
         for index in 0..<settings.concurrency {
@@ -60,14 +48,19 @@ struct WorkerRuntime: Service {
         let unfinished = context.running.snapshot
         if !unfinished.isEmpty {
             for entry in unfinished { context.running.cancel(entry.id) }
-            let queue = self.queue
-            let returned = try? await redis.withConnection { connection in
-                try queue.handBack(unfinished.map { ($0.id, $0.token) }, on: connection)
-            }
+            let returned = try? await handBack(unfinished)
             logger.warning("grace period over: handed running jobs back to their lists", metadata: [
                 "jobs": .stringConvertible(unfinished.count), "handed_back": .stringConvertible(returned ?? 0),
             ])
         }
         await housekeeper.stop()
+    }
+
+    /// Returns still-running jobs to their lists, on a connection of its own.
+    private func handBack(_ entries: [RunningJobs.Entry]) async throws -> Int {
+        let redis = RedisClient(core.redis, connections: 1)
+        defer { Task { await redis.shutdown() } }
+        let queue = self.queue
+        return try await redis.withConnection { connection in try queue.handBack(entries.map { ($0.id, $0.token) }, on: connection) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// Start-up steps every Junction executable shares.
 public enum ProcessBootstrap {
@@ -23,5 +24,50 @@ public enum ProcessBootstrap {
         }
         JunctionLogging.bootstrap(level: core.logLevel)
         return core
+    }
+
+    /// The queue's Lua scripts, or a logged error and exit status 1 when the bundle is missing.
+    public static func queueScripts(environment: EnvironmentVariables, logger: Logger) -> QueueScripts {
+        do {
+            return try QueueScripts.bundled(environment: environment)
+        } catch {
+            logger.critical("cannot load the queue scripts", metadata: ["error": .string("\(error)")])
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    /// Runs `service` until SIGTERM or SIGINT; an error it throws is logged, written to standard
+    /// error, and ends the process with status 1.
+    public static func run(_ service: some Service, process: String, logger: Logger) async {
+        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("stopped with an error", metadata: ["error": .string("\(error)")])
+            FileHandle.standardError.write(Data("\(process): \(error)\n".utf8))
+            exit(1)
+        }
+        logger.info("stopped")
+    }
+
+    /// What a process that queues or runs jobs does before its work: wait for Redis and
+    /// PostgreSQL (logging while they are away), then refuse an evicting Redis. Returns false when
+    /// shutdown came first.
+    public static func waitForDependencies(_ core: CoreSettings, logger: Logger) async throws -> Bool {
+        let redis = RedisClient(core.redis, connections: 1)
+        let database = PostgresClient(core.database, connections: 1)
+        defer {
+            Task {
+                await redis.shutdown()
+                await database.shutdown()
+            }
+        }
+        let healthy = await cancelWhenGracefulShutdown {
+            await DependencyChecks(redis: redis, database: database).waitUntilHealthy(logger: logger)
+        }
+        guard healthy else { return false }
+        try await RedisEvictionPolicy.verify(redis, logger: logger)
+        return true
     }
 }
