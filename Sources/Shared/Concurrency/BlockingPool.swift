@@ -44,6 +44,7 @@ public final class BlockingPool<Resource>: Sendable {
             Thread {
                 // Named from inside the thread, so top -H and gdb show it too.
                 Thread.current.name = threadName
+                PoolThread.mark(threadName)
                 Self.threadMain(queue: queue, factory: factory, cleanup: cleanup)
                 group.leave()
             }.start()

@@ -8,10 +8,11 @@ struct BlockingPoolTests {
     @Test func workRunsOnThePoolsOwnThreadsNeverTheCallers() async throws {
         let pool = BlockingPool<Int>(name: "probe", size: 2) { 0 }
         let names = try await withThrowingTaskGroup(of: String.self) { group in
-            for _ in 0..<8 { group.addTask { try await pool.run { _ in Thread.current.name ?? "" } } }
+            for _ in 0..<8 { group.addTask { try await pool.run { _ in PoolThread.name ?? "none" } } }
             return try await group.reduce(into: Set<String>()) { $0.insert($1) }
         }
         #expect(!names.isEmpty && names.isSubset(of: ["probe-0", "probe-1"]), "ran on \(names)")
+        #expect(PoolThread.name == nil, "the caller is not a pool thread")
         await pool.shutdown()
     }
 
