@@ -3,15 +3,16 @@ import Hummingbird
 import JunctionShared
 import Logging
 
-/// `junction-ingress`: the HTTP gateway. This build serves the health endpoints; webhooks, the
+/// `junction-ingress`: the HTTP gateway. This build serves webhooks and the health endpoints; the
 /// OAuth flow and the management API mount on the same router as their issues land.
 @main
 struct IngressMain {
     static func main() async throws {
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-ingress", environment: environment)
-        let settings = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
-            try IngressSettings(environment: environment)
+        let (settings, webhooks, queueSettings) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
+            let ingress = try IngressSettings(environment: environment)
+            return (ingress, try WebhookSettings(environment: environment, ingress: ingress), try QueueSettings(environment: environment))
         }
         let logger = Logger(label: "junction.ingress")
         let redis = RedisClient(core.redis, connections: core.redisConnections)
@@ -31,6 +32,8 @@ struct IngressMain {
 
         let router = Router()
         HealthRoutes(checks: DependencyChecks(redis: redis, database: database)).register(on: router)
+        let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
+        WebhookRoutes(settings: webhooks, jobs: JobQueue(redis: redis, queue: queue), logger: logger).register(on: router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),

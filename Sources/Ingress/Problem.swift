@@ -1,0 +1,25 @@
+import Hummingbird
+import JunctionShared
+
+/// An RFC 9457 problem answer: `application/problem+json` with a stable `type` per kind of error.
+struct Problem: Sendable {
+    let status: HTTPResponse.Status
+    /// The stable part of `type`: `urn:junction:problem:<slug>`.
+    let slug: String
+    let title: String
+    let detail: String
+    var headers: HTTPFields = [:]
+
+    var response: Response {
+        var body = #"{"type":"#
+        JSONText.appendString("urn:junction:problem:\(slug)", to: &body)
+        body += #","title":"#
+        JSONText.appendString(title, to: &body)
+        body += #","status":\#(status.code),"detail":"#
+        JSONText.appendString(detail, to: &body)
+        body += "}"
+        var fields = headers
+        fields[.contentType] = "application/problem+json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}

@@ -1,0 +1,153 @@
+import Crypto
+import Foundation
+import JunctionShared
+import Testing
+
+/// The real `junction-ingress` taking signed deliveries over HTTP and enqueueing into real Redis.
+@Suite("Webhook ingress")
+struct IngressWebhookTests {
+    static let stripeSecret = "whsec_live_rotated"
+    static let slackSecret = "slack-signing-secret"
+    static let quickBooksToken = "qb-verifier"
+
+    struct Running {
+        let ingress: ChildProcess
+        let port: Int
+        let queue: Queue
+        let stack: TestStack
+        let http = OutboundHTTPClient(connections: 2)
+
+        func post(_ path: String, headers: [(String, String)], body: String) async throws -> OutboundResponse {
+            try await http.send(OutboundRequest(method: "POST", url: "http://127.0.0.1:\(port)\(path)", headers: headers.map { (name: $0.0, value: $0.1) }, body: Array(body.utf8)))
+        }
+
+        func jobs() async throws -> [JobEnvelope] {
+            try await TestStack.onThread {
+                try RedisConnection(stack.redis).command("HVALS", RedisArgument(queue.settings.keys.jobs)).array().compactMap { try $0.string().flatMap { try? JobEnvelope.decode($0) } }
+            }
+        }
+
+        func stop() async throws {
+            await http.shutdown()
+            _ = try await ingress.stop()
+        }
+    }
+
+    static func start(_ stack: TestStack, extra: [String: String] = [:]) async throws -> Running {
+        let port = try closedPort()
+        let queue = QueueKit.queue()
+        let ingress = try ChildProcess(junction: "junction-ingress", environment: QueueKit.environment(stack, queue: queue, [
+            "JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_WEBHOOK_SECRETS_STRIPE": "whsec_old,\(stripeSecret)",
+            "JUNCTION_WEBHOOK_SECRETS_SLACK": slackSecret, "JUNCTION_WEBHOOK_SECRETS_QUICKBOOKS": quickBooksToken,
+            "JUNCTION_WEBHOOK_MAX_BYTES": "4096",
+        ].merging(extra) { $1 }))
+        try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        return Running(ingress: ingress, port: port, queue: queue, stack: stack)
+    }
+
+    static func hex(_ bytes: some Sequence<UInt8>) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    static func stripeSignature(_ body: String, at time: Int = Int(Date().timeIntervalSince1970)) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("\(time).\(body)".utf8), using: SymmetricKey(data: Array(stripeSecret.utf8)))
+        return "t=\(time),v1=\(hex(mac))"
+    }
+
+    @Test func signedStripeEventIsEnqueuedOnceWithItsRawBody() async throws {
+        let running = try await Self.start(try await TestStack.shared())
+        let body = #"{"id":"evt_1","type":"customer.updated","data":{"object":{"id":"cus_1","name":"Zoë"}}}"#
+        let headers = [("Content-Type", "application/json"), ("Stripe-Signature", Self.stripeSignature(body))]
+        let first = try await running.post("/webhooks/stripe", headers: headers, body: body)
+        #expect(first.status == 200)
+        #expect(first.text == #"{"received":1,"enqueued":1}"#)
+        #expect(first.header("X-Junction-Duplicate") == nil)
+        let again = try await running.post("/webhooks/stripe", headers: headers, body: body)
+        #expect(again.status == 200)
+        #expect(again.header("X-Junction-Duplicate") == "true")
+
+        let jobs = try await running.jobs()
+        #expect(jobs.count == 1)
+        let job = try #require(jobs.first)
+        #expect(job.type == "webhook.process" && job.priority == .critical)
+        #expect(job.dedupeKey == "webhook:stripe:evt_1")
+        #expect(job.payload["event_id"] == "evt_1" && job.payload["event_type"] == "customer.updated")
+        #expect(job.payload["body_base64"]?.stringValue.flatMap { Data(base64Encoded: $0) } == Data(body.utf8))
+        #expect(job.payload["headers"]?["stripe-signature"] == nil, "signatures are not stored")
+        #expect(job.payload["content_type"] == "application/json")
+        try await running.stop()
+    }
+
+    @Test func refusedDeliveriesGetAPreciseProblemAndEnqueueNothing() async throws {
+        let running = try await Self.start(try await TestStack.shared())
+        let body = #"{"id":"evt_2","type":"charge.failed"}"#
+        let json = ("Content-Type", "application/json")
+        let cases: [(String, [(String, String)], String, Int, String)] = [
+            ("/webhooks/stripe", [json, ("Stripe-Signature", Self.stripeSignature(body))], body + " ", 401, "invalid-signature"),
+            ("/webhooks/stripe", [json], body, 400, "bad-signature-header"),
+            ("/webhooks/stripe", [json, ("Stripe-Signature", "garbage")], body, 400, "bad-signature-header"),
+            ("/webhooks/stripe", [json, ("Stripe-Signature", Self.stripeSignature(body, at: Int(Date().timeIntervalSince1970) - 600))], body, 401, "stale-timestamp"),
+            ("/webhooks/stripe", [json, ("Stripe-Signature", Self.stripeSignature(body, at: Int(Date().timeIntervalSince1970) + 600))], body, 401, "stale-timestamp"),
+            ("/webhooks/github", [json, ("X-Hub-Signature-256", "sha256=00"), ("X-GitHub-Delivery", "d1")], body, 401, "not-configured"),
+            ("/webhooks/nosuch", [json], body, 404, "unknown-provider"),
+            ("/webhooks/stripe", [("Content-Type", "text/plain"), ("Stripe-Signature", Self.stripeSignature(body))], body, 415, "unsupported-media-type"),
+            ("/webhooks/stripe", [json, ("Stripe-Signature", Self.stripeSignature(body))], String(repeating: "x", count: 5000), 413, "body-too-large"),
+        ]
+        for (path, headers, payload, status, slug) in cases {
+            let response = try await running.post(path, headers: headers, body: payload)
+            #expect(response.status == status, "\(slug): \(response.text)")
+            #expect(response.header("Content-Type") == "application/problem+json")
+            let problem = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+            #expect(problem?["type"] as? String == "urn:junction:problem:\(slug)")
+            #expect(problem?["status"] as? Int == status)
+        }
+        #expect(try await running.jobs().isEmpty)
+        #expect(!running.ingress.lines.contains { $0.contains("v1=") }, "signatures never reach the logs")
+        try await running.stop()
+    }
+
+    @Test func slackURLVerificationEchoesTheChallengeOnceVerified() async throws {
+        let running = try await Self.start(try await TestStack.shared())
+        let body = #"{"token":"t","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#
+        let timestamp = String(Int(Date().timeIntervalSince1970))
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("v0:\(timestamp):\(body)".utf8), using: SymmetricKey(data: Array(Self.slackSecret.utf8)))
+        let response = try await running.post("/webhooks/slack", headers: [
+            ("Content-Type", "application/json"), ("X-Slack-Request-Timestamp", timestamp), ("X-Slack-Signature", "v0=\(Self.hex(mac))"),
+        ], body: body)
+        #expect(response.status == 200)
+        #expect(response.text == #"{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#)
+        #expect(try await running.jobs().isEmpty)
+        try await running.stop()
+    }
+
+    @Test func quickBooksDeliveryWithTwoEventsBecomesTwoJobs() async throws {
+        let running = try await Self.start(try await TestStack.shared())
+        let body = #"[{"specversion":"1.0","id":"e-1","type":"qbo.customer.created.v1"},{"specversion":"1.0","id":"e-2","type":"qbo.invoice.updated.v1"}]"#
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(body.utf8), using: SymmetricKey(data: Array(Self.quickBooksToken.utf8)))
+        let response = try await running.post("/webhooks/quickbooks", headers: [
+            ("Content-Type", "application/cloudevents-batch+json"), ("intuit-signature", Data(mac).base64EncodedString()),
+        ], body: body)
+        #expect(response.status == 200)
+        #expect(response.text == #"{"received":2,"enqueued":2}"#)
+        let ids = try await running.jobs().compactMap { $0.payload["event_id"]?.stringValue }.sorted()
+        #expect(ids == ["e-1", "e-2"])
+        try await running.stop()
+    }
+
+    @Test func redisDownMeans503WithRetryAfterAndNothingAcknowledged() async throws {
+        let shared = try await TestStack.shared()
+        let redisOnly = try await TestStack.dedicated(.redis, durable: true)
+        defer { Task { try await redisOnly.down() } }
+        let stack = TestStack(directory: redisOnly.directory, redis: redisOnly.redis, database: shared.database)
+        let running = try await Self.start(stack)
+        try await stack.stop(.redis)
+        let body = #"{"id":"evt_3","type":"invoice.paid"}"#
+        let down = try await running.post("/webhooks/stripe", headers: [("Content-Type", "application/json"), ("Stripe-Signature", Self.stripeSignature(body))], body: body)
+        #expect(down.status == 503)
+        #expect(down.header("Retry-After") == "5")
+        try await stack.start(.redis)
+        #expect(try await running.jobs().isEmpty)
+        let retried = try await running.post("/webhooks/stripe", headers: [("Content-Type", "application/json"), ("Stripe-Signature", Self.stripeSignature(body))], body: body)
+        #expect(retried.status == 200)
+        #expect(try await running.jobs().count == 1)
+        try await running.stop()
+    }
+}
