@@ -20,10 +20,22 @@ struct WebhookRoutes: Sendable {
         router.post("/webhooks/:provider/:endpoint") { request, context in
             await handle(request, provider: context.parameters.get("provider") ?? "", endpoint: context.parameters.get("endpoint"))
         }
-        // Validation handshakes: Mailchimp checks a new callback URL with a GET, Mandrill with a HEAD.
-        router.get("/webhooks/mailchimp/:endpoint/:token") { _, _ in Response(status: .ok) }
-        router.head("/webhooks/mandrill") { _, _ in Response(status: .ok) }
-        router.head("/webhooks/mandrill/:endpoint") { _, _ in Response(status: .ok) }
+        // Validation handshakes: Mailchimp checks a new callback URL (whose last segment is the
+        // connection's token) with a GET, Mandrill with a HEAD. (Registered on the parameterised
+        // paths: a constant "mailchimp" segment would shadow the POST route.)
+        router.get("/webhooks/:provider/:endpoint") { _, context in
+            validation(context.parameters.get("provider"), accepted: "mailchimp")
+        }
+        router.head("/webhooks/:provider") { _, context in validation(context.parameters.get("provider"), accepted: "mandrill") }
+        router.head("/webhooks/:provider/:endpoint") { _, context in validation(context.parameters.get("provider"), accepted: "mandrill") }
+    }
+
+    private func validation(_ provider: String?, accepted: String) -> Response {
+        guard provider == accepted else {
+            return Problem(status: .methodNotAllowed, slug: "method-not-allowed", title: "Method not allowed",
+                           detail: "webhooks are delivered with POST").response
+        }
+        return Response(status: .ok)
     }
 
     func handle(_ request: Request, provider: String, endpoint: String?) async -> Response {

@@ -39,6 +39,7 @@ struct IngressWebhookTests {
         let ingress = try ChildProcess(junction: "junction-ingress", environment: QueueKit.environment(stack, queue: queue, [
             "JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_WEBHOOK_SECRETS_STRIPE": "whsec_old,\(stripeSecret)",
             "JUNCTION_WEBHOOK_SECRETS_SLACK": slackSecret, "JUNCTION_WEBHOOK_SECRETS_QUICKBOOKS": quickBooksToken,
+            "JUNCTION_WEBHOOK_SECRETS_MAILCHIMP": "Yq3x9PpL2mZt8kW4",
             "JUNCTION_WEBHOOK_MAX_BYTES": "4096",
         ].merging(extra) { $1 }))
         try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
@@ -129,6 +130,22 @@ struct IngressWebhookTests {
         #expect(response.text == #"{"received":2,"enqueued":2}"#)
         let ids = try await running.jobs().compactMap { $0.payload["event_id"]?.stringValue }.sorted()
         #expect(ids == ["e-1", "e-2"])
+        try await running.stop()
+    }
+
+    @Test func mailchimpFormPostIsAuthenticatedByItsURLToken() async throws {
+        let running = try await Self.start(try await TestStack.shared())
+        let form = "type=subscribe&fired_at=2026-11-21+17%3A01%3A43&data%5Blist_id%5D=a6b5da1054&data%5Bemail%5D=zoe%40example.com"
+        let headers = [("Content-Type", "application/x-www-form-urlencoded")]
+        let validation = try await running.http.send(OutboundRequest(url: "http://127.0.0.1:\(running.port)/webhooks/mailchimp/Yq3x9PpL2mZt8kW4"))
+        #expect(validation.status == 200, "Mailchimp's GET check of a new callback URL")
+        let accepted = try await running.post("/webhooks/mailchimp/Yq3x9PpL2mZt8kW4", headers: headers, body: form)
+        #expect(accepted.status == 200 && accepted.text == #"{"received":1,"enqueued":1}"#)
+        let guessed = try await running.post("/webhooks/mailchimp/guessed-token", headers: headers, body: form)
+        #expect(guessed.status == 401)
+        let job = try #require(try await running.jobs().first)
+        #expect(job.payload["event_type"] == "subscribe" && job.payload["endpoint"] == "Yq3x9PpL2mZt8kW4")
+        #expect(job.payload["event_id"]?.stringValue?.count == 64, "synthesised from type, time, list and subscriber")
         try await running.stop()
     }
 
