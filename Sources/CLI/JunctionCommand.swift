@@ -4,12 +4,12 @@ import JunctionShared
 
 /// `junction`: the ops command line.
 @main
-struct JunctionCommand: ParsableCommand {
+struct JunctionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "junction",
         abstract: "Operate a Junction deployment.",
         discussion: "Settings come from the same JUNCTION_* environment variables the services read.",
-        subcommands: [MigrateCommand.self, QueueCommand.self, DeadLetterCommand.self, JobsCommand.self, SchedulesCommand.self, SchedulerCommand.self])
+        subcommands: [MigrateCommand.self, QueueCommand.self, DeadLetterCommand.self, JobsCommand.self, SchedulesCommand.self, SchedulerCommand.self, WebhookCommand.self])
 }
 
 /// Exit codes scripts can rely on.

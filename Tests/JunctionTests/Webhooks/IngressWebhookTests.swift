@@ -168,3 +168,35 @@ struct IngressWebhookTests {
         try await running.stop()
     }
 }
+
+/// `junction webhook send` against the real ingress, for every provider: the round trip from a
+/// provider-style signed delivery to a job in its priority list.
+@Suite("Webhook round trips")
+struct WebhookRoundTripTests {
+    @Test func everyProviderSampleIsVerifiedAndEnqueued() async throws {
+        let stack = try await TestStack.shared()
+        let port = try closedPort()
+        let queue = QueueKit.queue()
+        var environment = QueueKit.environment(stack, queue: queue, ["JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_WEBHOOK_PRIORITY_GITHUB": "low"])
+        for provider in WebhookProviders.verifiers.keys {
+            environment["JUNCTION_WEBHOOK_SECRETS_\(provider.uppercased())"] = "secret-for-\(provider)"
+        }
+        let ingress = try ChildProcess(junction: "junction-ingress", environment: environment)
+        try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        for provider in WebhookProviders.verifiers.keys.sorted() {
+            let send = try ChildProcess(junction: "junction", arguments: ["webhook", "send", provider], environment: environment)
+            #expect(try await send.exitStatus() == 0, "\(provider): \(send.standardOutput) \(send.standardError)")
+            #expect(send.lines.first == #"200 {"received":1,"enqueued":1}"#, "\(provider): \(send.lines)")
+        }
+        let jobs = try await TestStack.onThread {
+            try RedisConnection(stack.redis).command("HVALS", RedisArgument(queue.settings.keys.jobs)).array().compactMap { try $0.string().flatMap { try? JobEnvelope.decode($0) } }
+        }
+        #expect(Set(jobs.compactMap { $0.payload["provider"]?.stringValue }) == Set(WebhookProviders.verifiers.keys))
+        #expect(jobs.first { $0.payload["provider"] == "github" }?.priority == .low, "priority is configurable per provider")
+        #expect(jobs.filter { $0.payload["provider"] != "github" }.allSatisfy { $0.priority == .critical })
+        let wrong = try ChildProcess(junction: "junction", arguments: ["webhook", "send", "stripe", "--secret", "whsec_wrong"], environment: environment)
+        #expect(try await wrong.exitStatus() == 1)
+        #expect(wrong.lines.first?.hasPrefix("401 ") == true)
+        _ = try await ingress.stop()
+    }
+}
