@@ -72,10 +72,13 @@ struct WebhookRoutes: Sendable {
         do {
             events = try WebhookEvents.extract(provider: provider, from: delivery)
         } catch {
-            if let handshake = handshake(provider: provider, delivery: delivery) { return handshake }
+            // Slack's url_verification carries no event id: it is answered here, not enqueued.
+            if let challenge = slackChallenge(provider: provider, delivery: delivery) { return challenge }
             return Problem(status: .badRequest, slug: "no-event-id", title: "Event not identifiable", detail: error.description).response
         }
-        if let handshake = handshake(provider: provider, delivery: delivery) { return handshake }
+        if provider == "github" && delivery.header("X-GitHub-Event") == "ping" {
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"pong":true}"#)))
+        }
         let requests = events.map { event in
             JobRequest(
                 type: "webhook.process", payload: payload(provider: provider, endpoint: endpoint, event: event, contentType: contentType, headers: delivery.headers),
@@ -97,18 +100,12 @@ struct WebhookRoutes: Sendable {
         return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(string: #"{"received":\#(events.count),"enqueued":\#(fresh)}"#)))
     }
 
-    /// Slack's `url_verification` echoes the challenge; GitHub's `ping` is acknowledged. Both only
-    /// after the signature was verified.
-    private func handshake(provider: String, delivery: WebhookDelivery) -> Response? {
-        if provider == "slack", let json = try? JSONValue(parsing: delivery.body), json["type"]?.stringValue == "url_verification",
-           let challenge = json["challenge"]?.stringValue {
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: #"{"challenge":\#(JSONText.string(challenge))}"#)))
-        }
-        if provider == "github" && delivery.header("X-GitHub-Event") == "ping" {
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"pong":true}"#)))
-        }
-        return nil
+    /// Slack's `url_verification` (after the signature was verified): echo the challenge.
+    private func slackChallenge(provider: String, delivery: WebhookDelivery) -> Response? {
+        guard provider == "slack", let json = try? JSONValue(parsing: delivery.body), json["type"]?.stringValue == "url_verification",
+              let challenge = json["challenge"]?.stringValue else { return nil }
+        return Response(status: .ok, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: #"{"challenge":\#(JSONText.string(challenge))}"#)))
     }
 
     private func rejection(_ error: WebhookRejection) -> Response {

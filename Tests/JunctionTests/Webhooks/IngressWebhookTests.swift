@@ -188,9 +188,13 @@ struct WebhookRoundTripTests {
             #expect(try await send.exitStatus() == 0, "\(provider): \(send.standardOutput) \(send.standardError)")
             #expect(send.lines.first == #"200 {"received":1,"enqueued":1}"#, "\(provider): \(send.lines)")
         }
+        let ping = try ChildProcess(junction: "junction", arguments: ["webhook", "send", "github", "--event", "ping"], environment: environment)
+        #expect(try await ping.exitStatus() == 0)
+        #expect(ping.lines.first == #"200 {"pong":true}"#, "GitHub's ping is answered, not enqueued")
         let jobs = try await TestStack.onThread {
             try RedisConnection(stack.redis).command("HVALS", RedisArgument(queue.settings.keys.jobs)).array().compactMap { try $0.string().flatMap { try? JobEnvelope.decode($0) } }
         }
+        #expect(jobs.count == WebhookProviders.verifiers.count)
         #expect(Set(jobs.compactMap { $0.payload["provider"]?.stringValue }) == Set(WebhookProviders.verifiers.keys))
         #expect(jobs.first { $0.payload["provider"] == "github" }?.priority == .low, "priority is configurable per provider")
         #expect(jobs.filter { $0.payload["provider"] != "github" }.allSatisfy { $0.priority == .critical })
