@@ -43,12 +43,19 @@ struct WebhookRoutes: Sendable {
             return Problem(status: .notFound, slug: "unknown-provider", title: "Unknown provider",
                            detail: "no webhook provider is named \(provider)").response
         }
-        let body: ByteBuffer
+        var body = ByteBuffer()
         do {
-            body = try await request.body.collect(upTo: settings.maxBytes)
+            // Counted here rather than by collect(upTo:), so that only the size limit is a 413 and
+            // a client that breaks off mid-body gets a 400.
+            for try await chunk in request.body {
+                guard body.readableBytes + chunk.readableBytes <= settings.maxBytes else {
+                    return Problem(status: .contentTooLarge, slug: "body-too-large", title: "Body too large",
+                                   detail: "webhook bodies are limited to \(settings.maxBytes) bytes").response
+                }
+                body.writeImmutableBuffer(chunk)
+            }
         } catch {
-            return Problem(status: .contentTooLarge, slug: "body-too-large", title: "Body too large",
-                           detail: "webhook bodies are limited to \(settings.maxBytes) bytes").response
+            return Problem(status: .badRequest, slug: "unreadable-body", title: "Body could not be read", detail: "\(error)").response
         }
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         // Mailchimp validates a new callback URL with an empty POST.
