@@ -1,16 +1,20 @@
 import Hummingbird
 import JunctionShared
 
-/// `GET /health` (the process is alive) and `GET /health/ready` (Redis and PostgreSQL answer).
+/// `GET /health` (the process is alive) and `GET /health/ready` (Redis and PostgreSQL answer, and
+/// the per-endpoint webhook secrets are loaded).
 struct HealthRoutes: Sendable {
     let checks: DependencyChecks
+    let endpoints: WebhookEndpointCache
 
     func register(on router: Router<some RequestContext>) {
         router.get("/health") { _, _ in
             Self.json(.ok, #"{"status":"ok"}"#)
         }
         router.get("/health/ready") { _, _ in
-            let statuses = await checks.check()
+            var statuses = await checks.check()
+            statuses.append(DependencyStatus(
+                name: "webhook_endpoints", error: endpoints.isLoaded ? nil : "per-endpoint webhook secrets not loaded from PostgreSQL yet"))
             let ready = statuses.allSatisfy(\.isHealthy)
             return Self.json(ready ? .ok : .serviceUnavailable, Self.body(ready: ready, statuses))
         }

@@ -10,9 +10,10 @@ struct IngressMain {
     static func main() async throws {
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-ingress", environment: environment)
-        let (settings, webhooks, queueSettings) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
+        let (settings, webhooks, queueSettings, keys) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
             let ingress = try IngressSettings(environment: environment)
-            return (ingress, try WebhookSettings(environment: environment, ingress: ingress), try QueueSettings(environment: environment))
+            return (ingress, try WebhookSettings(environment: environment, ingress: ingress), try QueueSettings(environment: environment),
+                    try KeyRing(environment: environment))
         }
         let logger = Logger(label: "junction.ingress")
         let redis = RedisClient(core.redis, connections: core.redisConnections)
@@ -30,10 +31,11 @@ struct IngressMain {
             logger.warning("cannot check Redis at start; /health/ready reports it until it answers", metadata: ["error": .string("\(error)")])
         }
 
+        let endpoints = WebhookEndpointCache(store: WebhookEndpointStore(keys: keys), logger: logger)
         let router = Router()
-        HealthRoutes(checks: DependencyChecks(redis: redis, database: database)).register(on: router)
+        HealthRoutes(checks: DependencyChecks(redis: redis, database: database), endpoints: endpoints).register(on: router)
         let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
-        WebhookRoutes(settings: webhooks, jobs: JobQueue(redis: redis, queue: queue), logger: logger).register(on: router)
+        WebhookRoutes(settings: webhooks, endpoints: endpoints, jobs: JobQueue(redis: redis, queue: queue), logger: logger).register(on: router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
@@ -44,7 +46,8 @@ struct IngressMain {
                 ])
             },
             logger: logger)
-        await ProcessBootstrap.run(app, process: "junction-ingress", logger: logger)
+        let refresher = EndpointRefresher(cache: endpoints, database: database, interval: webhooks.endpointRefresh, logger: logger)
+        await ProcessBootstrap.run(app, refresher, process: "junction-ingress", logger: logger)
         await redis.shutdown()
         await database.shutdown()
     }

@@ -7,9 +7,13 @@ import Logging
 /// signature over the raw body, split the delivery into events, and enqueue one `webhook.process`
 /// job per event with the dedupe key `webhook:<provider>:<event id>` in one atomic Redis call.
 /// The answer is 2xx only once Redis has the jobs; when Redis cannot take them, 503 with
-/// `Retry-After`, so the provider retries. Nothing else (PostgreSQL, providers) is on this path.
+/// `Retry-After`, so the provider retries. Nothing else (PostgreSQL, providers) is on this path:
+/// per-endpoint secrets come from ``WebhookEndpointCache``, refreshed in the background. An
+/// endpoint id with no stored secrets verifies against the provider's
+/// `JUNCTION_WEBHOOK_SECRETS_<PROVIDER>` set.
 struct WebhookRoutes: Sendable {
     let settings: WebhookSettings
+    let endpoints: WebhookEndpointCache
     let jobs: JobQueue
     let logger: Logger
 
@@ -69,8 +73,21 @@ struct WebhookRoutes: Sendable {
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let query = request.uri.query.map { "?\($0)" } ?? ""
         let delivery = WebhookDelivery(method: "POST", url: settings.publicURL + request.uri.path + query, headers: headers, body: Array(buffer: body))
+        let secrets: [String]
+        switch endpoint.map({ endpoints.lookup(provider: provider, endpoint: $0) }) ?? .unregistered {
+        case .secrets(let own): secrets = own
+        case .unregistered: secrets = settings.secrets.secrets(for: provider)
+        case .disabled:
+            return Problem(status: .notFound, slug: "endpoint-disabled", title: "Endpoint disabled",
+                           detail: "this webhook endpoint is disabled").response
+        case .notLoaded, .unreadable:
+            // Not the provider's fault: answer so that it retries.
+            logger.error("webhook endpoint secrets unavailable; answering 503", metadata: ["provider": .string(provider), "endpoint": .string(endpoint ?? "")])
+            return Problem(status: .serviceUnavailable, slug: "endpoint-unavailable", title: "Try again later",
+                           detail: "this endpoint's configuration cannot be read right now; retry the delivery", headers: [.retryAfter: "5"]).response
+        }
         do {
-            try verifier.verify(delivery, secrets: settings.secrets.secrets(for: provider), now: Date())
+            try verifier.verify(delivery, secrets: secrets, now: Date())
         } catch {
             logger.warning("webhook refused", metadata: ["provider": .string(provider), "reason": .string(error.description)])
             return rejection(error)
@@ -89,7 +106,7 @@ struct WebhookRoutes: Sendable {
         let requests = events.map { event in
             JobRequest(
                 type: "webhook.process", payload: payload(provider: provider, endpoint: endpoint, event: event, contentType: contentType, headers: delivery.headers),
-                priority: settings.priorities[provider] ?? .critical, dedupeKey: "webhook:\(provider):\(event.eventID)", dedupeTTL: settings.dedupeTTL)
+                priority: settings.priorities.priority(provider: provider, eventType: event.eventType), dedupeKey: "webhook:\(provider):\(event.eventID)", dedupeTTL: settings.dedupeTTL)
         }
         let outcomes: [EnqueueOutcome]
         do {

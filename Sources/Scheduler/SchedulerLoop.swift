@@ -4,12 +4,14 @@ import Logging
 
 /// The scheduler's thread, with its own Redis and PostgreSQL connections. Every tick it takes or
 /// renews the leadership lease; while it leads it fires due schedules, promotes due delayed jobs,
-/// recovers expired leases and, now and then, applies retention. Followers only try the lease.
+/// recovers expired leases and, now and then, applies retention and re-seals secrets that are not
+/// under the active encryption key. Followers only try the lease.
 struct SchedulerLoop: Sendable {
     let settings: SchedulerSettings
     let core: CoreSettings
     let queue: Queue
     let lease: LeaderLease
+    let keys: KeyRing
     let logger: Logger
 
     /// The loop, for a ``BackgroundThread``: runs until `stopped` is set, then gives the
@@ -61,6 +63,12 @@ struct SchedulerLoop: Sendable {
                             logger.info("retention deleted old records", metadata: [
                                 "dead_letters": .stringConvertible(removed.deadLetters), "job_runs": .stringConvertible(removed.jobRuns),
                                 "webhook_events": .stringConvertible(removed.webhookEvents),
+                            ])
+                        }
+                        let resealed = try WebhookEndpointStore(keys: keys).reencrypt(limit: 1000, on: database)
+                        if resealed > 0 {
+                            logger.info("re-encrypted webhook endpoint secrets under the active key", metadata: [
+                                "endpoints": .stringConvertible(resealed), "key_id": .string(keys.activeID),
                             ])
                         }
                     }

@@ -10,24 +10,25 @@ struct SchedulerMain: Service {
     let settings: SchedulerSettings
     let core: CoreSettings
     let queue: Queue
+    let keys: KeyRing
     let logger: Logger
 
     static func main() async throws {
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-scheduler", environment: environment)
-        let (settings, queueSettings) = ProcessBootstrap.settings(process: "junction-scheduler") { () throws(ConfigurationError) in
-            (try SchedulerSettings(environment: environment), try QueueSettings(environment: environment))
+        let (settings, queueSettings, keys) = ProcessBootstrap.settings(process: "junction-scheduler") { () throws(ConfigurationError) in
+            (try SchedulerSettings(environment: environment), try QueueSettings(environment: environment), try KeyRing(environment: environment))
         }
         let logger = Logger(label: "junction.scheduler")
         let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
-        await ProcessBootstrap.run(SchedulerMain(settings: settings, core: core, queue: queue, logger: logger), process: "junction-scheduler", logger: logger)
+        await ProcessBootstrap.run(SchedulerMain(settings: settings, core: core, queue: queue, keys: keys, logger: logger), process: "junction-scheduler", logger: logger)
     }
 
     func run() async throws {
         guard try await ProcessBootstrap.waitForDependencies(core, logger: logger) else { return }
         let owner = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
         let lease = LeaderLease(keys: queue.settings.keys, owner: owner, length: settings.lease, scripts: queue.scripts)
-        let scheduler = SchedulerLoop(settings: settings, core: core, queue: queue, lease: lease, logger: logger)
+        let scheduler = SchedulerLoop(settings: settings, core: core, queue: queue, lease: lease, keys: keys, logger: logger)
         let loop = BackgroundThread(name: "scheduler") { stopped in scheduler.loop(until: stopped) }
         loop.start()
         logger.info("scheduler started", metadata: [

@@ -7,6 +7,11 @@ public struct DependencyStatus: Sendable, Equatable {
     public let error: String?
 
     public var isHealthy: Bool { error == nil }
+
+    public init(name: String, error: String?) {
+        self.name = name
+        self.error = error
+    }
 }
 
 /// Checks that Redis answers `PING` and PostgreSQL answers `SELECT 1`.

@@ -37,10 +37,10 @@ public enum ProcessBootstrap {
         }
     }
 
-    /// Runs `service` until SIGTERM or SIGINT; an error it throws is logged, written to standard
+    /// Runs `services` until SIGTERM or SIGINT; an error one throws is logged, written to standard
     /// error, and ends the process with status 1.
-    public static func run(_ service: some Service, process: String, logger: Logger) async {
-        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    public static func run(_ services: any Service..., process: String, logger: Logger) async {
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

@@ -7,8 +7,10 @@ public struct WebhookSettings: Sendable {
     public var maxBytes: Int
     /// How long an event id is remembered (the longest provider retry window: Stripe's 3 days).
     public var dedupeTTL: Duration
-    /// Priority of each provider's jobs (default critical).
-    public var priorities: [String: JobPriority]
+    /// Priority of each provider's jobs by event type (default critical).
+    public var priorities: WebhookPriorities
+    /// How often the ingress re-reads per-endpoint secrets from PostgreSQL.
+    public var endpointRefresh: Duration
     public var secrets: WebhookSecrets
 
     public init(environment: EnvironmentVariables, ingress: IngressSettings) throws(ConfigurationError) {
@@ -19,16 +21,16 @@ public struct WebhookSettings: Sendable {
         }
         maxBytes = try environment.integer("JUNCTION_WEBHOOK_MAX_BYTES", default: 1 << 20, in: 1024...(64 << 20))
         dedupeTTL = try environment.duration("JUNCTION_WEBHOOK_DEDUPE_TTL", default: "72h")
-        var priorities: [String: JobPriority] = [:]
+        var priorities = WebhookPriorities()
         for provider in WebhookProviders.verifiers.keys {
-            priorities[provider] = try environment.parse(
-                "JUNCTION_WEBHOOK_PRIORITY_\(provider.uppercased())", default: "critical", example: "high"
+            try environment.parse(
+                "JUNCTION_WEBHOOK_PRIORITY_\(provider.uppercased())", default: "critical", example: "high or invoice.*=high,*=normal"
             ) { (text: String) throws(InvalidValue) in
-                guard let priority = JobPriority(rawValue: text) else { throw InvalidValue("must be critical, high, normal or low") }
-                return priority
+                try priorities.set(provider: provider, rules: text)
             }
         }
         self.priorities = priorities
+        endpointRefresh = try environment.duration("JUNCTION_WEBHOOK_ENDPOINT_REFRESH", default: "5s")
         secrets = WebhookSecrets(environment: environment)
     }
 }

@@ -7,15 +7,17 @@ struct ProcessTests {
     @Test func ingressServesHealthAndReadinessAndStopsOnSIGTERM() async throws {
         let stack = try await TestStack.shared()
         let port = try closedPort()
-        let ingress = try ChildProcess(junction: "junction-ingress", environment: stack.environment(["JUNCTION_INGRESS_PORT": "\(port)"]))
+        let ingress = try ChildProcess(junction: "junction-ingress", environment: stack.environment(
+            database: try await SharedMigratedDatabase.instance.get(), ["JUNCTION_INGRESS_PORT": "\(port)"]))
         try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        try await waitUntilReady(port: port)
         let http = OutboundHTTPClient(connections: 1)
         let health = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health"))
         #expect(health.status == 200)
         #expect(health.text == #"{"status":"ok"}"#)
         let ready = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health/ready"))
         #expect(ready.status == 200)
-        #expect(ready.text == #"{"status":"ready","checks":{"redis":{"status":"ok"},"postgres":{"status":"ok"}}}"#)
+        #expect(ready.text == #"{"status":"ready","checks":{"redis":{"status":"ok"},"postgres":{"status":"ok"},"webhook_endpoints":{"status":"ok"}}}"#)
         #expect(ready.header("content-type") == "application/json")
         await http.shutdown()
 

@@ -27,11 +27,12 @@ final class ChildProcess: Sendable {
     }
 
     /// Starts `executable` with `arguments` and exactly `environment`; standard input is /dev/null.
-    init(_ executable: String, arguments: [String] = [], environment: [String: String]) throws {
+    /// `input`, when given, is the child's standard input (otherwise /dev/null).
+    init(_ executable: String, arguments: [String] = [], environment: [String: String], input: String? = nil) throws {
         name = URL(fileURLWithPath: executable).lastPathComponent
         // Pipes are made and marked close-on-exec under one lock with the spawn, so no other
         // child started by this process inherits them.
-        let (pid, output, errors) = try Self.spawnLock.withLock { _ in try Self.spawn(executable, arguments, environment) }
+        let (pid, output, errors) = try Self.spawnLock.withLock { _ in try Self.spawn(executable, arguments, environment, input) }
         let state = self.state
         self.pid = pid
         startReader(output, isErrorStream: false)
@@ -47,7 +48,13 @@ final class ChildProcess: Sendable {
 
     private static let spawnLock = Mutex(())
 
-    private static func spawn(_ executable: String, _ arguments: [String], _ environment: [String: String]) throws -> (pid_t, Int32, Int32) {
+    private static func spawn(_ executable: String, _ arguments: [String], _ environment: [String: String], _ input: String?) throws -> (pid_t, Int32, Int32) {
+        var inputPath = "/dev/null"
+        if let input {
+            inputPath = FileManager.default.temporaryDirectory.appendingPathComponent("junction-stdin-\(UUID().uuidString)").path
+            try Data(input.utf8).write(to: URL(fileURLWithPath: inputPath))
+        }
+        defer { if input != nil { unlink(inputPath) } }
         var output: [Int32] = [0, 0]
         var errors: [Int32] = [0, 0]
         guard pipe(&output) == 0, pipe(&errors) == 0 else {
@@ -59,7 +66,7 @@ final class ChildProcess: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
 
@@ -82,10 +89,11 @@ final class ChildProcess: Sendable {
     }
 
     /// Starts one of Junction's executables from the build folder, with PATH added.
-    convenience init(junction binary: String, arguments: [String] = [], environment: [String: String]) throws {
+    convenience init(junction binary: String, arguments: [String] = [], environment: [String: String], input: String? = nil) throws {
         try self.init(
             TestStack.binDirectory.appendingPathComponent(binary).path, arguments: arguments,
-            environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { own, _ in own })
+            environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { own, _ in own },
+            input: input)
     }
 
     deinit {

@@ -71,8 +71,12 @@ struct TestStack: Sendable {
         [
             "JUNCTION_REDIS_URL": "redis://default:\(redis.password ?? "")@\(redis.host):\(redis.port)/0",
             "JUNCTION_DATABASE_URL": (database ?? self.database).url,
+            "JUNCTION_ENCRYPTION_KEYS": Self.encryptionKeys,
         ].merging(extra) { $1 }
     }
+
+    /// A key ring made up for this test run.
+    static let encryptionKeys = KeyRing.generateEntry(id: "test1")
 
     /// A Redis key prefix no other test uses.
     static func uniqueKey(_ name: String = #function) -> String {
@@ -167,6 +171,20 @@ private actor SharedStack {
             return try await TestStack.dedicated()
         }
         starting = task
+        return try await task.value
+    }
+}
+
+/// One migrated database on the shared stack, for tests whose rows cannot collide (the ingress
+/// tests use distinct endpoint ids).
+actor SharedMigratedDatabase {
+    static let instance = SharedMigratedDatabase()
+    private var creating: Task<PostgresConfiguration, any Error>?
+
+    func get() async throws -> PostgresConfiguration {
+        if let creating { return try await creating.value }
+        let task = Task { try await TestStack.shared().migratedDatabase() }
+        creating = task
         return try await task.value
     }
 }

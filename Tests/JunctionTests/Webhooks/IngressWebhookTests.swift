@@ -33,10 +33,18 @@ struct IngressWebhookTests {
         }
     }
 
-    static func start(_ stack: TestStack, extra: [String: String] = [:]) async throws -> Running {
+    static func start(_ stack: TestStack, database: PostgresConfiguration? = nil, extra: [String: String] = [:]) async throws -> Running {
+        let running = try await startUnready(stack, database: database, extra: extra)
+        try await waitUntilReady(port: running.port)
+        return running
+    }
+
+    /// Started and listening, but perhaps not ready (its endpoint secrets may not be loaded).
+    static func startUnready(_ stack: TestStack, database: PostgresConfiguration? = nil, extra: [String: String] = [:]) async throws -> Running {
         let port = try closedPort()
         let queue = QueueKit.queue()
-        let ingress = try ChildProcess(junction: "junction-ingress", environment: QueueKit.environment(stack, queue: queue, [
+        let database = if let database { database } else { try await SharedMigratedDatabase.instance.get() }
+        let ingress = try ChildProcess(junction: "junction-ingress", environment: QueueKit.environment(stack, queue: queue, database: database, [
             "JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_WEBHOOK_SECRETS_STRIPE": "whsec_old,\(stripeSecret)",
             "JUNCTION_WEBHOOK_SECRETS_SLACK": slackSecret, "JUNCTION_WEBHOOK_SECRETS_QUICKBOOKS": quickBooksToken,
             "JUNCTION_WEBHOOK_SECRETS_MAILCHIMP": "Yq3x9PpL2mZt8kW4",
@@ -179,6 +187,20 @@ struct IngressWebhookTests {
     }
 }
 
+/// Polls `/health/ready` until the ingress has Redis, PostgreSQL and its endpoint secrets.
+func waitUntilReady(port: Int) async throws {
+    let http = OutboundHTTPClient(connections: 1)
+    defer { Task { await http.shutdown() } }
+    var last = ""
+    for _ in 0..<200 {
+        let response = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health/ready"))
+        if response.status == 200 { return }
+        last = response.text
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw StackError("the ingress never became ready: \(last)")
+}
+
 /// `junction webhook send` against the real ingress, for every provider: the round trip from a
 /// provider-style signed delivery to a job in its priority list.
 @Suite("Webhook round trips")
@@ -187,12 +209,15 @@ struct WebhookRoundTripTests {
         let stack = try await TestStack.shared()
         let port = try closedPort()
         let queue = QueueKit.queue()
-        var environment = QueueKit.environment(stack, queue: queue, ["JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_WEBHOOK_PRIORITY_GITHUB": "low"])
+        var environment = QueueKit.environment(stack, queue: queue, database: try await SharedMigratedDatabase.instance.get(), [
+            "JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_WEBHOOK_PRIORITY_GITHUB": "low",
+        ])
         for provider in WebhookProviders.verifiers.keys {
             environment["JUNCTION_WEBHOOK_SECRETS_\(provider.uppercased())"] = "secret-for-\(provider)"
         }
         let ingress = try ChildProcess(junction: "junction-ingress", environment: environment)
         try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        try await waitUntilReady(port: port)
         for provider in WebhookProviders.verifiers.keys.sorted() {
             let send = try ChildProcess(junction: "junction", arguments: ["webhook", "send", provider], environment: environment)
             #expect(try await send.exitStatus() == 0, "\(provider): \(send.standardOutput) \(send.standardError)")
