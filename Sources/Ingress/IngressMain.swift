@@ -2,12 +2,18 @@ import Foundation
 import Hummingbird
 import JunctionShared
 import Logging
+import NIOCore
+import NIOPosix
 
 /// `junction-ingress`: the HTTP gateway. This build serves webhooks and the health endpoints; the
 /// OAuth flow and the management API mount on the same router as their issues land.
 @main
 struct IngressMain {
     static func main() async throws {
+        // Swift concurrency's tasks run on NIO's event loops: a request handler and the socket it
+        // answers on share a thread, instead of hopping between two pools for every request.
+        // Blocking calls (hiredis, libpq) still run only on BlockingPool's own threads.
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-ingress", environment: environment)
         let (settings, webhooks, queueSettings, keys) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
@@ -35,7 +41,7 @@ struct IngressMain {
         let router = Router()
         HealthRoutes(checks: DependencyChecks(redis: redis, database: database), endpoints: endpoints).register(on: router)
         let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
-        WebhookRoutes(settings: webhooks, endpoints: endpoints, jobs: JobQueue(redis: redis, queue: queue), logger: logger).register(on: router)
+        WebhookRoutes(settings: webhooks, endpoints: endpoints, jobs: JobQueue(redis: redis, queue: queue, maxFlushes: core.redisConnections), logger: logger).register(on: router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),

@@ -63,12 +63,28 @@ public struct JSONLogHandler: LogHandler {
     }
 
     private static let reserved: Set<String> = ["ts", "level", "logger", "msg", "source"]
-    private static let sensitiveWords = ["password", "secret", "token", "authorization", "signature", "cookie", "api_key", "apikey"]
+    private static let sensitiveWords: [[UInt8]] = ["password", "secret", "token", "authorization", "signature", "cookie", "api_key", "apikey"]
+        .map { Array($0.utf8) }
 
-    /// True for metadata keys that name a credential.
+    /// True for metadata keys (and header names) that name a credential: any of the words above,
+    /// in any case, anywhere in the key. Compared byte by byte: the ingress asks for every header
+    /// of every delivery.
     public static func isSensitive(_ key: String) -> Bool {
-        let lowered = key.lowercased()
-        return sensitiveWords.contains { lowered.contains($0) }
+        var lowered = Array(key.utf8)
+        for index in lowered.indices where lowered[index] >= 0x41 && lowered[index] <= 0x5A { lowered[index] |= 0x20 }
+        for word in sensitiveWords where word.count <= lowered.count {
+            var start = 0
+            while start + word.count <= lowered.count {
+                var matched = true
+                for offset in 0..<word.count where lowered[start + offset] != word[offset] {
+                    matched = false
+                    break
+                }
+                if matched { return true }
+                start += 1
+            }
+        }
+        return false
     }
 
     private static func append(_ value: Logger.Metadata.Value, to line: inout String) {

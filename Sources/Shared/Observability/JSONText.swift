@@ -5,7 +5,7 @@ public enum JSONText {
     public static func appendString(_ value: String, to output: inout String) {
         output += "\""
         // Most strings need no escaping: append them whole.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        if !needsEscaping(value) {
             output += value
             output += "\""
             return
@@ -24,6 +24,18 @@ public enum JSONText {
             }
         }
         output += "\""
+    }
+
+    /// True when `value` holds a quote, a backslash or a control character. Scans the contiguous
+    /// UTF-8 directly: webhook bodies (base64, over a kilobyte) pass through here.
+    static func needsEscaping(_ value: String) -> Bool {
+        func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C { return true }
+            return false
+        }
+        if let found = value.utf8.withContiguousStorageIfAvailable(scan) { return found }
+        var copy = value
+        return copy.withUTF8(scan)
     }
 
     /// `value` as a JSON string literal.

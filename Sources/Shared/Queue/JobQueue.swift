@@ -3,10 +3,10 @@ import Synchronization
 /// The queue for async code (the ingress, the CLI's async parts): each call runs on a
 /// ``RedisClient`` pool thread.
 ///
-/// Enqueues are **group-committed**: requests that arrive while a flush is in flight wait for the
-/// next one, which sends all of them to Redis in one pipelined round trip, one atomic script call
-/// per request, and resumes each caller with its own outcome. Under load a round trip carries many
-/// requests; an idle queue sends each at once.
+/// Enqueues are **group-committed**: requests that arrive while the flushes are in flight wait for
+/// the next one, which sends all of them to Redis in one pipelined round trip, one atomic script
+/// call per request, and resumes each caller with its own outcome. Under load a round trip carries
+/// many requests; an idle queue sends each at once.
 ///
 /// ```swift
 /// let jobs = JobQueue(redis: redis, queue: queue)
@@ -15,16 +15,25 @@ import Synchronization
 public final class JobQueue: Sendable {
     public let queue: Queue
     public let redis: RedisClient
+    /// How many round trips may be in flight at once (at most the client's connections).
+    public let maxFlushes: Int
     private let pending = Mutex(Pending())
 
-    private struct Pending {
-        var waiting: [(requests: [JobRequest], continuation: CheckedContinuation<[EnqueueOutcome], any Error>)] = []
-        var flushing = false
+    private struct Waiter {
+        var call: ScriptCall
+        var ids: [String]
+        var continuation: CheckedContinuation<[EnqueueOutcome], any Error>
     }
 
-    public init(redis: RedisClient, queue: Queue) {
+    private struct Pending {
+        var waiting: [Waiter] = []
+        var flushing = 0
+    }
+
+    public init(redis: RedisClient, queue: Queue, maxFlushes: Int = 2) {
         self.redis = redis
         self.queue = queue
+        self.maxFlushes = max(1, maxFlushes)
     }
 
     /// Enqueues one job.
@@ -37,11 +46,13 @@ public final class JobQueue: Sendable {
     @discardableResult
     public func enqueue(_ requests: [JobRequest]) async throws -> [EnqueueOutcome] {
         guard !requests.isEmpty else { return [] }
+        // The envelopes are encoded here, by the caller, so the flush does only the Redis I/O.
+        let (call, ids) = try queue.enqueueCall(requests)
         return try await withCheckedThrowingContinuation { continuation in
             let startFlush = pending.withLock { state -> Bool in
-                state.waiting.append((requests, continuation))
-                guard !state.flushing else { return false }
-                state.flushing = true
+                state.waiting.append(Waiter(call: call, ids: ids, continuation: continuation))
+                guard state.flushing < maxFlushes else { return false }
+                state.flushing += 1
                 return true
             }
             if startFlush {
@@ -50,30 +61,26 @@ public final class JobQueue: Sendable {
         }
     }
 
-    /// Sends everything waiting, again and again until nothing waits.
+    /// Sends everything waiting, again and again until nothing waits. Up to ``maxFlushes`` run at
+    /// once, so the next batch is on its way while Redis answers the previous one.
     private func flush() async {
         while true {
             let batch = pending.withLock { state in
                 let batch = state.waiting
                 state.waiting.removeAll(keepingCapacity: true)
-                if batch.isEmpty { state.flushing = false }
+                if batch.isEmpty { state.flushing -= 1 }
                 return batch
             }
             if batch.isEmpty { return }
-            let queue = self.queue
-            let requests = batch.map(\.requests)
-            let results: [Result<[EnqueueOutcome], any Error>]
+            let calls = batch.map(\.call)
+            let replies: Result<[RedisReply], any Error>
             do {
-                results = try await redis.withConnection { connection in
-                    let calls = try requests.map { try queue.enqueueCall($0) }
-                    let replies = try connection.evaluate(calls.map(\.call))
-                    return zip(replies, calls).map { reply, call in Result { try Queue.enqueueOutcomes(reply, ids: call.ids) } }
-                }
+                replies = .success(try await redis.withConnection { connection in try connection.evaluate(calls) })
             } catch {
-                results = Array(repeating: .failure(error), count: batch.count)
+                replies = .failure(error)
             }
-            for (waiter, result) in zip(batch, results) {
-                waiter.continuation.resume(with: result)
+            for (index, waiter) in batch.enumerated() {
+                waiter.continuation.resume(with: replies.flatMap { replies in Result { try Queue.enqueueOutcomes(replies[index], ids: waiter.ids) } })
             }
         }
     }

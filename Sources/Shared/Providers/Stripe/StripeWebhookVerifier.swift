@@ -14,13 +14,17 @@ public struct StripeWebhookVerifier: WebhookVerifier {
         let header = try Signatures.require(delivery, "Stripe-Signature")
         var timestamp: Int64?
         var signatures: [[UInt8]] = []
-        for item in header.split(separator: ",") {
-            let pair = item.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2 else { continue }
-            switch pair[0].trimmingCharacters(in: .whitespaces) {
-            case "t": timestamp = Int64(pair[1])
-            case "v1": if let bytes = Signatures.hex(pair[1]) { signatures.append(bytes) }
-            default: continue
+        // `t=…,v1=…,v0=…`: split on the bytes (this runs for every delivery).
+        for item in header.utf8.split(separator: UInt8(ascii: ",")) {
+            guard let equals = item.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            var name = item[item.startIndex..<equals]
+            while name.first == UInt8(ascii: " ") { name = name.dropFirst() }
+            while name.last == UInt8(ascii: " ") { name = name.dropLast() }
+            let value = Substring(item[item.index(after: equals)...])
+            if name.elementsEqual("t".utf8) {
+                timestamp = Int64(value)
+            } else if name.elementsEqual("v1".utf8) {
+                if let bytes = Signatures.hex(value) { signatures.append(bytes) }
             }
         }
         guard let timestamp else { throw .malformedHeader("Stripe-Signature", reason: "no t= timestamp") }
