@@ -51,6 +51,20 @@ struct Housekeeper: Sendable {
         connection?.close()
     }
 
+    /// Extends the locks of the jobs whose leases held, in one round trip. A job whose lock is
+    /// gone (expired while Redis was away, or taken) is stopped: its work is someone else's now,
+    /// and its fenced writes would be refused anyway.
+    private func renewLocks(_ entries: [RunningJobs.Entry], on redis: RedisConnection, logger: Logger) throws {
+        let locked = entries.compactMap { entry in entry.lock.map { (entry.id, $0) } }
+        guard !locked.isEmpty else { return }
+        let locks = DistributedLocks(queue: context.queue)
+        let replies = try redis.evaluate(locked.map { locks.renewCall($0.1) })
+        for ((id, lock), reply) in zip(locked, replies) where (try? reply.int()) != 1 {
+            context.running.cancel(id)
+            logger.warning("lost a job's lock; stopping it", metadata: ["job_id": .string(id), "lock": .string(lock.name), "fence": .stringConvertible(lock.fence)])
+        }
+    }
+
     private func renew(on redis: RedisConnection, logger: Logger) {
         let entries = context.running.snapshot
         guard !entries.isEmpty else { return }
@@ -67,6 +81,7 @@ struct Housekeeper: Sendable {
                 }
             }
             context.running.renewed(kept, until: asked + context.queue.settings.lease)
+            try renewLocks(entries.filter { kept.contains($0.id) }, on: redis, logger: logger)
         } catch {
             // Leases last three renewal periods: one missed renewal loses nothing. Once a lease
             // has run out unrenewed, another worker may recover the job, so it must stop here.

@@ -30,6 +30,8 @@ final class Processor {
     private var redis: RedisConnection?
     private var database: PostgresConnection?
     private var pendingAcks: [(id: String, token: String)] = []
+    /// This processor's way to providers, rebuilt when its Redis connection is.
+    private var providers: ProviderClient?
     private var batchSize = 1
 
     init(index: Int, context: ProcessorContext) {
@@ -144,8 +146,19 @@ final class Processor {
             guard let handler = context.handlers.handler(for: envelope.type) else {
                 throw MissingHandler(type: envelope.type, known: context.handlers.types)
             }
+            let lock = try takeLock(handler.lockName(for: envelope), for: envelope, on: connection)
+            defer {
+                if let lock {
+                    context.running.setLock(envelope.id, nil)
+                    _ = try? DistributedLocks(queue: context.queue).release(lock, on: connection)
+                }
+            }
+            if providers == nil || providers?.redis !== connection {
+                providers = ProviderClient(queue: context.queue, settings: context.settings.coordination, redis: connection, logger: logger)
+            }
             try handler.run(JobContext(
-                envelope: envelope, logger: jobLogger, redis: connection, cancellation: cancellation, database: openDatabase))
+                envelope: envelope, logger: jobLogger, redis: connection, cancellation: cancellation, database: openDatabase,
+                lock: lock, providers: providers))
             adaptBatch(took: ContinuousClock.now - started)
             if cancellation.isSet {
                 // Finished after its lease was lost or handed back: whoever holds it now decides.
@@ -160,6 +173,23 @@ final class Processor {
         } catch {
             adaptBatch(took: ContinuousClock.now - started)
             settle(job, error: error, started: started, logger: jobLogger, on: connection)
+        }
+    }
+
+    /// Takes the job's lock (nil when it needs none); when someone else holds it, the job is
+    /// rescheduled for about when it frees up (0.2 to 5 s), without spending an attempt.
+    private func takeLock(_ name: String?, for envelope: JobEnvelope, on connection: RedisConnection) throws -> HeldLock? {
+        guard let name else { return nil }
+        guard DistributedLocks.isValidName(name) else {
+            throw JobFailure.permanent("lock name \"\(name)\" is not 1 to 200 characters without spaces or glob characters")
+        }
+        switch try DistributedLocks(queue: context.queue).acquire(name, ttl: context.queue.settings.lease, on: connection) {
+        case .acquired(let lock):
+            context.running.setLock(envelope.id, lock)
+            return lock
+        case .busy(let expiresIn):
+            let wait = min(max(expiresIn, .milliseconds(200)), .seconds(5)) + .milliseconds(Int.random(in: 0...100))
+            throw JobFailure.reschedule(after: wait, reason: "lock \(name) is held elsewhere")
         }
     }
 

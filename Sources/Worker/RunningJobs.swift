@@ -11,6 +11,8 @@ final class RunningJobs: Sendable {
         let cancellation: CancellationFlag
         /// Until when the lease is known to hold (as of the fetch or the last renewal).
         var leasedUntil: ContinuousClock.Instant
+        /// The fleet-wide lock the job runs under, renewed with the lease.
+        var lock: HeldLock? = nil
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -34,6 +36,10 @@ final class RunningJobs: Sendable {
             for entry in expired { entry.cancellation.set() }
             return expired.map(\.id)
         }
+    }
+
+    func setLock(_ id: String, _ lock: HeldLock?) {
+        entries.withLock { $0[id]?.lock = lock }
     }
 
     func remove(_ id: String) {

@@ -20,6 +20,16 @@ public protocol JobHandler: Sendable {
     /// Runs one attempt. Returning means success; throwing a ``JobFailure`` says what to do next,
     /// and any other error counts as retryable unless it says otherwise (``RetryClassifiable``).
     func run(_ job: JobContext) throws
+
+    /// The fleet-wide lock this job needs (for a sync: tenant, provider and resource), or nil.
+    /// The worker takes it before ``run(_:)`` (when it is held elsewhere the job is rescheduled
+    /// shortly, spending no attempt), renews it with the job's lease, stops the job if it is lost,
+    /// and releases it afterwards; ``JobContext/lock`` carries its fencing token.
+    func lockName(for job: JobEnvelope) -> String?
+}
+
+extension JobHandler {
+    public func lockName(for job: JobEnvelope) -> String? { nil }
 }
 
 /// How a handler asks for an attempt to end, when it did not succeed.
@@ -50,18 +60,27 @@ public final class JobContext {
     public let logger: Logger
     /// The processor's own Redis connection (this thread's; do not hand it to another).
     public let redis: RedisConnection
+    /// The lock the handler asked for (``JobHandler/lockName(for:)``), held for this attempt:
+    /// pass its `fence` to guarded writes (``SyncStateStore``).
+    public let lock: HeldLock?
+    /// The only way to call a provider (limits, breakers, classification); nil where the caller
+    /// gave none (tests of handlers that call no provider).
+    public let providers: ProviderClient?
     private let openDatabase: () throws -> PostgresConnection
     private let cancellation: CancellationFlag
 
     public init(
         envelope: JobEnvelope, logger: Logger, redis: RedisConnection, cancellation: CancellationFlag,
-        database: @escaping () throws -> PostgresConnection
+        database: @escaping () throws -> PostgresConnection, lock: HeldLock? = nil, providers: ProviderClient? = nil
     ) {
         self.envelope = envelope
         self.logger = logger
         self.redis = redis
         self.cancellation = cancellation
         self.openDatabase = database
+        self.lock = lock
+        self.providers = providers
+        providers?.isCancelled = { cancellation.isSet }
     }
 
     /// The processor's PostgreSQL connection, opened on first use.
@@ -112,5 +131,5 @@ public struct HandlerRegistry: Sendable {
     public var types: [String] { handlers.keys.sorted() }
 
     /// The handlers every worker ships with.
-    public static let standard = HandlerRegistry([NoopHandler(), WebhookProcessHandler()])
+    public static let standard = HandlerRegistry([NoopHandler(), WebhookProcessHandler(), ProviderCheckHandler()])
 }

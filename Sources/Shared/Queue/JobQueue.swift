@@ -4,8 +4,9 @@ import Synchronization
 /// ``RedisClient`` pool thread.
 ///
 /// Enqueues are **group-committed**: requests that arrive while the flushes are in flight wait for
-/// the next one, which sends all of them to Redis in one pipelined round trip, one atomic script
-/// call per request, and resumes each caller with its own outcome. Under load a round trip carries
+/// the next one, which sends all of them to Redis as one script call (each request's jobs still
+/// stored together, each job deduplicated on its own) and resumes each caller with its own
+/// outcome. Under load a round trip carries
 /// many requests; an idle queue sends each at once.
 ///
 /// ```swift
@@ -72,15 +73,29 @@ public final class JobQueue: Sendable {
                 return batch
             }
             if batch.isEmpty { return }
-            let calls = batch.map(\.call)
-            let replies: Result<[RedisReply], any Error>
+            // One script call for the whole batch; each waiter gets its own slice of the flags.
+            let merged = Queue.mergeEnqueueCalls(batch.map(\.call))
+            let reply: Result<RedisReply, any Error>
             do {
-                replies = .success(try await redis.withConnection { connection in try connection.evaluate(calls) })
+                reply = .success(try await redis.withConnection { connection in
+                    try connection.evaluate(merged.script, keys: merged.keys, arguments: merged.arguments)
+                })
             } catch {
-                replies = .failure(error)
+                reply = .failure(error)
             }
-            for (index, waiter) in batch.enumerated() {
-                waiter.continuation.resume(with: replies.flatMap { replies in Result { try Queue.enqueueOutcomes(replies[index], ids: waiter.ids) } })
+            var offset = 0
+            for waiter in batch {
+                let range = offset..<(offset + waiter.ids.count)
+                offset = range.upperBound
+                waiter.continuation.resume(with: reply.flatMap { reply in
+                    Result {
+                        let flags = try reply.array()
+                        guard flags.count >= range.upperBound else {
+                            throw RedisError.unexpectedReply(expected: "\(range.upperBound) enqueue results", got: reply)
+                        }
+                        return try Queue.enqueueOutcomes(.array(Array(flags[range])), ids: waiter.ids)
+                    }
+                })
             }
         }
     }

@@ -128,6 +128,25 @@ public struct Queue: Sendable {
         return ((scripts.enqueue, keyArguments, arguments), ids)
     }
 
+    /// Several ``enqueueCall(_:now:)``s as one script call: the script runs once for all of them
+    /// (one `EVALSHA`, one wake-up per batch rather than per call), each job still deduplicated on
+    /// its own, and every call's jobs still stored together or not at all. The first call's clock
+    /// is used (they were built moments apart; it only shifts delayed jobs by that much).
+    /// The reply has each call's flags in order; split it by each call's job count.
+    public static func mergeEnqueueCalls(_ calls: [ScriptCall]) -> ScriptCall {
+        guard let first = calls.first, calls.count > 1 else { return calls[0] }
+        var keys = Array(first.keys.prefix(8))
+        var arguments: [RedisArgument] = [first.arguments[0], "0"]
+        var count = 0
+        for call in calls {
+            keys += call.keys.dropFirst(8)
+            arguments += call.arguments.dropFirst(2)
+            count += (call.arguments.count - 2) / 6
+        }
+        arguments[1] = RedisArgument(count)
+        return (first.script, keys, arguments)
+    }
+
     /// Reads the reply of an ``enqueueCall(_:now:)``.
     public static func enqueueOutcomes(_ reply: RedisReply, ids: [String]) throws -> [EnqueueOutcome] {
         let flags = try reply.array()

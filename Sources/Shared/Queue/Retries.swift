@@ -18,6 +18,9 @@ public struct Retries: Sendable {
         case JobFailure.reschedule(let delay, _):
             // Not the job's fault: no attempt spent, nothing added to its history.
             return (next, .reschedule(due: now + delay / .seconds(1)), "rescheduled")
+        case let backoff as ProviderBackoff:
+            // An open circuit, a rate limit or a 429: the same, until the provider can take it.
+            return (next, .reschedule(due: max(now, backoff.retryAt)), "rescheduled")
         case JobFailure.permanent(let text):
             (errorClass, message, wait) = ("permanent", text, nil)
         case JobFailure.retryable(let text):

@@ -1,0 +1,114 @@
+import Foundation
+
+extension QueueKeys {
+    /// A fleet-wide lock: value `<owner>|<fence>`, with a TTL.
+    public func lock(_ name: String) -> String { "\(prefix):lock:\(name)" }
+    /// The lock's fencing counter: never expires, only grows.
+    public func fence(_ name: String) -> String { "\(prefix):fence:\(name)" }
+    /// A circuit breaker's state hash.
+    public func breaker(_ scope: String) -> String { "\(prefix):breaker:\(scope)" }
+    /// A rate limit's three keys: GCRA arrival time, calls in flight, pause.
+    public func limit(_ scope: String) -> [String] {
+        ["\(prefix):limit:\(scope):tat", "\(prefix):limit:\(scope):inflight", "\(prefix):limit:\(scope):pause"]
+    }
+}
+
+/// A lock this process holds: the value proves ownership, the fence orders it after every earlier
+/// holder of the same lock.
+public struct HeldLock: Sendable, Equatable {
+    public let name: String
+    /// `<owner>|<fence>`, compared by renew and release.
+    public let value: String
+    /// Larger than the fence of every earlier holder: carry it into guarded writes.
+    public let fence: Int64
+    public let ttl: Duration
+
+    public init(name: String, value: String, fence: Int64, ttl: Duration) {
+        self.name = name
+        self.value = value
+        self.fence = fence
+        self.ttl = ttl
+    }
+}
+
+/// What ``DistributedLocks/acquire(_:ttl:on:)`` found.
+public enum LockAttempt: Sendable, Equatable {
+    case acquired(HeldLock)
+    /// Someone else holds it; it expires in `expiresIn` unless renewed.
+    case busy(expiresIn: Duration)
+}
+
+/// Fleet-wide locks in Redis (`SET NX PX` semantics in one script), each acquisition numbered by a
+/// fencing token that only grows. Renew while working; release by compare-and-delete, so a holder
+/// whose lock expired can never delete its successor's.
+///
+/// ```swift
+/// let locks = DistributedLocks(queue: queue)
+/// guard case .acquired(let lock) = try locks.acquire("sync:venue-1:stripe:customers", ttl: .seconds(30), on: redis) else { … }
+/// defer { _ = try? locks.release(lock, on: redis) }
+/// try SyncStateStore().save(…, fence: lock.fence, on: database)
+/// ```
+public struct DistributedLocks: Sendable {
+    public let keys: QueueKeys
+    public let scripts: QueueScripts
+
+    public init(queue: Queue) {
+        keys = queue.settings.keys
+        scripts = queue.scripts
+    }
+
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 200 && !name.contains(where: { $0.isWhitespace || $0 == "*" || $0 == "?" || $0 == "[" || $0 == "]" })
+    }
+
+    public func acquire(_ name: String, ttl: Duration, owner: String = UUID().uuidString.lowercased(), on redis: RedisConnection) throws -> LockAttempt {
+        precondition(Self.isValidName(name), "lock names are 1 to 200 characters without spaces or glob characters")
+        let reply = try redis.evaluate(scripts.lock, keys: [RedisArgument(keys.lock(name)), RedisArgument(keys.fence(name))],
+                                       arguments: [RedisArgument(owner), RedisArgument(Queue.milliseconds(ttl))]).array()
+        guard reply.count == 2 else { throw RedisError.unexpectedReply(expected: "{taken, fence or ttl}", got: .array(reply)) }
+        let number = try reply[1].int()
+        if try reply[0].int() == 1 {
+            return .acquired(HeldLock(name: name, value: "\(owner)|\(number)", fence: number, ttl: ttl))
+        }
+        return .busy(expiresIn: .milliseconds(max(0, number)))
+    }
+
+    /// The call that extends `lock` (for pipelining with lease renewals); its reply is 1 when
+    /// still held.
+    public func renewCall(_ lock: HeldLock) -> ScriptCall {
+        (scripts.lockRenew, [RedisArgument(keys.lock(lock.name))], [RedisArgument(lock.value), RedisArgument(Queue.milliseconds(lock.ttl))])
+    }
+
+    /// Extends the lock by its TTL; false when it was lost (expired, or taken by someone else).
+    public func renew(_ lock: HeldLock, on redis: RedisConnection) throws -> Bool {
+        let call = renewCall(lock)
+        return try redis.evaluate(call.script, keys: call.keys, arguments: call.arguments).int() == 1
+    }
+
+    /// Releases the lock if still held; false when it had already gone to someone else.
+    @discardableResult
+    public func release(_ lock: HeldLock, on redis: RedisConnection) throws -> Bool {
+        try redis.evaluate(scripts.release, keys: [RedisArgument(keys.lock(lock.name))], arguments: [RedisArgument(lock.value)]).int() == 1
+    }
+
+    /// Every lock held now, for `junction locks`.
+    public func list(on redis: RedisConnection) throws -> [(name: String, owner: String, fence: Int64, expiresIn: Duration)] {
+        let pattern = keys.lock("*")
+        let prefix = keys.lock("")
+        var cursor = "0"
+        var names: [String] = []
+        repeat {
+            let reply = try redis.command("SCAN", RedisArgument(cursor), "MATCH", RedisArgument(pattern), "COUNT", "500").array()
+            cursor = try reply[0].string() ?? "0"
+            names += try reply[1].array().compactMap { try $0.string() }
+        } while cursor != "0"
+        var locks: [(String, String, Int64, Duration)] = []
+        for key in names.sorted() {
+            let replies = try redis.pipeline([["GET", RedisArgument(key)], ["PTTL", RedisArgument(key)]])
+            guard let value = try replies[0].string(), let bar = value.lastIndex(of: "|") else { continue }
+            locks.append((String(key.dropFirst(prefix.count)), String(value[..<bar]), Int64(value[value.index(after: bar)...]) ?? 0,
+                          .milliseconds(max(0, try replies[1].int()))))
+        }
+        return locks
+    }
+}

@@ -1,0 +1,67 @@
+--[[
+  Fleet-wide rate limits: take a slot, give a concurrency slot back, or pause after a 429.
+  Several scopes (the provider, the connection) are checked together: a slot is taken in all of
+  them or in none.
+
+  KEYS     per scope, 3 keys: the GCRA theoretical arrival time (ms), the sorted set of calls in
+           flight (token -> expiry ms), the pause (a time in ms until which no call goes out)
+
+  ARGV[1]  'acquire', 'release' or 'pause'
+  ARGV[2]  now (ms)
+  ARGV[3]  call token
+  acquire: then per scope 3 values: emission interval (ms per call, 0: no rate),
+           burst (calls allowed at once), concurrency cap (0: none); then the in-flight TTL (ms)
+  pause:   ARGV[4] until (ms): extends the pause of every scope, never shortens it
+
+  acquire -> {1} when taken, else {0, ms since the epoch when to try again, reason}
+]]
+local op = ARGV[1]
+local now = tonumber(ARGV[2])
+local token = ARGV[3]
+local scopes = #KEYS / 3
+
+if op == 'release' then
+  for i = 0, scopes - 1 do redis.call('ZREM', KEYS[i * 3 + 2], token) end
+  return {1}
+end
+
+if op == 'pause' then
+  local untilMs = tonumber(ARGV[4])
+  for i = 0, scopes - 1 do
+    local current = tonumber(redis.call('GET', KEYS[i * 3 + 3]) or '0')
+    if untilMs > current then redis.call('SET', KEYS[i * 3 + 3], untilMs, 'PX', math.max(1, untilMs - now)) end
+  end
+  return {1}
+end
+
+local ttl = tonumber(ARGV[4 + scopes * 3])
+local newTats = {}
+-- First check every scope; only then take the slots.
+for i = 0, scopes - 1 do
+  local tatKey, flightKey, pauseKey = KEYS[i * 3 + 1], KEYS[i * 3 + 2], KEYS[i * 3 + 3]
+  local interval = tonumber(ARGV[4 + i * 3])
+  local burst = tonumber(ARGV[5 + i * 3])
+  local cap = tonumber(ARGV[6 + i * 3])
+  local paused = tonumber(redis.call('GET', pauseKey) or '0')
+  if now < paused then return {0, paused, 'paused'} end
+  if cap > 0 then
+    redis.call('ZREMRANGEBYSCORE', flightKey, '-inf', now)
+    if redis.call('ZCARD', flightKey) >= cap then
+      local first = redis.call('ZRANGE', flightKey, 0, 0, 'WITHSCORES')
+      -- Retry shortly: a call usually ends long before its slot's safety expiry.
+      return {0, math.min(tonumber(first[2]), now + 50), 'concurrency'}
+    end
+  end
+  if interval > 0 then
+    local tat = math.max(tonumber(redis.call('GET', tatKey) or '0'), now)
+    local allowAt = tat + interval - interval * burst
+    if now < allowAt then return {0, allowAt, 'rate'} end
+    newTats[i] = tat + interval
+  end
+end
+for i = 0, scopes - 1 do
+  local interval = tonumber(ARGV[4 + i * 3])
+  if newTats[i] then redis.call('SET', KEYS[i * 3 + 1], newTats[i], 'PX', math.max(1, newTats[i] - now + interval)) end
+  if tonumber(ARGV[6 + i * 3]) > 0 then redis.call('ZADD', KEYS[i * 3 + 2], now + ttl, token) end
+end
+return {1}
