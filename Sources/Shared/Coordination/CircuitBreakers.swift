@@ -16,7 +16,8 @@ public enum BreakerDecision: Sendable, Equatable {
     case closed
     /// Half-open: this caller is the fleet's one probe; its outcome decides.
     case probe
-    /// Open (or half-open with a probe out): try again at `retryAt`.
+    /// Open (try again when the cool-down ends) or half-open with the probe out (try again in a
+    /// second at most).
     case refused(state: String, retryAt: Date)
 }
 
@@ -49,7 +50,11 @@ public struct CircuitBreakers: Sendable {
         guard reply.count >= 2 else { throw RedisError.unexpectedReply(expected: "breaker decision", got: .array(reply)) }
         if try reply[0].int() == 1 { return try reply[1].string() == "probe" ? .probe : .closed }
         let at = reply.count > 2 ? try reply[2].int() : 0
-        return .refused(state: try reply[1].string() ?? "open", retryAt: Date(timeIntervalSince1970: Double(at) / 1000))
+        let state = try reply[1].string() ?? "open"
+        var retryAt = Date(timeIntervalSince1970: Double(at) / 1000)
+        // Half-open: the probe usually answers long before its deadline; look again soon.
+        if state == "half_open" { retryAt = min(retryAt, now + 1) }
+        return .refused(state: state, retryAt: retryAt)
     }
 
     public enum Outcome: String, Sendable {

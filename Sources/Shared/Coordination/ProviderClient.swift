@@ -109,8 +109,9 @@ public final class ProviderClient {
             let (state, changed) = try breakers.record(scope, outcome, token: token, on: redis)
             if changed {
                 if state == "open" {
-                    logger.warning("circuit opened: calls refused fleet-wide until the cool-down ends", metadata: [
+                    logger.warning("circuit opened", metadata: [
                         "scope": .string(scope), "cooldown_ms": .stringConvertible(Queue.milliseconds(settings.breakerCooldown)),
+                        "effect": "calls refused fleet-wide until the cool-down ends",
                     ])
                 } else {
                     logger.info("circuit \(state)", metadata: ["scope": .string(scope)])

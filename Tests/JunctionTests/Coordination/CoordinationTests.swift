@@ -95,7 +95,7 @@ struct CircuitBreakerTests {
             // Half-open: exactly one probe; the others wait for its verdict.
             now += 2
             #expect(try breakers.allow("stripe", token: "probe-1", now: now, on: redis) == .probe)
-            #expect(try breakers.allow("stripe", token: "c", now: now, on: redis) == .refused(state: "half_open", retryAt: now + 10))
+            #expect(try breakers.allow("stripe", token: "c", now: now, on: redis) == .refused(state: "half_open", retryAt: now + 1))
             // A late answer from a call that is not the probe does not decide.
             #expect(try breakers.record("stripe", .success, token: "a", now: now, on: redis) == ("half_open", false))
             #expect(try breakers.record("stripe", .failure, token: "probe-1", now: now, on: redis) == ("open", true))
