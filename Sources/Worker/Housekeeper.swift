@@ -52,15 +52,15 @@ struct Housekeeper: Sendable {
     }
 
     /// Extends the locks of the jobs whose leases held, in one round trip. A job whose lock is
-    /// gone (expired while Redis was away, or taken) is stopped: its work is someone else's now,
-    /// and its fenced writes would be refused anyway.
+    /// gone (expired while Redis was away, or taken) is stopped and rescheduled: the lock's work
+    /// may be someone else's now, and its fenced writes would be refused anyway.
     private func renewLocks(_ entries: [RunningJobs.Entry], on redis: RedisConnection, logger: Logger) throws {
         let locked = entries.compactMap { entry in entry.lock.map { (entry.id, $0) } }
         guard !locked.isEmpty else { return }
         let locks = DistributedLocks(queue: context.queue)
         let replies = try redis.evaluate(locked.map { locks.renewCall($0.1) })
         for ((id, lock), reply) in zip(locked, replies) where (try? reply.int()) != 1 {
-            context.running.cancel(id)
+            context.running.cancelForLostLock(id)
             logger.warning("lost a job's lock; stopping it", metadata: ["job_id": .string(id), "lock": .string(lock.name), "fence": .stringConvertible(lock.fence)])
         }
     }

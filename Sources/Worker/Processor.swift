@@ -170,6 +170,10 @@ final class Processor {
                 pendingAcks.append((envelope.id, job.token))
                 jobLogger.debug("job succeeded", metadata: ["attempt": .stringConvertible(envelope.attempt)])
             }
+        } catch is JobCancelled where context.running.lostLock(envelope.id) {
+            // The lease still holds: put the job back for later rather than wait for it to expire.
+            adaptBatch(took: ContinuousClock.now - started)
+            settle(job, error: JobFailure.reschedule(after: .seconds(1), reason: "its lock was lost"), started: started, logger: jobLogger, on: connection)
         } catch is JobCancelled {
             adaptBatch(took: ContinuousClock.now - started)
             jobLogger.warning("job stopped: its lease was lost or the worker is shutting down")

@@ -13,6 +13,8 @@ final class RunningJobs: Sendable {
         var leasedUntil: ContinuousClock.Instant
         /// The fleet-wide lock the job runs under, renewed with the lease.
         var lock: HeldLock? = nil
+        /// Set when the job was stopped because its lock (not its lease) was lost.
+        var lockLost = false
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -36,6 +38,18 @@ final class RunningJobs: Sendable {
             for entry in expired { entry.cancellation.set() }
             return expired.map(\.id)
         }
+    }
+
+    /// Stops the job because its lock is gone.
+    func cancelForLostLock(_ id: String) {
+        entries.withLock { entries in
+            entries[id]?.lockLost = true
+            entries[id]?.cancellation.set()
+        }
+    }
+
+    func lostLock(_ id: String) -> Bool {
+        entries.withLock { $0[id]?.lockLost ?? false }
     }
 
     func setLock(_ id: String, _ lock: HeldLock?) {

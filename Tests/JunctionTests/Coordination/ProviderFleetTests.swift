@@ -92,8 +92,7 @@ struct ProviderClientTests {
                 }
                 #expect(provider.calls.count == 1)
                 // The worker turns it into a reschedule that spends no attempt.
-                let envelope = try JobEnvelope.decode(try Queue(settings: queue.settings, scripts: queue.scripts)
-                    .envelope(for: JobRequest(type: "provider.check", payload: [:], priority: .normal)).encoded())
+                let envelope = queue.envelope(for: JobRequest(type: "provider.check", payload: [:], priority: .normal))
                 let (next, end, _) = Retries(settings: queue.settings).end(envelope, error: error!)
                 #expect(next.attempt == envelope.attempt && next.errors.isEmpty)
                 guard case .reschedule = end else { Issue.record("not rescheduled: \(end)"); return }
@@ -142,6 +141,25 @@ struct FleetCoordinationTests {
             #expect((released["ts"] as? String ?? "~") <= (next["ts"] as? String ?? ""), "fence \(fence(next)) taken before \(fence(holder)) let go")
         }
         #expect((try await WorkerProcessTests.stats(stack, queue).counters["rescheduled"] ?? 0) > 0, "the busy lock rescheduled jobs")
+    }
+
+    @Test func aJobWhoseLockIsLostIsStoppedAndRescheduled() async throws {
+        let stack = try await TestStack.shared()
+        let queue = QueueKit.queue()
+        let worker = try await WorkerProcessTests.startWorker(stack, queue: queue, [
+            "JUNCTION_WORKER_LEASE": "1s", "JUNCTION_WORKER_CONCURRENCY": "1", "JUNCTION_LOG_LEVEL": "debug",
+        ])
+        _ = try await WorkerProcessTests.enqueue(stack, queue, [QueueKit.request(["lock": "sync:t2:hubspot:contacts", "sleep_ms": 1500])])
+        try await worker.waitForLine(containing: "\"msg\":\"lock taken\"")
+        // The lock disappears under the job (an operator, a Redis failover).
+        try await TestStack.onThread { _ = try RedisConnection(stack.redis).command("DEL", RedisArgument(queue.settings.keys.lock("sync:t2:hubspot:contacts"))) }
+        try await worker.waitForLine(containing: "lost a job's lock; stopping it")
+        try await QueueKit.eventually("it ran again, under a new fence") { try await WorkerProcessTests.stats(stack, queue).counters["processed"] == 1 }
+        let fences = Self.logged([worker], "lock taken").compactMap { Int($0["fence"] as? String ?? "") }
+        #expect(fences.count == 2 && fences[1] > fences[0])
+        let stats = try await WorkerProcessTests.stats(stack, queue)
+        #expect(stats.dead == 0 && (stats.counters["rescheduled"] ?? 0) >= 1)
+        try await Self.stop([worker])
     }
 
     @Test func aWorkerPausedPastItsLockCannotOverwriteNewerState() async throws {
