@@ -215,3 +215,37 @@ struct RateLimiterTests {
         #expect(defaults.connectionLimits["mailchimp"]?.concurrent == 10)
     }
 }
+
+@Suite("Coordination commands")
+struct CoordinationCommandTests {
+    @Test func locksBreakersAndLimitsAreVisibleAndABreakerCanBeClosedByHand() async throws {
+        let stack = try await TestStack.shared()
+        let queue = QueueKit.queue()
+        let settings = try coordinationSettings()
+        try await TestStack.onThread {
+            let redis = try RedisConnection(stack.redis)
+            _ = try DistributedLocks(queue: queue).acquire("sync:venue-9:square:payments", ttl: .seconds(60), owner: "worker-a", on: redis)
+            let breakers = CircuitBreakers(queue: queue, settings: settings)
+            for _ in 0..<3 { try breakers.record("square", .failure, token: "x", on: redis) }
+            try RateLimiter(queue: queue, settings: settings).pause(provider: "square", connection: "loc-1", until: Date() + 600, on: redis)
+        }
+        let environment = QueueKit.environment(stack, queue: queue, ["JUNCTION_BREAKER_CONSECUTIVE_FAILURES": "3"])
+        let locks = try ChildProcess(junction: "junction", arguments: ["locks"], environment: environment)
+        #expect(try await locks.exitStatus() == 0)
+        #expect(locks.lines.count == 1 && locks.lines[0].hasPrefix("sync:venue-9:square:payments  fence 1  holder worker-a  expires in "))
+        let breakers = try ChildProcess(junction: "junction", arguments: ["breakers"], environment: environment)
+        #expect(try await breakers.exitStatus() == 0)
+        #expect(breakers.lines.count == 1 && breakers.lines[0].hasPrefix("square  open  half-open at ") && breakers.lines[0].hasSuffix("(3 of 3 calls failed)"))
+        let reset = try ChildProcess(junction: "junction", arguments: ["breakers", "reset", "square"], environment: environment)
+        #expect(try await reset.exitStatus() == 0)
+        #expect(reset.lines == ["closed square"])
+        let after = try await TestStack.onThread {
+            try CircuitBreakers(queue: queue, settings: settings).status("square", on: try RedisConnection(stack.redis)).state
+        }
+        #expect(after == "closed")
+        let limits = try ChildProcess(junction: "junction", arguments: ["limits"], environment: environment)
+        #expect(try await limits.exitStatus() == 0)
+        #expect(limits.lines.contains("quickbooks  per connection 500/60s,burst=9,concurrent=10  fleet off"))
+        #expect(limits.lines.contains { $0.hasPrefix("  square:loc-1  in flight 0  paused until ") })
+    }
+}
