@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "junction-worker", targets: ["junction-worker"]),
         .executable(name: "junction-scheduler", targets: ["junction-scheduler"]),
         .executable(name: "junction", targets: ["junction"]),
+        .executable(name: "junction-sandbox", targets: ["junction-sandbox"]),
         .library(name: "JunctionShared", targets: ["JunctionShared"]),
     ],
     dependencies: [
@@ -81,6 +82,19 @@ let package = Package(
             ],
             path: "Sources/Scheduler",
             swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "junction-sandbox",
+            dependencies: [
+                "JunctionShared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Sandbox",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "junction",
             dependencies: [

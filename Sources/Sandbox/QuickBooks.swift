@@ -1,0 +1,221 @@
+import Foundation
+import Hummingbird
+import JunctionShared
+
+/// QuickBooks Online v3 for one realm: `query` (enough of the grammar for
+/// `SELECT * | COUNT(*) FROM Customer|Invoice|Item [WHERE Metadata.LastUpdatedTime > '…']
+/// [STARTPOSITION n] [MAXRESULTS m]`), `cdc`, create and sparse update with `SyncToken`
+/// conflicts, `QueryResponse` and `Fault` shapes; `minorversion` is accepted.
+enum QuickBooksAPI {
+    static let entities = ["customer": "Customer", "invoice": "Invoice", "item": "Item"]
+
+    static func fault(_ status: HTTPResponse.Status, type: String = "ValidationFault", code: String, message: String, detail: String) -> Response {
+        json(["Fault": ["Error": [["Message": .string(message), "Detail": .string(detail), "code": .string(code)]], "type": .string(type)],
+              "time": .string(Timestamp.format(Date()))], status: status)
+    }
+
+    static func render(_ record: Record) -> JSONValue {
+        var fields = record.fields
+        fields["MetaData"] = ["CreateTime": .string(Timestamp.format(Date(timeIntervalSince1970: Double(record.created)))),
+                              "LastUpdatedTime": .string(Timestamp.format(Date(timeIntervalSince1970: Double(record.updatedMs) / 1000)))]
+        fields["domain"] = "QBO"
+        fields["sparse"] = false
+        return .object(fields)
+    }
+
+    struct QueryError: Error, Equatable {
+        let reason: String
+    }
+
+    struct Query: Equatable {
+        var entity: String
+        var count: Bool
+        var updatedAfter: Date?
+        var start: Int
+        var max: Int
+    }
+
+    /// Parses the supported statements; nil with the reason otherwise.
+    static func parse(_ text: String) -> Result<Query, QueryError> {
+        var tokens: [String] = []
+        var current = ""
+        var quoted = false
+        for character in text {
+            if character == "'" {
+                quoted.toggle()
+                if !quoted { tokens.append("'" + current); current = "" }
+                continue
+            }
+            if quoted { current.append(character); continue }
+            if character.isWhitespace {
+                if !current.isEmpty { tokens.append(current); current = "" }
+            } else if character == ">" || character == "<" || character == "=" {
+                if !current.isEmpty { tokens.append(current); current = "" }
+                tokens.append(String(character))
+            } else {
+                current.append(character)
+            }
+        }
+        if quoted { return .failure(QueryError(reason: "unterminated string literal")) }
+        if !current.isEmpty { tokens.append(current) }
+        var index = 0
+        func next() -> String? { index < tokens.count ? tokens[index] : nil }
+        func take(_ keyword: String) -> Bool {
+            if next()?.uppercased() == keyword { index += 1; return true }
+            return false
+        }
+        guard take("SELECT") else { return .failure(QueryError(reason: "a query starts with SELECT")) }
+        var count = false
+        if take("*") {
+        } else if next()?.uppercased() == "COUNT(*)" {
+            index += 1
+            count = true
+        } else {
+            return .failure(QueryError(reason: "only SELECT * and SELECT COUNT(*) are supported"))
+        }
+        guard take("FROM"), let name = next(), let entity = entities[name.lowercased()] else {
+            return .failure(QueryError(reason: "FROM must name Customer, Invoice or Item"))
+        }
+        index += 1
+        var query = Query(entity: entity, count: count, updatedAfter: nil, start: 1, max: 100)
+        if take("WHERE") {
+            guard next()?.lowercased() == "metadata.lastupdatedtime" else { return .failure(QueryError(reason: "only WHERE Metadata.LastUpdatedTime > '…' is supported")) }
+            index += 1
+            guard take(">"), let literal = next(), literal.hasPrefix("'") else { return .failure(QueryError(reason: "expected > '<time>'")) }
+            index += 1
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime]
+            let fractional = ISO8601DateFormatter()
+            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            guard let date = formatter.date(from: String(literal.dropFirst())) ?? fractional.date(from: String(literal.dropFirst())) else {
+                return .failure(QueryError(reason: "\(literal.dropFirst()) is not a date-time"))
+            }
+            query.updatedAfter = date
+        }
+        while let keyword = next()?.uppercased() {
+            index += 1
+            guard let number = next().flatMap({ Int($0) }) else { return .failure(QueryError(reason: "\(keyword) needs a number")) }
+            index += 1
+            switch keyword {
+            case "STARTPOSITION" where number >= 1: query.start = number
+            case "MAXRESULTS" where (1...1000).contains(number): query.max = number
+            default: return .failure(QueryError(reason: "unexpected \(keyword) \(number)"))
+            }
+        }
+        return .success(query)
+    }
+
+    static func register(on router: Router<BasicRequestContext>, sandbox: Sandbox) {
+        @Sendable func guarded(_ request: Request, realm: String, _ body: @escaping @Sendable ([UInt8]) async throws -> Response) async throws -> Response {
+            try await sandbox.serve(.quickbooks, account: realm, request) { bytes in
+                if let refusal = sandbox.authorize(.quickbooks, request) { return refusal }
+                guard realm == Seed.quickBooksRealm else {
+                    return fault(.forbidden, type: "AuthorizationFault", code: "003100", message: "ApplicationAuthorizationFailed", detail: "Unknown realm \(realm)")
+                }
+                return try await body(bytes)
+            }
+        }
+        router.get("/v3/company/:realm/query") { request, context in
+            let realm = context.parameters.get("realm") ?? ""
+            return try await guarded(request, realm: realm) { _ in
+                let text = FormBody.query(request.uri.query)["query"] ?? ""
+                switch parse(text) {
+                case .failure(let error):
+                    return fault(.badRequest, code: "4000", message: "Error parsing query", detail: "QueryParserError: \(error.reason)")
+                case .success(let query):
+                    return sandbox.world.withLock { world in
+                        let records = world.quickbooks[query.entity]?.records ?? []
+                        let bound = query.updatedAfter.map { Int64($0.timeIntervalSince1970 * 1000) }
+                        let matching = bound.map { bound in records.filter { $0.updatedMs > bound } } ?? records
+                        if query.count {
+                            return json(["QueryResponse": ["totalCount": .integer(Int64(matching.count))], "time": .string(Timestamp.format(Date()))])
+                        }
+                        let page = matching.dropFirst(query.start - 1).prefix(query.max)
+                        var response: [String: JSONValue] = ["startPosition": .integer(Int64(query.start)), "maxResults": .integer(Int64(page.count))]
+                        if !page.isEmpty { response[query.entity] = .array(page.map(render)) }
+                        return json(["QueryResponse": .object(response), "time": .string(Timestamp.format(Date()))])
+                    }
+                }
+            }
+        }
+        router.get("/v3/company/:realm/cdc") { request, context in
+            let realm = context.parameters.get("realm") ?? ""
+            return try await guarded(request, realm: realm) { _ in
+                let query = FormBody.query(request.uri.query)
+                let names = (query["entities"] ?? "").split(separator: ",").compactMap { entities[$0.trimmingCharacters(in: .whitespaces).lowercased()] }
+                let formatter = ISO8601DateFormatter()
+                guard !names.isEmpty, let since = query["changedSince"].flatMap({ formatter.date(from: $0) }) else {
+                    return fault(.badRequest, code: "2020", message: "Required param missing", detail: "entities and changedSince are required")
+                }
+                let bound = Int64(since.timeIntervalSince1970 * 1000)
+                return sandbox.world.withLock { world in
+                    let responses: [JSONValue] = names.map { name in
+                        let changed = (world.quickbooks[name]?.records ?? []).filter { $0.updatedMs > bound }
+                        return .object([name: .array(changed.map(render)), "startPosition": 1, "maxResults": .integer(Int64(changed.count))])
+                    }
+                    return json(["CDCResponse": [["QueryResponse": .array(responses)]], "time": .string(Timestamp.format(Date()))])
+                }
+            }
+        }
+        for (path, entity) in entities {
+            router.post("/v3/company/:realm/\(path)") { request, context in
+                let realm = context.parameters.get("realm") ?? ""
+                return try await guarded(request, realm: realm) { body in
+                    guard case .object(let input)? = try? JSONValue(parsing: body) else {
+                        return fault(.badRequest, code: "2010", message: "Request has invalid or unsupported property", detail: "The body is not a JSON object")
+                    }
+                    return write(entity, input, realm: realm, sandbox: sandbox)
+                }
+            }
+        }
+    }
+
+    enum WriteOutcome {
+        case written(Record, created: Bool)
+        case refused(Response)
+    }
+
+    /// Create (no `Id`), or sparse update (`Id`, `SyncToken`, `"sparse": true`): a stale
+    /// `SyncToken` is QuickBooks' 5010 Stale Object Error.
+    static func write(_ entity: String, _ input: [String: JSONValue], realm: String, sandbox: Sandbox) -> Response {
+        if entity == "Customer", input["Id"] == nil, input["DisplayName"] == nil && input["GivenName"] == nil {
+            return fault(.badRequest, code: "6000", message: "A business validation error has occurred", detail: "DisplayName or GivenName is required")
+        }
+        let outcome = sandbox.world.withLock { world -> WriteOutcome in
+            let now = world.nowMs()
+            var collection = world.quickbooks[entity] ?? RecordCollection()
+            defer { world.quickbooks[entity] = collection }
+            guard let id = input["Id"]?.stringValue else {
+                let id = String(collection.count + 1 + Int(world.random.next() % 1000) * 100_000)
+                var fields = input
+                fields["Id"] = .string(id)
+                fields["SyncToken"] = "0"
+                if entity == "Customer", fields["DisplayName"] == nil {
+                    fields["DisplayName"] = .string([input["GivenName"]?.stringValue, input["FamilyName"]?.stringValue].compactMap { $0 }.joined(separator: " "))
+                }
+                return .written(collection.insert(id: id, created: now / 1000, updatedMs: now, fields: fields), created: true)
+            }
+            guard let current = collection.find(id) else {
+                return .refused(fault(.badRequest, code: "610", message: "Object Not Found", detail: "Object Not Found : Something you're trying to use has been made inactive. Check the fields with accounts, customers, items, vendors or employees."))
+            }
+            guard let token = input["SyncToken"]?.stringValue, token == current.fields["SyncToken"]?.stringValue else {
+                return .refused(fault(.badRequest, code: "5010", message: "Stale Object Error",
+                                      detail: "Stale Object Error : You and \(current.fields["DisplayName"]?.stringValue ?? "someone") were working on this at the same time. \(current.fields["DisplayName"]?.stringValue ?? "They") finished before you did, so your work was not saved."))
+            }
+            let sparse = input["sparse"]?.boolValue == true
+            let updated = collection.update(id) { record in
+                if !sparse { record.fields = ["Id": .string(id)] }
+                for (key, value) in input where !["Id", "SyncToken", "sparse", "MetaData"].contains(key) { record.fields[key] = value }
+                record.fields["SyncToken"] = .string(String((Int(token) ?? 0) + 1))
+                record.updatedMs = now
+            }!
+            return .written(updated, created: false)
+        }
+        switch outcome {
+        case .refused(let response): return response
+        case .written(let record, let created):
+            sandbox.webhooks.quickbooks(entity: entity, operation: created ? "created" : "updated", id: record.id, realm: realm)
+            return json([entity: render(record), "time": .string(Timestamp.format(Date()))])
+        }
+    }
+}

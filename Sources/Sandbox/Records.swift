@@ -1,0 +1,105 @@
+import Foundation
+import JunctionShared
+
+/// One stored object: its id, its place in creation order, and its fields.
+struct Record: Sendable {
+    var id: String
+    /// Creation order across the collection (newer is larger), the basis of every cursor.
+    var sequence: Int
+    /// Unix seconds.
+    var created: Int64
+    /// Milliseconds since the epoch of the last change.
+    var updatedMs: Int64
+    var fields: [String: JSONValue]
+
+    var json: JSONValue { .object(fields) }
+}
+
+/// Records in creation order, with an index by id: appending, finding and slicing a page are
+/// cheap even with 100,000 records.
+struct RecordCollection: Sendable {
+    private(set) var records: [Record] = []
+    private var positions: [String: Int] = [:]
+    private var nextSequence = 1
+
+    var count: Int { records.count }
+
+    mutating func insert(id: String, created: Int64, updatedMs: Int64, fields: [String: JSONValue]) -> Record {
+        let record = Record(id: id, sequence: nextSequence, created: created, updatedMs: updatedMs, fields: fields)
+        nextSequence += 1
+        positions[id] = records.count
+        records.append(record)
+        return record
+    }
+
+    func find(_ id: String) -> Record? { positions[id].map { records[$0] } }
+
+    func position(of id: String) -> Int? { positions[id] }
+
+    mutating func update(_ id: String, _ change: (inout Record) -> Void) -> Record? {
+        guard let position = positions[id] else { return nil }
+        change(&records[position])
+        return records[position]
+    }
+
+    mutating func remove(_ id: String) -> Record? {
+        guard let position = positions.removeValue(forKey: id) else { return nil }
+        let record = records.remove(at: position)
+        for index in position..<records.count { positions[records[index].id] = index }
+        return record
+    }
+}
+
+/// A deterministic pseudo-random generator (SplitMix64): the same seed value gives the same data.
+struct SeededGenerator: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func pick<T>(_ values: [T]) -> T { values[Int(next() % UInt64(values.count))] }
+
+    mutating func chance(_ probability: Double) -> Bool { Double(next() % 10_000) / 10_000 < probability }
+
+    /// `length` characters from [a-zA-Z0-9], as Stripe ids use.
+    mutating func token(_ length: Int) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        return String((0..<length).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] })
+    }
+}
+
+/// People with realistic variety: accents, scripts beyond Latin, apostrophes, long names, blanks.
+enum People {
+    static let first = ["Zoë", "José", "Amélie", "Søren", "Łukasz", "Nguyễn", "Aoife", "Björk", "Renée", "Dmitri", "Priya", "Chloé",
+                        "Mohammed", "Siobhán", "Yuki", "Ana", "Jürgen", "François", "李", "Олена"]
+    static let last = ["Ångström", "O'Brien", "Müller", "García-Márquez", "Nakamura", "Dubois", "Kowalski", "Østergaard", "Smith",
+                       "van der Berg", "Papadopoulos", "Ní Bhriain", "伟", "Шевченко", "d'Arcy", "Okafor", "Lindqvist", "Rossi"]
+    static let cities = ["Lyon", "Zürich", "Kraków", "São Paulo", "Québec", "Reykjavík", "Tōkyō", "Austin", "Dublin", "Cape Town"]
+
+    struct Person {
+        var first: String
+        var last: String
+        var email: String
+        var phone: String?
+        var city: String
+        var note: String?
+    }
+
+    static func make(_ index: Int, _ random: inout SeededGenerator) -> Person {
+        let first = random.pick(Self.first)
+        let last = random.pick(Self.last)
+        let local = "\(first)\(last)".unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic) }.map(String.init).joined().lowercased()
+        let email = "\(local.isEmpty ? "customer" : local).\(index)@example.com"
+        let note: String? = random.chance(0.2) ? nil
+            : random.chance(0.1) ? String(repeating: "Long-standing customer; prefers email. ", count: 12) : "Customer #\(index)"
+        return Person(first: first, last: last, email: email, phone: random.chance(0.3) ? nil : "+1415555\(String(format: "%04d", index % 10_000))",
+                      city: random.pick(cities), note: note)
+    }
+}

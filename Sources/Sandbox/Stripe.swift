@@ -1,0 +1,251 @@
+import Foundation
+import Hummingbird
+import JunctionShared
+
+/// Stripe's REST shape for seven resources: list (newest first, `limit`, `starting_after`,
+/// `ending_before`, `created[gte|gt|lte|lt]`), retrieve, create and update with form bodies, with
+/// `Idempotency-Key` replay, Bearer `sk_test_…` auth and Stripe's error bodies.
+enum StripeAPI {
+    struct Resource: Sendable {
+        let path: String
+        let object: String
+        let prefix: String
+        let required: [String]
+        let defaults: [String: JSONValue]
+    }
+
+    static let resources: [Resource] = [
+        Resource(path: "customers", object: "customer", prefix: "cus_", required: [], defaults: [
+            "email": .null, "name": .null, "description": .null, "phone": .null, "address": .null, "balance": 0, "currency": .null,
+            "delinquent": false, "invoice_prefix": .null, "preferred_locales": [], "tax_exempt": "none",
+        ]),
+        Resource(path: "payment_intents", object: "payment_intent", prefix: "pi_", required: ["amount", "currency"], defaults: [
+            "status": "requires_payment_method", "customer": .null, "description": .null, "amount_received": 0, "capture_method": "automatic",
+        ]),
+        Resource(path: "charges", object: "charge", prefix: "ch_", required: ["amount", "currency"], defaults: [
+            "status": "succeeded", "paid": true, "refunded": false, "customer": .null, "payment_intent": .null, "description": .null,
+        ]),
+        Resource(path: "products", object: "product", prefix: "prod_", required: ["name"], defaults: ["active": true, "description": .null]),
+        Resource(path: "prices", object: "price", prefix: "price_", required: ["currency", "product"], defaults: [
+            "active": true, "type": "one_time", "recurring": .null, "unit_amount": .null, "nickname": .null,
+        ]),
+        Resource(path: "subscriptions", object: "subscription", prefix: "sub_", required: ["customer"], defaults: [
+            "status": "active", "cancel_at_period_end": false, "items": ["object": "list", "data": [], "has_more": false],
+        ]),
+        Resource(path: "invoices", object: "invoice", prefix: "in_", required: ["customer"], defaults: [
+            "status": "draft", "amount_due": 0, "amount_paid": 0, "currency": "usd", "subscription": .null,
+        ]),
+    ]
+
+    static let integerFields: Set<String> = ["amount", "unit_amount", "quantity", "amount_due", "amount_paid", "balance", "amount_received", "application_fee_amount"]
+    static let booleanFields: Set<String> = ["active", "livemode", "paid", "refunded", "cancel_at_period_end", "delinquent", "off_session", "confirm"]
+
+    static func error(_ status: HTTPResponse.Status, type: String = "invalid_request_error", code: String? = nil, message: String, param: String? = nil) -> Reply {
+        var body: [String: JSONValue] = ["type": .string(type), "message": .string(message)]
+        if let code { body["code"] = .string(code) }
+        if let param { body["param"] = .string(param) }
+        return Reply(status: status.code, json: ["error": .object(body)])
+    }
+
+    /// Form values typed the way Stripe returns them.
+    static func typed(_ fields: [String: JSONValue]) -> [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        for (key, value) in fields {
+            switch value {
+            case .string(let text) where integerFields.contains(key) && Int64(text) != nil: result[key] = .integer(Int64(text)!)
+            case .string(let text) where booleanFields.contains(key) && (text == "true" || text == "false"): result[key] = .bool(text == "true")
+            case .string(let text) where text.isEmpty && key != "metadata": result[key] = .null
+            case .object(let nested): result[key] = .object(key == "metadata" ? nested : typed(nested))
+            default: result[key] = value
+            }
+        }
+        return result
+    }
+
+    static func register(on router: Router<BasicRequestContext>, sandbox: Sandbox) {
+        for resource in resources {
+            router.get("/v1/\(resource.path)") { request, _ in
+                try await sandbox.serve(.stripe, request) { _ in
+                    if let refusal = sandbox.authorize(.stripe, request) { return refusal }
+                    return list(resource, FormBody.query(request.uri.query), sandbox: sandbox).response
+                }
+            }
+            router.post("/v1/\(resource.path)") { request, _ in
+                try await sandbox.serve(.stripe, request) { body in
+                    if let refusal = sandbox.authorize(.stripe, request) { return refusal }
+                    return idempotent(request, body, sandbox: sandbox) { create(resource, FormBody.parse(body), sandbox: sandbox) }
+                }
+            }
+            router.get("/v1/\(resource.path)/:id") { request, context in
+                let id = context.parameters.get("id") ?? ""
+                return try await sandbox.serve(.stripe, request) { _ in
+                    if let refusal = sandbox.authorize(.stripe, request) { return refusal }
+                    guard let record = sandbox.world.withLock({ $0.stripe[resource.path]?.find(id) }) else { return missing(resource, id).response }
+                    return json(record.json)
+                }
+            }
+            router.post("/v1/\(resource.path)/:id") { request, context in
+                let id = context.parameters.get("id") ?? ""
+                return try await sandbox.serve(.stripe, request) { body in
+                    if let refusal = sandbox.authorize(.stripe, request) { return refusal }
+                    return idempotent(request, body, sandbox: sandbox) { update(resource, id, FormBody.parse(body), sandbox: sandbox) }
+                }
+            }
+        }
+    }
+
+    static func missing(_ resource: Resource, _ id: String) -> Reply {
+        error(.notFound, code: "resource_missing", message: "No such \(resource.object): '\(id)'", param: "id")
+    }
+
+    /// `Idempotency-Key`: the first response is stored and replayed for the same parameters;
+    /// other parameters under the same key are an error.
+    static func idempotent(_ request: Request, _ body: [UInt8], sandbox: Sandbox, _ perform: () -> Reply) -> Response {
+        guard let key = request.headers[.init("Idempotency-Key")!], !key.isEmpty else { return perform().response }
+        let fingerprint = request.uri.path + "?" + String(decoding: body, as: UTF8.self)
+        if let stored = sandbox.world.withLock({ $0.stripeIdempotency[key] }) {
+            guard stored.fingerprint == fingerprint else {
+                return error(.badRequest, type: "idempotency_error",
+                             message: "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '\(key)' if you meant to execute a different request.").response
+            }
+            return jsonText(stored.body, status: stored.status, headers: [.init("Idempotent-Replayed")!: "true", .init("Idempotency-Key")!: key])
+        }
+        let reply = perform()
+        // Server errors are not stored: a retry with the key runs again.
+        if reply.status < 500 {
+            sandbox.world.withLock { $0.stripeIdempotency[key] = (fingerprint, reply.status, reply.body) }
+        }
+        return reply.response
+    }
+
+    static func list(_ resource: Resource, _ query: [String: String], sandbox: Sandbox) -> Reply {
+        let limit: Int
+        if let text = query["limit"] {
+            guard let value = Int(text), (1...100).contains(value) else {
+                return error(.badRequest, message: "Invalid integer: \(text); must be between 1 and 100", param: "limit")
+            }
+            limit = value
+        } else {
+            limit = 10
+        }
+        var bounds: [String: Int64] = [:]
+        for name in ["gte", "gt", "lte", "lt"] {
+            if let text = query["created[\(name)]"] {
+                guard let bound = Int64(text) else { return error(.badRequest, message: "Invalid integer: \(text)", param: "created[\(name)]") }
+                bounds[name] = bound
+            }
+        }
+        let email = query["email"]
+        let customer = query["customer"]
+        return sandbox.world.withLock { world -> Reply in
+            let collection = world.stripe[resource.path] ?? RecordCollection()
+            let records = collection.records
+            // Creation times never decrease along creation order: each created[…] bound cuts the
+            // range with a binary search, so paging 100,000 records stays cheap.
+            var low = 0
+            var high = records.count
+            if let bound = bounds["gte"] { low = max(low, partition(records) { $0.created >= bound }) }
+            if let bound = bounds["gt"] { low = max(low, partition(records) { $0.created > bound }) }
+            if let bound = bounds["lte"] { high = min(high, partition(records) { $0.created > bound }) }
+            if let bound = bounds["lt"] { high = min(high, partition(records) { $0.created >= bound }) }
+            high = max(low, high)
+            if let cursor = query["ending_before"] {
+                guard let position = collection.position(of: cursor) else { return missing(resource, cursor) }
+                low = max(low, position + 1)
+            } else if let cursor = query["starting_after"] {
+                guard let position = collection.position(of: cursor) else { return missing(resource, cursor) }
+                high = min(high, position)
+            }
+            high = max(low, high)
+            let matches: (Record) -> Bool = { record in
+                (email == nil || record.fields["email"]?.stringValue == email) && (customer == nil || record.fields["customer"]?.stringValue == customer)
+            }
+            var page: [Record] = []
+            var hasMore = false
+            if query["ending_before"] != nil {
+                // The page just newer than the cursor, still shown newest first.
+                var index = low
+                while index < high {
+                    if matches(records[index]) {
+                        if page.count == limit { hasMore = true; break }
+                        page.append(records[index])
+                    }
+                    index += 1
+                }
+                page.reverse()
+            } else {
+                var index = high - 1
+                while index >= low {
+                    if matches(records[index]) {
+                        if page.count == limit { hasMore = true; break }
+                        page.append(records[index])
+                    }
+                    index -= 1
+                }
+            }
+            return Reply(status: 200, json: ["object": "list", "data": .array(page.map(\.json)), "has_more": .bool(hasMore), "url": .string("/v1/\(resource.path)")])
+        }
+    }
+
+    /// The first index where `isAfter` holds (records are ordered so it flips once).
+    static func partition(_ records: [Record], _ isAfter: (Record) -> Bool) -> Int {
+        var low = 0
+        var high = records.count
+        while low < high {
+            let middle = (low + high) / 2
+            if isAfter(records[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+
+    static func create(_ resource: Resource, _ form: [String: JSONValue], sandbox: Sandbox) -> Reply {
+        for name in resource.required where form[name] == nil {
+            return error(.badRequest, code: "parameter_missing", message: "Missing required param: \(name).", param: name)
+        }
+        var fields = resource.defaults
+        for (key, value) in typed(form) where key != "expand" { fields[key] = value }
+        if case .object? = fields["metadata"] {} else { fields["metadata"] = [:] }
+        if let amount = form["amount"]?.stringValue, Int64(amount) == nil {
+            return error(.badRequest, code: "parameter_invalid_integer", message: "Invalid integer: \(amount)", param: "amount")
+        }
+        let record = sandbox.world.withLock { world -> Record in
+            let id = resource.prefix + world.random.token(resource.prefix == "cus_" || resource.prefix == "prod_" ? 14 : 24)
+            let now = world.nowMs()
+            fields["id"] = .string(id)
+            fields["object"] = .string(resource.object)
+            fields["created"] = .integer(now / 1000)
+            fields["livemode"] = false
+            var collection = world.stripe[resource.path] ?? RecordCollection()
+            let record = collection.insert(id: id, created: now / 1000, updatedMs: now, fields: fields)
+            world.stripe[resource.path] = collection
+            return record
+        }
+        sandbox.webhooks.stripe(type: "\(resource.object).created", object: record.json, previous: nil)
+        return Reply(status: 200, json: record.json)
+    }
+
+    static func update(_ resource: Resource, _ id: String, _ form: [String: JSONValue], sandbox: Sandbox) -> Reply {
+        var previous: [String: JSONValue] = [:]
+        let updated = sandbox.world.withLock { world -> Record? in
+            let now = world.nowMs()
+            return world.stripe[resource.path]?.update(id) { record in
+                for (key, value) in typed(form) where !["id", "object", "created", "expand"].contains(key) {
+                    previous[key] = record.fields[key] ?? .null
+                    if key == "metadata", case .object(let changes) = value, case .object(var metadata)? = record.fields["metadata"] {
+                        // Stripe merges metadata; an empty value deletes the key.
+                        for (name, entry) in changes {
+                            if entry.stringValue == "" { metadata.removeValue(forKey: name) } else { metadata[name] = entry }
+                        }
+                        record.fields["metadata"] = .object(metadata)
+                    } else {
+                        record.fields[key] = value
+                    }
+                }
+                record.updatedMs = now
+            }
+        }
+        guard let updated else { return missing(resource, id) }
+        sandbox.webhooks.stripe(type: "\(resource.object).updated", object: updated.json, previous: .object(previous))
+        return Reply(status: 200, json: updated.json)
+    }
+}

@@ -1,0 +1,314 @@
+import Crypto
+import Foundation
+import Hummingbird
+import JunctionShared
+import Synchronization
+import Testing
+
+@Suite("Provider sandbox: APIs")
+struct SandboxAPITests {
+    /// Walks a Stripe list newest first with starting_after; creates records midway.
+    @Test func stripePaginationVisitsEveryRecordOnceWhileRecordsAreCreated() async throws {
+        let sandbox = try await SandboxClient.start(seed: 250)
+        var seen: [String] = []
+        var cursor: String?
+        var created = 0
+        repeat {
+            let response = try await sandbox.stripe("GET", "/v1/customers?limit=37" + (cursor.map { "&starting_after=\($0)" } ?? ""))
+            #expect(response.status == 200)
+            let page = try sandbox.json(response)
+            #expect(page["object"] as? String == "list" && page["url"] as? String == "/v1/customers")
+            let data = try #require(page["data"] as? [[String: Any]])
+            seen += data.compactMap { $0["id"] as? String }
+            let createdTimes = data.compactMap { $0["created"] as? Int }
+            #expect(createdTimes == createdTimes.sorted(by: >), "newest first")
+            cursor = (page["has_more"] as? Bool == true) ? seen.last : nil
+            if created < 3 {
+                #expect(try await sandbox.stripe("POST", "/v1/customers", form: "email=new\(created)%40example.com").status == 200)
+                created += 1
+            }
+        } while cursor != nil
+        #expect(seen.count == 250 && Set(seen).count == 250, "every seeded customer exactly once (\(seen.count) seen)")
+        // Walking back with ending_before from the oldest returns the newer ones, again once each.
+        let oldest = try #require(seen.last)
+        let back = try sandbox.json(try await sandbox.stripe("GET", "/v1/customers?limit=5&ending_before=\(oldest)"))
+        let backIDs = try #require(back["data"] as? [[String: Any]]).compactMap { $0["id"] as? String }
+        #expect(backIDs == Array(seen.suffix(6).prefix(5)))
+        // created[gte] cuts the range.
+        let newest = try sandbox.json(try await sandbox.stripe("GET", "/v1/customers?limit=100"))
+        let cutoff = try #require((newest["data"] as? [[String: Any]])?[10]["created"] as? Int)
+        let recent = try sandbox.json(try await sandbox.stripe("GET", "/v1/customers?limit=100&created%5Bgte%5D=\(cutoff)"))
+        #expect(try #require(recent["data"] as? [[String: Any]]).allSatisfy { ($0["created"] as? Int ?? 0) >= cutoff })
+        #expect(try await sandbox.stripe("GET", "/v1/customers?limit=101").status == 400)
+        try await sandbox.stop()
+    }
+
+    @Test func stripeIdempotencyKeyReplaysTheFirstResponseAndFormsNestMetadata() async throws {
+        let sandbox = try await SandboxClient.start()
+        let form = "email=zoe%40example.com&name=Zo%C3%AB&metadata%5Bvenue%5D=42"
+        let first = try await sandbox.stripe("POST", "/v1/customers", form: form, headers: [("Idempotency-Key", "key-1")])
+        let again = try await sandbox.stripe("POST", "/v1/customers", form: form, headers: [("Idempotency-Key", "key-1")])
+        #expect(first.status == 200 && again.status == 200)
+        #expect(again.body == first.body && again.header("Idempotent-Replayed") == "true")
+        let customer = try sandbox.json(first)
+        #expect((customer["metadata"] as? [String: String]) == ["venue": "42"] && customer["name"] as? String == "Zoë")
+        let other = try await sandbox.stripe("POST", "/v1/customers", form: "email=other%40example.com", headers: [("Idempotency-Key", "key-1")])
+        #expect(other.status == 400 && sandbox.stripeError(other, "type") == "idempotency_error")
+        let list = try sandbox.json(try await sandbox.stripe("GET", "/v1/customers"))
+        #expect((list["data"] as? [Any])?.count == 1, "the replay created nothing")
+        // Update merges metadata; an empty value deletes a key.
+        let id = try #require(customer["id"] as? String)
+        let updated = try sandbox.json(try await sandbox.stripe("POST", "/v1/customers/\(id)", form: "metadata%5Bplan%5D=pro&metadata%5Bvenue%5D="))
+        #expect((updated["metadata"] as? [String: String]) == ["plan": "pro"])
+        let missing = try await sandbox.stripe("GET", "/v1/customers/cus_nope")
+        #expect(missing.status == 404 && sandbox.stripeError(missing, "code") == "resource_missing")
+        let invalid = try await sandbox.stripe("POST", "/v1/payment_intents", form: "currency=usd")
+        #expect(invalid.status == 400 && sandbox.stripeError(invalid, "param") == "amount")
+        let unauthorized = try await sandbox.send("GET", "/v1/customers", headers: [("Authorization", "Bearer pk_live_nope")])
+        #expect(unauthorized.status == 401)
+        try await sandbox.stop()
+    }
+
+    @Test func squareMailchimpAndQuickBooksPagesCoverEveryRecordOnce() async throws {
+        let sandbox = try await SandboxClient.start(seed: 120)
+        let square = [("Authorization", "Bearer \(SandboxClient.squareToken)"), ("Square-Version", "2024-06-04")]
+        var squareIDs: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try sandbox.json(try await sandbox.send("GET", "/v2/customers?limit=50" + (cursor.map { "&cursor=\($0)" } ?? ""), headers: square))
+            squareIDs += (page["customers"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            cursor = page["cursor"] as? String
+        } while cursor != nil
+        #expect(squareIDs.count == 120 && Set(squareIDs).count == 120)
+
+        let mailchimp = [("Authorization", "Bearer \(SandboxClient.mailchimpKey)")]
+        var emails: [String] = []
+        var total = 0
+        for offset in stride(from: 0, to: 120, by: 25) {
+            let page = try sandbox.json(try await sandbox.send("GET", "/3.0/lists/\(SandboxClient.mailchimpList)/members?count=25&offset=\(offset)", headers: mailchimp))
+            total = page["total_items"] as? Int ?? -1
+            emails += (page["members"] as? [[String: Any]] ?? []).compactMap { $0["email_address"] as? String }
+        }
+        #expect(total == 120 && Set(emails).count == 120)
+
+        let quickbooks = [("Authorization", "Bearer \(SandboxClient.quickBooksToken)"), ("Accept", "application/json")]
+        var qbIDs: [String] = []
+        for start in stride(from: 1, through: 120, by: 50) {
+            let query = "SELECT * FROM Customer STARTPOSITION \(start) MAXRESULTS 50".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let page = try sandbox.json(try await sandbox.send("GET", "/v3/company/\(SandboxClient.quickBooksRealm)/query?query=\(query)&minorversion=75", headers: quickbooks))
+            qbIDs += ((page["QueryResponse"] as? [String: Any])?["Customer"] as? [[String: Any]] ?? []).compactMap { $0["Id"] as? String }
+        }
+        #expect(qbIDs.count == 120 && Set(qbIDs).count == 120)
+        let count = "SELECT COUNT(*) FROM Customer".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let counted = try sandbox.json(try await sandbox.send("GET", "/v3/company/\(SandboxClient.quickBooksRealm)/query?query=\(count)", headers: quickbooks))
+        #expect((counted["QueryResponse"] as? [String: Any])?["totalCount"] as? Int == 120)
+        let bad = try await sandbox.send("GET", "/v3/company/\(SandboxClient.quickBooksRealm)/query?query=DELETE%20FROM%20Customer", headers: quickbooks)
+        #expect(bad.status == 400 && bad.text.contains("\"Fault\""))
+        try await sandbox.stop()
+    }
+
+    @Test func writesDetectConcurrentChangesTheWayEachProviderDoes() async throws {
+        let sandbox = try await SandboxClient.start(seed: 3)
+        let quickbooks = [("Authorization", "Bearer \(SandboxClient.quickBooksToken)"), ("Content-Type", "application/json")]
+        let base = "/v3/company/\(SandboxClient.quickBooksRealm)"
+        let before = Date()
+        try await Task.sleep(for: .milliseconds(5))
+        let created = try sandbox.json(try await sandbox.send("POST", "\(base)/customer", headers: quickbooks, body: #"{"DisplayName":"Zoë Ångström"}"#))
+        let customer = try #require(created["Customer"] as? [String: Any])
+        let id = try #require(customer["Id"] as? String)
+        #expect(customer["SyncToken"] as? String == "0")
+        let sparse = try await sandbox.send("POST", "\(base)/customer", headers: quickbooks, body: #"{"Id":"\#(id)","SyncToken":"0","sparse":true,"CompanyName":"Junction"}"#)
+        #expect(sparse.status == 200)
+        #expect(try (sandbox.json(sparse)["Customer"] as? [String: Any])?["DisplayName"] as? String == "Zoë Ångström", "a sparse update keeps the other fields")
+        let stale = try await sandbox.send("POST", "\(base)/customer", headers: quickbooks, body: #"{"Id":"\#(id)","SyncToken":"0","sparse":true,"CompanyName":"Other"}"#)
+        #expect(stale.status == 400 && stale.text.contains("\"code\":\"5010\""))
+        // Only what changed since `before` comes back from a filtered query and from CDC.
+        let since = Timestamp.format(before)
+        let query = "SELECT * FROM Customer WHERE Metadata.LastUpdatedTime > '\(since)'".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let changed = try sandbox.json(try await sandbox.send("GET", "\(base)/query?query=\(query)", headers: quickbooks))
+        #expect(((changed["QueryResponse"] as? [String: Any])?["Customer"] as? [[String: Any]])?.compactMap { $0["Id"] as? String } == [id])
+        let cdc = try await sandbox.send("GET", "\(base)/cdc?entities=Customer,Invoice&changedSince=\(since.prefix(19))Z", headers: quickbooks)
+        #expect(cdc.status == 200 && cdc.text.contains("\"Id\":\"\(id)\""))
+
+        let square = [("Authorization", "Bearer \(SandboxClient.squareToken)"), ("Content-Type", "application/json")]
+        let made = try sandbox.json(try await sandbox.send("POST", "/v2/customers", headers: square, body: #"{"given_name":"Amélie","email_address":"amelie@example.com"}"#))
+        let squareID = try #require((made["customer"] as? [String: Any])?["id"] as? String)
+        #expect(try await sandbox.send("PUT", "/v2/customers/\(squareID)", headers: square, body: #"{"note":"VIP","version":0}"#).status == 200)
+        let conflict = try await sandbox.send("PUT", "/v2/customers/\(squareID)", headers: square, body: #"{"note":"late","version":0}"#)
+        #expect(conflict.status == 400 && conflict.text.contains("\"code\":\"CONFLICT\""))
+
+        let mailchimp = [("Authorization", "Basic " + Data("any:\(SandboxClient.mailchimpKey)".utf8).base64EncodedString())]
+        let email = "Zoe.Martin@Example.com"
+        let hash = Insecure.MD5.hash(data: Array(email.lowercased().utf8)).map { String(format: "%02x", $0) }.joined()
+        let member = "/3.0/lists/\(SandboxClient.mailchimpList)/members/\(hash)"
+        #expect(try await sandbox.send("PUT", member, headers: mailchimp, body: #"{"email_address":"\#(email)","status_if_new":"subscribed"}"#).status == 200)
+        #expect(try await sandbox.send("PUT", "/3.0/lists/\(SandboxClient.mailchimpList)/members/0000", headers: mailchimp, body: #"{"email_address":"\#(email)"}"#).status == 400)
+        #expect(try await sandbox.send("POST", member + "/tags", headers: mailchimp, body: #"{"tags":[{"name":"vip","status":"active"}]}"#).status == 204)
+        let tags = try sandbox.json(try await sandbox.send("GET", member + "/tags", headers: mailchimp))
+        #expect((tags["tags"] as? [[String: Any]])?.first?["name"] as? String == "vip")
+        try await sandbox.stop()
+    }
+
+    @Test func aHundredThousandRecordsAreQuickToCreateAndToPage() async throws {
+        let sandbox = try await SandboxClient.start(seed: 100_000)
+        let line = try #require(sandbox.process.lines.first { $0.contains("\"msg\":\"listening\"") })
+        #expect(line.contains("\"seeded\":\"100000\""))
+        let page = try sandbox.json(try await sandbox.stripe("GET", "/v1/customers?limit=100"))
+        let last = try #require((page["data"] as? [[String: Any]])?.last?["id"] as? String)
+        let next = try sandbox.json(try await sandbox.stripe("GET", "/v1/customers?limit=100&starting_after=\(last)"))
+        #expect((next["data"] as? [Any])?.count == 100 && next["has_more"] as? Bool == true)
+        try await sandbox.stop()
+    }
+}
+
+@Suite("Provider sandbox: OAuth, webhooks, faults")
+struct SandboxBehaviourTests {
+    static func authorize(_ sandbox: SandboxClient, _ path: String, _ extra: String = "") async throws -> [String: String] {
+        let response = try await sandbox.send("GET", "\(path)?client_id=\(SandboxClient.clientID)&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback&state=s123&response_type=code\(extra)")
+        #expect(response.status == 302)
+        let location = try #require(response.header("Location"))
+        return Dictionary(uniqueKeysWithValues: (URLComponents(string: location)?.queryItems ?? []).map { ($0.name, $0.value ?? "") })
+    }
+
+    @Test func oauthFollowsEachProvidersRulesForPKCEAndRefreshRotation() async throws {
+        let sandbox = try await SandboxClient.start(arguments: ["--token-lifetime", "60"])
+        let basic = "Basic " + Data("\(SandboxClient.clientID):\(SandboxClient.clientSecret)".utf8).base64EncodedString()
+        // QuickBooks: the redirect carries realmId; each refresh rotates and the old token dies.
+        let qb = try await Self.authorize(sandbox, "/quickbooks/connect/oauth2")
+        #expect(qb["state"] == "s123" && qb["realmId"] == SandboxClient.quickBooksRealm)
+        let form = [("Authorization", basic), ("Content-Type", "application/x-www-form-urlencoded")]
+        let tokens = try sandbox.json(try await sandbox.send("POST", "/quickbooks/oauth2/v1/tokens/bearer", headers: form,
+                                                             body: "grant_type=authorization_code&code=\(qb["code"]!)&redirect_uri=https%3A%2F%2Fapp.example.com%2Fcallback"))
+        #expect(tokens["expires_in"] as? Int == 60)
+        let access = try #require(tokens["access_token"] as? String)
+        let refresh = try #require(tokens["refresh_token"] as? String)
+        let query = "SELECT%20COUNT(*)%20FROM%20Customer"
+        #expect(try await sandbox.send("GET", "/v3/company/\(SandboxClient.quickBooksRealm)/query?query=\(query)", headers: [("Authorization", "Bearer \(access)")]).status == 200)
+        let reused = try await sandbox.send("POST", "/quickbooks/oauth2/v1/tokens/bearer", headers: form, body: "grant_type=authorization_code&code=\(qb["code"]!)")
+        #expect(reused.status == 400, "a code works once")
+        let rotated = try sandbox.json(try await sandbox.send("POST", "/quickbooks/oauth2/v1/tokens/bearer", headers: form, body: "grant_type=refresh_token&refresh_token=\(refresh)"))
+        #expect(rotated["refresh_token"] as? String != refresh)
+        let old = try await sandbox.send("POST", "/quickbooks/oauth2/v1/tokens/bearer", headers: form, body: "grant_type=refresh_token&refresh_token=\(refresh)")
+        #expect(old.status == 400 && old.text.contains("invalid_grant"), "the rotated-out refresh token stops working")
+
+        // Square code flow: refreshing keeps the same, multi-use refresh token.
+        let json = [("Content-Type", "application/json")]
+        let code = try await Self.authorize(sandbox, "/square/oauth2/authorize")["code"]!
+        let square = try sandbox.json(try await sandbox.send("POST", "/square/oauth2/token", headers: json, body: #"{"client_id":"\#(SandboxClient.clientID)","client_secret":"\#(SandboxClient.clientSecret)","code":"\#(code)","grant_type":"authorization_code"}"#))
+        let squareRefresh = try #require(square["refresh_token"] as? String)
+        for _ in 0..<2 {
+            let again = try sandbox.json(try await sandbox.send("POST", "/square/oauth2/token", headers: json, body: #"{"client_id":"\#(SandboxClient.clientID)","client_secret":"\#(SandboxClient.clientSecret)","refresh_token":"\#(squareRefresh)","grant_type":"refresh_token"}"#))
+            #expect(again["refresh_token"] as? String == squareRefresh)
+        }
+
+        // Square PKCE: the verifier must hash to the challenge.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        let challenge = Data(SHA256.hash(data: Array(verifier.utf8))).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let pkce = try await Self.authorize(sandbox, "/square/oauth2/authorize", "&code_challenge=\(challenge)&code_challenge_method=S256")["code"]!
+        let wrong = try await sandbox.send("POST", "/square/oauth2/token", headers: json, body: #"{"client_id":"\#(SandboxClient.clientID)","code":"\#(pkce)","grant_type":"authorization_code","code_verifier":"wrong-verifier"}"#)
+        #expect(wrong.status == 400 && wrong.text.contains("code_verifier does not match"))
+        let pkce2 = try await Self.authorize(sandbox, "/square/oauth2/authorize", "&code_challenge=\(challenge)&code_challenge_method=S256")["code"]!
+        let right = try sandbox.json(try await sandbox.send("POST", "/square/oauth2/token", headers: json, body: #"{"client_id":"\#(SandboxClient.clientID)","code":"\#(pkce2)","grant_type":"authorization_code","code_verifier":"\#(verifier)"}"#))
+        let single = try #require(right["refresh_token"] as? String)
+        let next = try sandbox.json(try await sandbox.send("POST", "/square/oauth2/token", headers: json, body: #"{"client_id":"\#(SandboxClient.clientID)","refresh_token":"\#(single)","grant_type":"refresh_token"}"#))
+        #expect(next["refresh_token"] as? String != single, "PKCE refresh tokens are single use")
+
+        // Mailchimp: a non-expiring token, then the metadata endpoint names the data centre.
+        let mc = try await Self.authorize(sandbox, "/mailchimp/oauth2/authorize")["code"]!
+        let mcToken = try sandbox.json(try await sandbox.send("POST", "/mailchimp/oauth2/token", headers: form, body: "grant_type=authorization_code&client_id=\(SandboxClient.clientID)&client_secret=\(SandboxClient.clientSecret)&code=\(mc)"))
+        let metadata = try sandbox.json(try await sandbox.send("GET", "/mailchimp/oauth2/metadata", headers: [("Authorization", "OAuth \(mcToken["access_token"] as? String ?? "")")]))
+        #expect(metadata["dc"] as? String == "us6" && metadata["api_endpoint"] as? String == sandbox.url)
+        try await sandbox.stop()
+    }
+
+    /// Collects webhook deliveries, answering 500 to the first `failFirst` of them.
+    final class Inbox: Sendable {
+        let deliveries = Mutex<[WebhookDelivery]>([])
+        let failures = Mutex<Int>(0)
+
+        func router(failFirst: Int) -> Router<BasicRequestContext> {
+            let router = Router()
+            router.post("/webhooks/**") { request, _ -> Response in
+                var buffer = try await request.body.collect(upTo: 1 << 20)
+                var headers: [String: String] = [:]
+                for field in request.headers { headers[field.name.canonicalName] = field.value }
+                let failNow = self.failures.withLock { count -> Bool in
+                    count += 1
+                    return count <= failFirst
+                }
+                if failNow { return Response(status: .internalServerError) }
+                let port = request.head.authority ?? ""
+                self.deliveries.withLock {
+                    $0.append(WebhookDelivery(url: "http://\(port)\(request.uri.path)", headers: headers, body: buffer.readBytes(length: buffer.readableBytes) ?? []))
+                }
+                return Response(status: .ok)
+            }
+            return router
+        }
+    }
+
+    @Test func webhooksItSendsVerifyWithJunctionsOwnVerifiersAndAreRetried() async throws {
+        let inbox = Inbox()
+        try await withLiveServer(inbox.router(failFirst: 1)) { port in
+            let secrets = ["STRIPE": "whsec_sandbox_test", "SQUARE": "square-signature-key", "QUICKBOOKS": "qb-verifier-token", "MAILCHIMP": "mc-url-token-123"]
+            let sandbox = try await SandboxClient.start(seed: 2, arguments: ["--webhook-url", "http://127.0.0.1:\(port)/webhooks"],
+                                                        environment: Dictionary(uniqueKeysWithValues: secrets.map { ("JUNCTION_SANDBOX_WEBHOOK_SECRET_\($0.key)", $0.value) }))
+            #expect(try await sandbox.stripe("POST", "/v1/customers", form: "email=hook%40example.com").status == 200)
+            #expect(try await sandbox.send("POST", "/v2/customers", headers: [("Authorization", "Bearer \(SandboxClient.squareToken)")], body: #"{"given_name":"Hook"}"#).status == 200)
+            #expect(try await sandbox.send("POST", "/v3/company/\(SandboxClient.quickBooksRealm)/customer", headers: [("Authorization", "Bearer \(SandboxClient.quickBooksToken)")], body: #"{"DisplayName":"Hook"}"#).status == 200)
+            let email = "hook@example.com"
+            let hash = Insecure.MD5.hash(data: Array(email.utf8)).map { String(format: "%02x", $0) }.joined()
+            #expect(try await sandbox.send("PUT", "/3.0/lists/\(SandboxClient.mailchimpList)/members/\(hash)", headers: [("Authorization", "Bearer \(SandboxClient.mailchimpKey)")], body: #"{"email_address":"\#(email)"}"#).status == 200)
+            // Via the admin API too.
+            #expect(try await sandbox.send("POST", "/_sandbox/stripe/products", body: #"{"name":"Season pass"}"#).status == 200)
+            try await QueueKit.eventually("five deliveries (one after a retry)", limit: .seconds(20)) { inbox.deliveries.withLock { $0.count } == 5 }
+            let deliveries = inbox.deliveries.withLock { $0 }
+            for delivery in deliveries {
+                let provider = String(URLComponents(string: delivery.url)!.path.split(separator: "/")[1])
+                let verifier = try #require(WebhookProviders.verifiers[provider])
+                let secret = try #require(secrets[provider.uppercased()])
+                #expect(throws: Never.self, "\(provider) delivery verifies") { try verifier.verify(delivery, secrets: [secret], now: Date()) }
+                #expect(throws: WebhookRejection.self) { try verifier.verify(delivery, secrets: ["not-the-secret"], now: Date()) }
+                let events = try WebhookEvents.extract(provider: provider, from: delivery)
+                #expect(events.count == 1 && !events[0].eventID.isEmpty)
+            }
+            var stripeTypes: Set<String> = []
+            for delivery in deliveries where delivery.url.contains("/stripe") {
+                if let type = try WebhookEvents.extract(provider: "stripe", from: delivery).first?.eventType { stripeTypes.insert(type) }
+            }
+            #expect(stripeTypes == ["customer.created", "product.created"])
+            #expect(inbox.failures.withLock { $0 } == 6, "the first delivery was answered 500 and sent again")
+            try await sandbox.stop()
+        }
+    }
+
+    @Test func eachFaultDoesWhatItSaysAndTheLogKeepsNoCredentials() async throws {
+        let sandbox = try await SandboxClient.start(seed: 1)
+        try await sandbox.fault("stripe", ["error_rate": 1, "error_status": 503])
+        let failed = try await sandbox.stripe("GET", "/v1/customers")
+        #expect(failed.status == 503 && sandbox.stripeError(failed, "type") == "api_error")
+        try await sandbox.fault("stripe", ["rate_limit_rate": 1, "retry_after": 7])
+        let limited = try await sandbox.stripe("GET", "/v1/customers")
+        #expect(limited.status == 429 && limited.header("Retry-After") == "7")
+        try await sandbox.fault("quickbooks", ["revoked": true])
+        let revoked = try await sandbox.send("GET", "/v3/company/\(SandboxClient.quickBooksRealm)/query?query=SELECT%20*%20FROM%20Item", headers: [("Authorization", "Bearer \(SandboxClient.quickBooksToken)")])
+        #expect(revoked.status == 401 && revoked.text.contains("AuthenticationFailed"))
+        try await sandbox.fault("square", ["latency_ms": 300])
+        let started = ContinuousClock.now
+        #expect(try await sandbox.send("GET", "/v2/customers", headers: [("Authorization", "Bearer \(SandboxClient.squareToken)")]).status == 200)
+        #expect(ContinuousClock.now - started >= .milliseconds(300), "latency is added")
+        try await sandbox.fault("mailchimp", ["hang": true])
+        await #expect(throws: OutboundHTTPError.timeout) {
+            try await sandbox.send("GET", "/3.0/lists/\(SandboxClient.mailchimpList)/members", headers: [("Authorization", "Bearer \(SandboxClient.mailchimpKey)")], timeout: .milliseconds(500))
+        }
+        // Faults can target one account (a QuickBooks realm) and leave the others alone.
+        try await sandbox.clearFaults()
+        try await sandbox.fault("quickbooks", ["error_rate": 1], account: "123")
+        #expect(try await sandbox.send("GET", "/v3/company/\(SandboxClient.quickBooksRealm)/query?query=SELECT%20*%20FROM%20Item", headers: [("Authorization", "Bearer \(SandboxClient.quickBooksToken)")]).status == 200)
+        let logged = try await sandbox.requests("stripe")
+        #expect(logged.count == 2 && logged.allSatisfy { ($0["path"] as? String) == "/v1/customers" })
+        #expect(logged.allSatisfy { ($0["headers"] as? [String: String])?["authorization"] == nil }, "credentials are not logged")
+        try await sandbox.stop()
+    }
+}
