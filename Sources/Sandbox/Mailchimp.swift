@@ -8,7 +8,7 @@ import JunctionShared
 /// member tags, Basic or Bearer auth with the key's data centre (`-us6`), problem-detail errors.
 enum Mailchimp {
     static func memberID(_ email: String) -> String {
-        Insecure.MD5.hash(data: Array(email.lowercased().utf8)).map { String(format: "%02x", $0) }.joined()
+        WebhookSender.hex(Array(Insecure.MD5.hash(data: Array(email.lowercased().utf8))))
     }
 
     static func lastChanged(_ ms: Int64) -> String {

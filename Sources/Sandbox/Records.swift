@@ -68,10 +68,13 @@ struct SeededGenerator: RandomNumberGenerator, Sendable {
 
     mutating func chance(_ probability: Double) -> Bool { Double(next() % 10_000) / 10_000 < probability }
 
+    private static let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".utf8)
+
     /// `length` characters from [a-zA-Z0-9], as Stripe ids use.
     mutating func token(_ length: Int) -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        return String((0..<length).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] })
+        var bytes = [UInt8](repeating: 0, count: length)
+        for index in 0..<length { bytes[index] = Self.alphabet[Int(next() % UInt64(Self.alphabet.count))] }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -92,14 +95,22 @@ enum People {
         var note: String?
     }
 
+    /// The ASCII letters of each name, lowercased, for email addresses (computed once).
+    private static func asciiLetters(_ text: String) -> String {
+        String(text.unicodeScalars.filter { $0.isASCII && $0.properties.isAlphabetic }.map(Character.init)).lowercased()
+    }
+    private static let firstASCII = first.map(asciiLetters)
+    private static let lastASCII = last.map(asciiLetters)
+    private static let longNote = String(repeating: "Long-standing customer; prefers email. ", count: 12)
+
     static func make(_ index: Int, _ random: inout SeededGenerator) -> Person {
-        let first = random.pick(Self.first)
-        let last = random.pick(Self.last)
-        let local = "\(first)\(last)".unicodeScalars.filter { $0.isASCII && ($0.properties.isAlphabetic) }.map(String.init).joined().lowercased()
+        let firstIndex = Int(random.next() % UInt64(first.count))
+        let lastIndex = Int(random.next() % UInt64(last.count))
+        let local = firstASCII[firstIndex] + lastASCII[lastIndex]
         let email = "\(local.isEmpty ? "customer" : local).\(index)@example.com"
-        let note: String? = random.chance(0.2) ? nil
-            : random.chance(0.1) ? String(repeating: "Long-standing customer; prefers email. ", count: 12) : "Customer #\(index)"
-        return Person(first: first, last: last, email: email, phone: random.chance(0.3) ? nil : "+1415555\(String(format: "%04d", index % 10_000))",
+        let note: String? = random.chance(0.2) ? nil : random.chance(0.1) ? longNote : "Customer #\(index)"
+        let digits = String(10_000 + index % 10_000).dropFirst()
+        return Person(first: first[firstIndex], last: last[lastIndex], email: email, phone: random.chance(0.3) ? nil : "+1415555\(digits)",
                       city: random.pick(cities), note: note)
     }
 }

@@ -149,6 +149,23 @@ struct SandboxAPITests {
         try await sandbox.stop()
     }
 
+    @Test func theSameSeedGivesTheSameData() async throws {
+        func customers(_ arguments: [String]) async throws -> [[String: Any]] {
+            let sandbox = try await SandboxClient.start(seed: 40, arguments: arguments)
+            let page = try sandbox.json(try await sandbox.stripe("GET", "/v1/customers?limit=100"))
+            try await sandbox.stop()
+            return try #require(page["data"] as? [[String: Any]])
+        }
+        let first = try await customers([])
+        let again = try await customers([])
+        let other = try await customers(["--seed-value", "7"])
+        func summary(_ list: [[String: Any]]) -> [String] { list.map { "\($0["id"] ?? "")|\($0["name"] ?? "")|\($0["email"] ?? "")" } }
+        #expect(first.count == 40 && summary(first) == summary(again))
+        #expect(summary(first) != summary(other))
+        #expect(Set(first.compactMap { $0["name"] as? String }).count > 10, "names vary")
+        #expect(first.contains { $0["phone"] is NSNull } && first.contains { ($0["description"] as? String)?.count ?? 0 > 400 }, "nulls and long strings")
+    }
+
     @Test func aHundredThousandRecordsAreQuickToCreateAndToPage() async throws {
         let sandbox = try await SandboxClient.start(seed: 100_000)
         let line = try #require(sandbox.process.lines.first { $0.contains("\"msg\":\"listening\"") })
