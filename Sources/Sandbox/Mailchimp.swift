@@ -5,10 +5,27 @@ import JunctionShared
 
 /// Mailchimp Marketing's members API for the list `a6b5da1054`: list with `count`, `offset` and
 /// `since_last_changed` (`total_items`), `PUT …/members/{md5 of the lowercased email}` upsert,
-/// member tags, Basic or Bearer auth with the key's data centre (`-us6`), problem-detail errors.
+/// member tags, Basic or Bearer auth; one account per data centre (the API key's `-usN` suffix);
+/// problem-detail errors.
 enum Mailchimp {
     static func memberID(_ email: String) -> String {
         WebhookSender.hex(Array(Insecure.MD5.hash(data: Array(email.lowercased().utf8))))
+    }
+
+    /// The data centre of the API key in `Authorization` (`…-us6`), if it names one.
+    static func dataCentre(_ request: Request) -> String? {
+        guard let header = request.headers[.authorization] else { return nil }
+        var key = header.replacingOccurrences(of: "Bearer ", with: "")
+        if header.hasPrefix("Basic "), let decoded = Data(base64Encoded: String(header.dropFirst(6))).map({ String(decoding: $0, as: UTF8.self) }) {
+            key = String(decoded.split(separator: ":", maxSplits: 1).last ?? "")
+        }
+        guard let dash = key.lastIndex(of: "-") else { return nil }
+        let dc = key[key.index(after: dash)...]
+        return isDataCentre(String(dc)) ? String(dc) : nil
+    }
+
+    static func isDataCentre(_ text: String) -> Bool {
+        text.hasPrefix("us") && text.count > 2 && text.dropFirst(2).allSatisfy(\.isNumber)
     }
 
     static func lastChanged(_ ms: Int64) -> String {
@@ -22,18 +39,25 @@ enum Mailchimp {
     }
 
     static func register(on router: Router<BasicRequestContext>, sandbox: Sandbox) {
-        @Sendable func guarded(_ request: Request, list: String, _ body: @escaping @Sendable ([UInt8]) async throws -> Response) async throws -> Response {
-            try await sandbox.serve(.mailchimp, request) { bytes in
+        /// Runs `body` with the store of the caller's account: one per data centre, named by the
+        /// API key's suffix (`…-us6`); OAuth tokens belong to us6. Each account has the list
+        /// a6b5da1054 (seeded in us6, empty elsewhere).
+        @Sendable func guarded(_ request: Request, list: String, _ body: @escaping @Sendable (String, [UInt8]) async throws -> Response) async throws -> Response {
+            let dc = dataCentre(request) ?? "us6"
+            return try await sandbox.serve(.mailchimp, account: dc, request) { bytes in
                 if let refusal = sandbox.authorize(.mailchimp, request) { return refusal }
-                guard sandbox.world.withLock({ $0.mailchimp[list] != nil }) else {
-                    return ProviderErrors.problem(404, "Resource Not Found", "The requested resource could not be found.")
+                let store = "\(dc)/\(list)"
+                let exists = sandbox.world.withLock { world -> Bool in
+                    if world.mailchimp[store] == nil && list == Seed.mailchimpList { world.mailchimp[store] = RecordCollection() }
+                    return world.mailchimp[store] != nil
                 }
-                return try await body(bytes)
+                guard exists else { return ProviderErrors.problem(404, "Resource Not Found", "The requested resource could not be found.") }
+                return try await body(store, bytes)
             }
         }
         router.get("/3.0/lists/:list/members") { request, context in
             let list = context.parameters.get("list") ?? ""
-            return try await guarded(request, list: list) { _ in
+            return try await guarded(request, list: list) { store, _ in
                 let query = FormBody.query(request.uri.query)
                 let count = Int(query["count"] ?? "10") ?? -1
                 let offset = Int(query["offset"] ?? "0") ?? -1
@@ -48,7 +72,7 @@ enum Mailchimp {
                     since = Int64(date.timeIntervalSince1970 * 1000)
                 }
                 return sandbox.world.withLock { world in
-                    let records = world.mailchimp[list]!.records
+                    let records = world.mailchimp[store]!.records
                     let matching = since.map { bound in records.filter { $0.updatedMs > bound } } ?? records
                     let page = matching.dropFirst(offset).prefix(count)
                     return json(["members": .array(page.map(render)), "list_id": .string(list), "total_items": .integer(Int64(matching.count))])
@@ -57,8 +81,8 @@ enum Mailchimp {
         }
         router.get("/3.0/lists/:list/members/:hash") { request, context in
             let (list, hash) = (context.parameters.get("list") ?? "", context.parameters.get("hash") ?? "")
-            return try await guarded(request, list: list) { _ in
-                guard let record = sandbox.world.withLock({ $0.mailchimp[list]?.find(hash) }) else {
+            return try await guarded(request, list: list) { store, _ in
+                guard let record = sandbox.world.withLock({ $0.mailchimp[store]?.find(hash) }) else {
                     return ProviderErrors.problem(404, "Resource Not Found", "The requested resource could not be found.")
                 }
                 return json(render(record))
@@ -66,7 +90,7 @@ enum Mailchimp {
         }
         router.put("/3.0/lists/:list/members/:hash") { request, context in
             let (list, hash) = (context.parameters.get("list") ?? "", context.parameters.get("hash") ?? "")
-            return try await guarded(request, list: list) { body in
+            return try await guarded(request, list: list) { store, body in
                 guard case .object(let input)? = try? JSONValue(parsing: body) else { return ProviderErrors.problem(400, "Invalid Resource", "The body is not JSON.") }
                 guard let email = input["email_address"]?.stringValue, email.contains("@") else {
                     return ProviderErrors.problem(400, "Invalid Resource", "email_address is required and must be an email address")
@@ -76,8 +100,8 @@ enum Mailchimp {
                 }
                 let (record, created) = sandbox.world.withLock { world -> (Record, Bool) in
                     let now = world.nowMs()
-                    if world.mailchimp[list]!.find(hash) != nil {
-                        let record = world.mailchimp[list]!.update(hash) { record in
+                    if world.mailchimp[store]!.find(hash) != nil {
+                        let record = world.mailchimp[store]!.update(hash) { record in
                             for key in ["email_address", "status", "merge_fields", "language", "vip"] { if let value = input[key] { record.fields[key] = value } }
                             record.updatedMs = now
                         }!
@@ -87,7 +111,7 @@ enum Mailchimp {
                         "id": .string(hash), "email_address": .string(email), "list_id": .string(list),
                         "status": input["status_if_new"] ?? input["status"] ?? "subscribed", "merge_fields": input["merge_fields"] ?? [:], "tags": [],
                     ]
-                    return (world.mailchimp[list]!.insert(id: hash, created: now / 1000, updatedMs: now, fields: fields), true)
+                    return (world.mailchimp[store]!.insert(id: hash, created: now / 1000, updatedMs: now, fields: fields), true)
                 }
                 sandbox.webhooks.mailchimp(type: created ? "subscribe" : "profile", listID: list, email: email, memberID: hash)
                 return json(render(record))
@@ -95,8 +119,8 @@ enum Mailchimp {
         }
         router.get("/3.0/lists/:list/members/:hash/tags") { request, context in
             let (list, hash) = (context.parameters.get("list") ?? "", context.parameters.get("hash") ?? "")
-            return try await guarded(request, list: list) { _ in
-                guard let record = sandbox.world.withLock({ $0.mailchimp[list]?.find(hash) }) else {
+            return try await guarded(request, list: list) { store, _ in
+                guard let record = sandbox.world.withLock({ $0.mailchimp[store]?.find(hash) }) else {
                     return ProviderErrors.problem(404, "Resource Not Found", "The requested resource could not be found.")
                 }
                 let tags: [JSONValue] = if case .array(let items)? = record.fields["tags"] { items } else { [] }
@@ -105,13 +129,13 @@ enum Mailchimp {
         }
         router.post("/3.0/lists/:list/members/:hash/tags") { request, context in
             let (list, hash) = (context.parameters.get("list") ?? "", context.parameters.get("hash") ?? "")
-            return try await guarded(request, list: list) { body in
+            return try await guarded(request, list: list) { store, body in
                 guard case .array(let changes)? = (try? JSONValue(parsing: body))?["tags"] else {
                     return ProviderErrors.problem(400, "Invalid Resource", "tags must be a list of {name, status}")
                 }
                 let found = sandbox.world.withLock { world -> Bool in
                     let now = world.nowMs()
-                    return world.mailchimp[list]?.update(hash) { record in
+                    return world.mailchimp[store]?.update(hash) { record in
                         var tags: [JSONValue] = if case .array(let items)? = record.fields["tags"] { items } else { [] }
                         for change in changes {
                             guard let name = change["name"]?.stringValue else { continue }

@@ -23,7 +23,7 @@ enum Seed {
         var squareCustomers = world.square["customers"] ?? RecordCollection()
         var squarePayments = world.square["payments"] ?? RecordCollection()
         var squareCatalog = world.square["catalog"] ?? RecordCollection()
-        var members = world.mailchimp[mailchimpList] ?? RecordCollection()
+        var members = world.mailchimp["us6/\(mailchimpList)"] ?? RecordCollection()
         var qbCustomers = world.quickbooks["Customer"] ?? RecordCollection()
         var qbItems = world.quickbooks["Item"] ?? RecordCollection()
         var qbInvoices = world.quickbooks["Invoice"] ?? RecordCollection()
@@ -145,7 +145,7 @@ enum Seed {
         world.square["customers"] = squareCustomers
         world.square["payments"] = squarePayments
         world.square["catalog"] = squareCatalog
-        world.mailchimp[mailchimpList] = members
+        world.mailchimp["us6/\(mailchimpList)"] = members
         world.quickbooks["Customer"] = qbCustomers
         world.quickbooks["Item"] = qbItems
         world.quickbooks["Invoice"] = qbInvoices

@@ -69,39 +69,59 @@ struct SandboxAPITests {
         try await sandbox.stop()
     }
 
-    @Test func squareMailchimpAndQuickBooksPagesCoverEveryRecordOnce() async throws {
+    @Test func squareMailchimpAndQuickBooksPagesCoverEveryRecordOnceWhileRecordsAreCreated() async throws {
         let sandbox = try await SandboxClient.start(seed: 120)
         let square = [("Authorization", "Bearer \(SandboxClient.squareToken)"), ("Square-Version", "2024-06-04")]
         var squareIDs: [String] = []
         var cursor: String?
+        var added = 0
         repeat {
             let page = try sandbox.json(try await sandbox.send("GET", "/v2/customers?limit=50" + (cursor.map { "&cursor=\($0)" } ?? ""), headers: square))
             squareIDs += (page["customers"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
             cursor = page["cursor"] as? String
+            if added < 2 {
+                // Created mid-walk: Square lists oldest first, so they come at the end, once.
+                #expect(try await sandbox.send("POST", "/v2/customers", headers: square, body: #"{"given_name":"Mid\#(added)"}"#).status == 200)
+                added += 1
+            }
         } while cursor != nil
-        #expect(squareIDs.count == 120 && Set(squareIDs).count == 120)
+        #expect(squareIDs.count == 122 && Set(squareIDs).count == 122)
 
         let mailchimp = [("Authorization", "Bearer \(SandboxClient.mailchimpKey)")]
         var emails: [String] = []
         var total = 0
-        for offset in stride(from: 0, to: 120, by: 25) {
+        var offset = 0
+        repeat {
             let page = try sandbox.json(try await sandbox.send("GET", "/3.0/lists/\(SandboxClient.mailchimpList)/members?count=25&offset=\(offset)", headers: mailchimp))
             total = page["total_items"] as? Int ?? -1
             emails += (page["members"] as? [[String: Any]] ?? []).compactMap { $0["email_address"] as? String }
-        }
-        #expect(total == 120 && Set(emails).count == 120)
+            offset += 25
+            if offset == 25 {
+                let email = "mid-walk@example.com"
+                let hash = Insecure.MD5.hash(data: Array(email.utf8)).map { String(format: "%02x", $0) }.joined()
+                #expect(try await sandbox.send("PUT", "/3.0/lists/\(SandboxClient.mailchimpList)/members/\(hash)", headers: mailchimp, body: #"{"email_address":"\#(email)"}"#).status == 200)
+            }
+        } while offset < total
+        #expect(total == 121 && emails.count == 121 && Set(emails).count == 121)
+        // Each data centre is its own account: a us21 key sees an empty list, and its members stay there.
+        let us21 = [("Authorization", "Bearer sandboxkey1111-us21")]
+        let other = try sandbox.json(try await sandbox.send("GET", "/3.0/lists/\(SandboxClient.mailchimpList)/members", headers: us21))
+        #expect(other["total_items"] as? Int == 0)
 
         let quickbooks = [("Authorization", "Bearer \(SandboxClient.quickBooksToken)"), ("Accept", "application/json")]
         var qbIDs: [String] = []
-        for start in stride(from: 1, through: 120, by: 50) {
+        for start in stride(from: 1, through: 121, by: 50) {
+            if start == 51 {
+                #expect(try await sandbox.send("POST", "/v3/company/\(SandboxClient.quickBooksRealm)/customer", headers: quickbooks, body: #"{"DisplayName":"Mid walk"}"#).status == 200)
+            }
             let query = "SELECT * FROM Customer STARTPOSITION \(start) MAXRESULTS 50".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             let page = try sandbox.json(try await sandbox.send("GET", "/v3/company/\(SandboxClient.quickBooksRealm)/query?query=\(query)&minorversion=75", headers: quickbooks))
             qbIDs += ((page["QueryResponse"] as? [String: Any])?["Customer"] as? [[String: Any]] ?? []).compactMap { $0["Id"] as? String }
         }
-        #expect(qbIDs.count == 120 && Set(qbIDs).count == 120)
+        #expect(qbIDs.count == 121 && Set(qbIDs).count == 121)
         let count = "SELECT COUNT(*) FROM Customer".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         let counted = try sandbox.json(try await sandbox.send("GET", "/v3/company/\(SandboxClient.quickBooksRealm)/query?query=\(count)", headers: quickbooks))
-        #expect((counted["QueryResponse"] as? [String: Any])?["totalCount"] as? Int == 120)
+        #expect((counted["QueryResponse"] as? [String: Any])?["totalCount"] as? Int == 121)
         let bad = try await sandbox.send("GET", "/v3/company/\(SandboxClient.quickBooksRealm)/query?query=DELETE%20FROM%20Customer", headers: quickbooks)
         #expect(bad.status == 400 && bad.text.contains("\"Fault\""))
         try await sandbox.stop()
