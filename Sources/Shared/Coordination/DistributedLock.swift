@@ -93,17 +93,10 @@ public struct DistributedLocks: Sendable {
 
     /// Every lock held now, for `junction locks`.
     public func list(on redis: RedisConnection) throws -> [(name: String, owner: String, fence: Int64, expiresIn: Duration)] {
-        let pattern = keys.lock("*")
         let prefix = keys.lock("")
-        var cursor = "0"
-        var names: [String] = []
-        repeat {
-            let reply = try redis.command("SCAN", RedisArgument(cursor), "MATCH", RedisArgument(pattern), "COUNT", "500").array()
-            cursor = try reply[0].string() ?? "0"
-            names += try reply[1].array().compactMap { try $0.string() }
-        } while cursor != "0"
+        let names = try scan(redis, pattern: keys.lock("*"))
         var locks: [(String, String, Int64, Duration)] = []
-        for key in names.sorted() {
+        for key in names {
             let replies = try redis.pipeline([["GET", RedisArgument(key)], ["PTTL", RedisArgument(key)]])
             guard let value = try replies[0].string(), let bar = value.lastIndex(of: "|") else { continue }
             locks.append((String(key.dropFirst(prefix.count)), String(value[..<bar]), Int64(value[value.index(after: bar)...]) ?? 0,
