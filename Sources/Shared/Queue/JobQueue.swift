@@ -6,8 +6,7 @@ import Synchronization
 /// Enqueues are **group-committed**: requests that arrive while the flushes are in flight wait for
 /// the next one, which sends all of them to Redis as one script call (each request's jobs still
 /// stored together, each job deduplicated on its own) and resumes each caller with its own
-/// outcome. Under load a round trip carries
-/// many requests; an idle queue sends each at once.
+/// outcome. Under load a round trip carries many requests; an idle queue sends each at once.
 ///
 /// ```swift
 /// let jobs = JobQueue(redis: redis, queue: queue)
