@@ -7,7 +7,13 @@ import Testing
 /// A provider stand-in that answers as told and records when each request arrived and ended.
 final class FlakyProvider: Sendable {
     enum Mode: Sendable { case ok, fail(Int), slowOK(Duration), rateLimitedOnce(retryAfter: Int) }
-    struct Call: Sendable { let start: ContinuousClock.Instant; var end: ContinuousClock.Instant?; let status: Int }
+    struct Call: Sendable {
+        let start: ContinuousClock.Instant
+        /// The same moment on the wall clock, to compare with log timestamps.
+        let startDate: Date
+        var end: ContinuousClock.Instant?
+        let status: Int
+    }
 
     private let state = Mutex<(mode: Mode, calls: [Call])>((.ok, []))
 
@@ -25,7 +31,7 @@ final class FlakyProvider: Sendable {
                 case .rateLimitedOnce: status = 429
                 default: break
                 }
-                state.calls.append(Call(start: start, end: nil, status: status))
+                state.calls.append(Call(start: start, startDate: Date(), end: nil, status: status))
                 let mode = state.mode
                 if case .rateLimitedOnce = mode { state.mode = .ok }
                 return (mode, state.calls.count - 1)
@@ -213,6 +219,8 @@ struct FleetCoordinationTests {
                 try await TestStack.onThread { try breakers.status("stripe", on: try RedisConnection(stack.redis)).state } == "open"
             }
             let status = try await TestStack.onThread { try breakers.status("stripe", on: try RedisConnection(stack.redis)) }
+            // A call each process let out just before it opened may still land; give it a moment.
+            try await Task.sleep(for: .milliseconds(300))
             let whenOpen = provider.calls.count
             // 3 failures open it; a call each process had already let out may land as well.
             #expect(whenOpen >= 3 && whenOpen <= 5, "\(whenOpen) calls before it opened")
@@ -270,11 +278,17 @@ struct FleetCoordinationTests {
             try await QueueKit.eventually("all ten ran") { try await WorkerProcessTests.stats(stack, queue).counters["processed"] == 10 }
             try await Self.stop(fleet)
             let calls = provider.calls
-            let limited = try #require(calls.firstIndex { $0.status == 429 })
-            // Calls already on their way when the 429 came back may land; none starts later
-            // than that until Retry-After has passed.
-            let answered = try #require(calls[limited].end)
-            let early = calls.filter { $0.start > answered + .milliseconds(100) && $0.start < answered + .milliseconds(1900) }
+            #expect(calls.filter { $0.status == 429 }.count == 1)
+            // From the moment the pause is in Redis (the worker logs it right after) until it
+            // ends, no process starts a call; calls already past the limiter may still land
+            // just after (250 ms allowed for that).
+            let pause = try #require(Self.logged(fleet, "provider answered 429; paused fleet-wide").first)
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let pausedAt = try #require((pause["ts"] as? String).flatMap(formatter.date(from:)))
+            let until = try #require((pause["until"] as? String).flatMap(formatter.date(from:)))
+            #expect(until.timeIntervalSince(pausedAt) > 1.5 && until.timeIntervalSince(pausedAt) <= 2.1)
+            let early = calls.filter { $0.startDate > pausedAt + 0.25 && $0.startDate < until - 0.05 }
             #expect(early.isEmpty, "\(early.count) calls inside the 2 s pause")
             #expect(calls.filter { $0.status == 200 }.count == 10)
             #expect((try await WorkerProcessTests.stats(stack, queue).counters["rescheduled"] ?? 0) >= 1)
