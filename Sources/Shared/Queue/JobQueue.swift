@@ -22,6 +22,8 @@ public final class JobQueue: Sendable {
     private struct Waiter {
         var call: ScriptCall
         var ids: [String]
+        /// Every job carries a dedupe key, so sending the call twice stores each job once.
+        var repeatable: Bool
         var continuation: CheckedContinuation<[EnqueueOutcome], any Error>
     }
 
@@ -50,7 +52,7 @@ public final class JobQueue: Sendable {
         let (call, ids) = try queue.enqueueCall(requests)
         return try await withCheckedThrowingContinuation { continuation in
             let startFlush = pending.withLock { state -> Bool in
-                state.waiting.append(Waiter(call: call, ids: ids, continuation: continuation))
+                state.waiting.append(Waiter(call: call, ids: ids, repeatable: requests.allSatisfy { $0.dedupeKey != nil }, continuation: continuation))
                 guard state.flushing < maxFlushes else { return false }
                 state.flushing += 1
                 return true
@@ -74,10 +76,19 @@ public final class JobQueue: Sendable {
             if batch.isEmpty { return }
             // One script call for the whole batch; each waiter gets its own slice of the flags.
             let merged = Queue.mergeEnqueueCalls(batch.map(\.call))
+            let repeatable = batch.allSatisfy(\.repeatable)
             let reply: Result<RedisReply, any Error>
             do {
                 reply = .success(try await redis.withConnection { connection in
-                    try connection.evaluate(merged.script, keys: merged.keys, arguments: merged.arguments)
+                    do {
+                        return try connection.evaluate(merged.script, keys: merged.keys, arguments: merged.arguments)
+                    } catch RedisError.connectionLost where repeatable {
+                        // A pooled connection whose server went away since its last use (a
+                        // restart): the same call once more, on the fresh connection this one
+                        // opens now. Safe because every job carries a dedupe key: had the first
+                        // attempt reached Redis, the second would find its jobs there.
+                        return try connection.evaluate(merged.script, keys: merged.keys, arguments: merged.arguments)
+                    }
                 })
             } catch {
                 reply = .failure(error)
