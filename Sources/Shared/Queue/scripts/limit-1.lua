@@ -29,7 +29,9 @@ if op == 'pause' then
   local untilMs = tonumber(ARGV[4])
   for i = 0, scopes - 1 do
     local current = tonumber(redis.call('GET', KEYS[i * 3 + 3]) or '0')
-    if untilMs > current then redis.call('SET', KEYS[i * 3 + 3], untilMs, 'PX', math.max(1, untilMs - now)) end
+    -- The value decides; the expiry only tidies up (a minute late, so clocks that disagree a
+    -- little never end a pause early).
+    if untilMs > current then redis.call('SET', KEYS[i * 3 + 3], untilMs, 'PX', math.max(1, untilMs - now) + 60000) end
   end
   return {1}
 end
@@ -61,7 +63,8 @@ for i = 0, scopes - 1 do
 end
 for i = 0, scopes - 1 do
   local interval = tonumber(ARGV[4 + i * 3])
-  if newTats[i] then redis.call('SET', KEYS[i * 3 + 1], newTats[i], 'PX', math.max(1, newTats[i] - now + interval)) end
+  -- Kept a minute past the point where it no longer matters, for the same reason.
+  if newTats[i] then redis.call('SET', KEYS[i * 3 + 1], newTats[i], 'PX', math.max(1, newTats[i] - now + interval) + 60000) end
   if tonumber(ARGV[6 + i * 3]) > 0 then redis.call('ZADD', KEYS[i * 3 + 2], now + ttl, token) end
 end
 return {1}
