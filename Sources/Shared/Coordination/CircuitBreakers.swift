@@ -35,16 +35,18 @@ public struct CircuitBreakers: Sendable {
         self.settings = settings
     }
 
-    private func arguments(_ operation: String, token: String, outcome: String, now: Date) -> [RedisArgument] {
+    /// `now` nil (the default): the scripts use Redis's clock, shared by every replica, so skewed
+    /// host clocks cannot reopen a breaker early. Tests pass a fixed clock.
+    private func arguments(_ operation: String, token: String, outcome: String, now: Date?) -> [RedisArgument] {
         [
-            RedisArgument(operation), RedisArgument(Int64(now.timeIntervalSince1970 * 1000)), RedisArgument(token), RedisArgument(outcome),
+            RedisArgument(operation), now.map { RedisArgument(Int64($0.timeIntervalSince1970 * 1000)) } ?? "", RedisArgument(token), RedisArgument(outcome),
             RedisArgument(Queue.milliseconds(settings.breakerWindow)), "6", RedisArgument(settings.breakerMinimumCalls),
             RedisArgument(String(settings.breakerFailureRatio)), RedisArgument(settings.breakerConsecutiveFailures),
             RedisArgument(Queue.milliseconds(settings.breakerCooldown)), RedisArgument(Queue.milliseconds(settings.breakerProbeTimeout)),
         ]
     }
 
-    public func allow(_ scope: String, token: String, now: Date = Date(), on redis: RedisConnection) throws -> BreakerDecision {
+    public func allow(_ scope: String, token: String, now: Date? = nil, on redis: RedisConnection) throws -> BreakerDecision {
         let reply = try redis.evaluate(scripts.breaker, keys: [RedisArgument(keys.breaker(scope))],
                                        arguments: arguments("allow", token: token, outcome: "", now: now)).array()
         guard reply.count >= 2 else { throw RedisError.unexpectedReply(expected: "breaker decision", got: .array(reply)) }
@@ -53,7 +55,7 @@ public struct CircuitBreakers: Sendable {
         let state = try reply[1].string() ?? "open"
         var retryAt = Date(timeIntervalSince1970: Double(at) / 1000)
         // Half-open: the probe usually answers long before its deadline; look again soon.
-        if state == "half_open" { retryAt = min(retryAt, now + 1) }
+        if state == "half_open" { retryAt = min(retryAt, (now ?? Date()) + 1) }
         return .refused(state: state, retryAt: retryAt)
     }
 
@@ -68,7 +70,7 @@ public struct CircuitBreakers: Sendable {
 
     /// Records a call's outcome; returns the state after it and whether this call changed it.
     @discardableResult
-    public func record(_ scope: String, _ outcome: Outcome, token: String, now: Date = Date(), on redis: RedisConnection) throws -> (state: String, changed: Bool) {
+    public func record(_ scope: String, _ outcome: Outcome, token: String, now: Date? = nil, on redis: RedisConnection) throws -> (state: String, changed: Bool) {
         let reply = try redis.evaluate(scripts.breaker, keys: [RedisArgument(keys.breaker(scope))],
                                        arguments: arguments("record", token: token, outcome: outcome.rawValue, now: now)).array()
         guard reply.count == 2 else { throw RedisError.unexpectedReply(expected: "breaker state", got: .array(reply)) }

@@ -97,12 +97,12 @@ public final class ProviderClient {
 
         // 4. Classify and feed the breakers and the limiter.
         let outcome: CircuitBreakers.Outcome
-        var pausedUntil: Date?
+        var pause: Duration?
         switch result {
         case .failure(let error): outcome = error.isRetryable ? .failure : .success
         case .success(let response) where response.status == 429:
             outcome = .neutral
-            pausedUntil = Date() + (response.retryAfter() ?? .seconds(1)) / .seconds(1)
+            pause = response.retryAfter() ?? .seconds(1)
         case .success(let response): outcome = response.status >= 500 ? .failure : .success
         }
         for scope in scopes {
@@ -118,8 +118,9 @@ public final class ProviderClient {
                 }
             }
         }
-        if let pausedUntil {
-            try limiter.pause(provider: provider, connection: connection, until: pausedUntil, on: redis)
+        if let pause {
+            try limiter.pause(provider: provider, connection: connection, for: pause, on: redis)
+            let pausedUntil = Date() + pause / .seconds(1)
             logger.warning("provider answered 429; paused fleet-wide", metadata: [
                 "provider": .string(provider), "until": .string(Timestamp.format(pausedUntil)),
             ])

@@ -44,9 +44,10 @@ public struct RateLimiter: Sendable {
 
     /// Takes a slot, or says when to try again. A granted call with a concurrency cap must be
     /// followed by ``release(provider:connection:token:on:)``.
-    public func acquire(provider: String, connection: String?, token: String, now: Date = Date(), on redis: RedisConnection) throws -> LimitDecision {
+    /// `now` nil (the default): Redis's clock, shared by every replica. Tests pass a fixed one.
+    public func acquire(provider: String, connection: String?, token: String, now: Date? = nil, on redis: RedisConnection) throws -> LimitDecision {
         let scopes = scopes(provider: provider, connection: connection)
-        var arguments: [RedisArgument] = ["acquire", RedisArgument(Self.milliseconds(now)), RedisArgument(token)]
+        var arguments: [RedisArgument] = ["acquire", now.map { RedisArgument(Self.milliseconds($0)) } ?? "", RedisArgument(token)]
         for (_, limit) in scopes {
             arguments += [RedisArgument(limit.intervalMilliseconds), RedisArgument(max(1, limit.burst)), RedisArgument(limit.concurrent)]
         }
@@ -64,12 +65,12 @@ public struct RateLimiter: Sendable {
         _ = try redis.evaluate(scripts.limit, keys: scopeKeys(scopes), arguments: ["release", "0", RedisArgument(token)])
     }
 
-    /// Stops every call to this provider (and connection) in the fleet until `until` (a 429's
-    /// `Retry-After`); never shortens a longer pause.
-    public func pause(provider: String, connection: String?, until: Date, now: Date = Date(), on redis: RedisConnection) throws {
+    /// Stops every call to this provider (and connection) in the fleet for `duration` (a 429's
+    /// `Retry-After`), from now on Redis's clock; never shortens a longer pause.
+    public func pause(provider: String, connection: String?, for duration: Duration, now: Date? = nil, on redis: RedisConnection) throws {
         let scopes = scopes(provider: provider, connection: connection)
         _ = try redis.evaluate(scripts.limit, keys: scopeKeys(scopes), arguments: [
-            "pause", RedisArgument(Self.milliseconds(now)), "-", RedisArgument(Self.milliseconds(until)),
+            "pause", now.map { RedisArgument(Self.milliseconds($0)) } ?? "", "-", RedisArgument(Queue.milliseconds(duration)),
         ])
     }
 

@@ -192,8 +192,8 @@ struct RateLimiterTests {
             #expect(try limiter.acquire(provider: "quickbooks", connection: "realm-1", token: "c", now: now, on: redis) == .granted)
             // A 429 pauses the connection and the provider scope until Retry-After; a shorter
             // pause never cuts a longer one short.
-            try limiter.pause(provider: "quickbooks", connection: "realm-1", until: now + 2, now: now, on: redis)
-            try limiter.pause(provider: "quickbooks", connection: "realm-1", until: now + 1, now: now, on: redis)
+            try limiter.pause(provider: "quickbooks", connection: "realm-1", for: .seconds(2), now: now, on: redis)
+            try limiter.pause(provider: "quickbooks", connection: "realm-1", for: .seconds(1), now: now, on: redis)
             #expect(try limiter.acquire(provider: "quickbooks", connection: "realm-2", token: "d", now: now + 1.5, on: redis) == .wait(until: now + 2, reason: "paused"))
             let activity = try limiter.activity(now: now, on: redis)
             #expect(activity.first { $0.scope == "quickbooks:realm-1" }?.inFlight == 2)
@@ -227,7 +227,7 @@ struct CoordinationCommandTests {
             _ = try DistributedLocks(queue: queue).acquire("sync:venue-9:square:payments", ttl: .seconds(60), owner: "worker-a", on: redis)
             let breakers = CircuitBreakers(queue: queue, settings: settings)
             for _ in 0..<3 { try breakers.record("square", .failure, token: "x", on: redis) }
-            try RateLimiter(queue: queue, settings: settings).pause(provider: "square", connection: "loc-1", until: Date() + 600, on: redis)
+            try RateLimiter(queue: queue, settings: settings).pause(provider: "square", connection: "loc-1", for: .seconds(600), on: redis)
         }
         let environment = QueueKit.environment(stack, queue: queue, ["JUNCTION_BREAKER_CONSECUTIVE_FAILURES": "3"])
         let locks = try ChildProcess(junction: "junction", arguments: ["locks"], environment: environment)

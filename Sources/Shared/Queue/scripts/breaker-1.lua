@@ -6,7 +6,7 @@
            and the rolling window as buckets s<i> / f<i> / e<i> (successes, failures, bucket number)
 
   ARGV[1]  'allow' or 'record'
-  ARGV[2]  now (ms)
+  ARGV[2]  now (ms), or empty for Redis's clock (TIME)
   ARGV[3]  caller token (the probe's owner when it is granted)
   ARGV[4]  for record: 'success', 'failure' or 'neutral' (neutral: no verdict, such as a 429)
   ARGV[5]  window (ms)          ARGV[6]  buckets in the window
@@ -19,6 +19,11 @@
 ]]
 local key = KEYS[1]
 local now = tonumber(ARGV[2])
+if not now then
+  -- No clock given: Redis's own, the one clock every replica shares.
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
 local token = ARGV[3]
 local state = redis.call('HGET', key, 'state') or 'closed'
 

@@ -7,16 +7,21 @@
            flight (token -> expiry ms), the pause (a time in ms until which no call goes out)
 
   ARGV[1]  'acquire', 'release' or 'pause'
-  ARGV[2]  now (ms)
+  ARGV[2]  now (ms), or empty for Redis's clock (TIME)
   ARGV[3]  call token
   acquire: then per scope 3 values: emission interval (ms per call, 0: no rate),
            burst (calls allowed at once), concurrency cap (0: none); then the in-flight TTL (ms)
-  pause:   ARGV[4] until (ms): extends the pause of every scope, never shortens it
+  pause:   ARGV[4] how long (ms) from now: extends the pause of every scope, never shortens it
 
   acquire -> {1} when taken, else {0, ms since the epoch when to try again, reason}
 ]]
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
+if not now then
+  -- No clock given: Redis's own, the one clock every replica shares.
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
 local token = ARGV[3]
 local scopes = #KEYS / 3
 
@@ -26,7 +31,7 @@ if op == 'release' then
 end
 
 if op == 'pause' then
-  local untilMs = tonumber(ARGV[4])
+  local untilMs = now + tonumber(ARGV[4])
   for i = 0, scopes - 1 do
     local current = tonumber(redis.call('GET', KEYS[i * 3 + 3]) or '0')
     -- The value decides; the expiry only tidies up (a minute late, so clocks that disagree a
