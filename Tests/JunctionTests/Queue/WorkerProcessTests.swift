@@ -41,10 +41,13 @@ struct WorkerProcessTests {
         let stack = try await TestStack.shared()
         let queue = QueueKit.queue()
         let worker = try await Self.startWorker(stack, queue: queue, ["JUNCTION_WORKER_CONCURRENCY": "1"])
-        _ = try await Self.enqueue(stack, queue, [QueueKit.request(["sleep_ms": 1000])])
+        // Long enough that the SIGTERM is handled while it runs, even on a loaded CI machine (a
+        // 1 s job once finished first there, and the worker then took the second job).
+        _ = try await Self.enqueue(stack, queue, [QueueKit.request(["sleep_ms": 3000])])
         try await QueueKit.eventually("the first job is running") { try await Self.stats(stack, queue).inflight == 1 }
         _ = try await Self.enqueue(stack, queue, [QueueKit.request()])
         #expect(try await worker.stop(signal: SIGTERM) == 0)
+        #expect(worker.lines.contains { $0.contains("stopping: fetching no more jobs") })
         let stats = try await Self.stats(stack, queue)
         #expect(stats.counters["processed"] == 1, "the running job finished and was acknowledged")
         #expect(stats.inflight == 0)
