@@ -136,7 +136,6 @@ struct FleetCoordinationTests {
         let taken = Self.logged(fleet, "lock taken")
         let releasing = Self.logged(fleet, "lock releasing")
         #expect(Set(taken.compactMap { $0["job_id"] as? String }).count == 6 && taken.count == 6, "each job held the lock exactly once")
-        #expect(Set(taken.compactMap { $0["worker"] as? String ?? $0["processor"] as? String }).count >= 2, "both processes ran some")
         // Sorted by fence, each holder let go before the next one took it.
         func fence(_ line: [String: Any]) -> Int { Int(line["fence"] as? String ?? "") ?? -1 }
         let takes = taken.sorted { fence($0) < fence($1) }
