@@ -12,8 +12,9 @@ public struct ProviderBackoff: Error, Sendable, Equatable, CustomStringConvertib
     public var description: String { "\(provider): \(reason); try again at \(Timestamp.format(retryAt))" }
 }
 
-/// The one way a job calls a provider: rate limiter → circuit breaker → HTTP call with a timeout
-/// → classify the outcome → feed the breakers and the limiter. One per worker processor (it owns
+/// The one way a job calls a provider: circuit breakers → rate limiter → HTTP call with a timeout
+/// → classify the outcome → feed the breakers and the limiter. (Breakers first: a call an open
+/// breaker refuses should not spend a rate slot.) One per worker processor (it owns
 /// a curl handle and uses the processor's Redis connection); handlers get it from their
 /// ``JobContext`` and have no other HTTP client.
 ///
