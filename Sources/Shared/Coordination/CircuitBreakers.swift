@@ -47,16 +47,26 @@ public struct CircuitBreakers: Sendable {
     }
 
     public func allow(_ scope: String, token: String, now: Date? = nil, on redis: RedisConnection) throws -> BreakerDecision {
-        let reply = try redis.evaluate(scripts.breaker, keys: [RedisArgument(keys.breaker(scope))],
-                                       arguments: arguments("allow", token: token, outcome: "", now: now)).array()
-        guard reply.count >= 2 else { throw RedisError.unexpectedReply(expected: "breaker decision", got: .array(reply)) }
-        if try reply[0].int() == 1 { return try reply[1].string() == "probe" ? .probe : .closed }
-        let at = reply.count > 2 ? try reply[2].int() : 0
-        let state = try reply[1].string() ?? "open"
-        var retryAt = Date(timeIntervalSince1970: Double(at) / 1000)
-        // Half-open: the probe usually answers long before its deadline; look again soon.
-        if state == "half_open" { retryAt = min(retryAt, (now ?? Date()) + 1) }
-        return .refused(state: state, retryAt: retryAt)
+        try allow([scope], token: token, now: now, on: redis)[0]
+    }
+
+    /// Asks every scope at once, in one round trip (a call counts against its provider and its
+    /// connection); the decisions come back in order.
+    public func allow(_ scopes: [String], token: String, now: Date? = nil, on redis: RedisConnection) throws -> [BreakerDecision] {
+        let replies = try redis.evaluate(scopes.map { scope in
+            (scripts.breaker, [RedisArgument(keys.breaker(scope))], arguments("allow", token: token, outcome: "", now: now))
+        })
+        return try replies.map { reply in
+            let fields = try reply.check().array()
+            guard fields.count >= 2 else { throw RedisError.unexpectedReply(expected: "breaker decision", got: reply) }
+            if try fields[0].int() == 1 { return try fields[1].string() == "probe" ? .probe : .closed }
+            let at = fields.count > 2 ? try fields[2].int() : 0
+            let state = try fields[1].string() ?? "open"
+            var retryAt = Date(timeIntervalSince1970: Double(at) / 1000)
+            // Half-open: the probe usually answers long before its deadline; look again soon.
+            if state == "half_open" { retryAt = min(retryAt, (now ?? Date()) + 1) }
+            return .refused(state: state, retryAt: retryAt)
+        }
     }
 
     public enum Outcome: String, Sendable {
@@ -71,10 +81,20 @@ public struct CircuitBreakers: Sendable {
     /// Records a call's outcome; returns the state after it and whether this call changed it.
     @discardableResult
     public func record(_ scope: String, _ outcome: Outcome, token: String, now: Date? = nil, on redis: RedisConnection) throws -> (state: String, changed: Bool) {
-        let reply = try redis.evaluate(scripts.breaker, keys: [RedisArgument(keys.breaker(scope))],
-                                       arguments: arguments("record", token: token, outcome: outcome.rawValue, now: now)).array()
-        guard reply.count == 2 else { throw RedisError.unexpectedReply(expected: "breaker state", got: .array(reply)) }
-        return (try reply[0].string() ?? "closed", try reply[1].int() == 1)
+        try record([scope], outcome, token: token, now: now, on: redis)[0]
+    }
+
+    /// Records the outcome in every scope, in one round trip.
+    @discardableResult
+    public func record(_ scopes: [String], _ outcome: Outcome, token: String, now: Date? = nil, on redis: RedisConnection) throws -> [(state: String, changed: Bool)] {
+        let replies = try redis.evaluate(scopes.map { scope in
+            (scripts.breaker, [RedisArgument(keys.breaker(scope))], arguments("record", token: token, outcome: outcome.rawValue, now: now))
+        })
+        return try replies.map { reply in
+            let fields = try reply.check().array()
+            guard fields.count == 2 else { throw RedisError.unexpectedReply(expected: "breaker state", got: reply) }
+            return (try fields[0].string() ?? "closed", try fields[1].int() == 1)
+        }
     }
 
     /// Closes the breaker by hand (`junction breakers reset`): it forgets its window too.
@@ -100,18 +120,6 @@ public struct CircuitBreakers: Sendable {
     /// Every breaker that has seen a call.
     public func list(on redis: RedisConnection) throws -> [BreakerStatus] {
         let prefix = keys.breaker("")
-        return try scan(redis, pattern: keys.breaker("*")).map { try status(String($0.dropFirst(prefix.count)), on: redis) }
+        return try redis.keys(matching: keys.breaker("*")).map { try status(String($0.dropFirst(prefix.count)), on: redis) }
     }
-}
-
-/// Every key matching `pattern`, sorted.
-func scan(_ redis: RedisConnection, pattern: String) throws -> [String] {
-    var cursor = "0"
-    var found: [String] = []
-    repeat {
-        let reply = try redis.command("SCAN", RedisArgument(cursor), "MATCH", RedisArgument(pattern), "COUNT", "500").array()
-        cursor = try reply[0].string() ?? "0"
-        found += try reply[1].array().compactMap { try $0.string() }
-    } while cursor != "0"
-    return found.sorted()
 }

@@ -94,7 +94,7 @@ public struct DistributedLocks: Sendable {
     /// Every lock held now, for `junction locks`.
     public func list(on redis: RedisConnection) throws -> [(name: String, owner: String, fence: Int64, expiresIn: Duration)] {
         let prefix = keys.lock("")
-        let names = try scan(redis, pattern: keys.lock("*"))
+        let names = try redis.keys(matching: keys.lock("*"))
         var locks: [(String, String, Int64, Duration)] = []
         for key in names {
             let replies = try redis.pipeline([["GET", RedisArgument(key)], ["PTTL", RedisArgument(key)]])

@@ -53,19 +53,16 @@ public final class ProviderClient {
         let token = UUID().uuidString.lowercased()
         let scopes = [provider] + (connection.map { ["\(provider):\($0)"] } ?? [])
 
-        // 1. The breakers: any open one refuses the call before it goes out.
-        var probing: [String] = []
-        for scope in scopes {
-            switch try breakers.allow(scope, token: token, on: redis) {
-            case .closed: continue
-            case .probe:
-                probing.append(scope)
-                logger.info("circuit half-open: this call is the probe", metadata: ["scope": .string(scope)])
-            case .refused(let state, let retryAt):
-                // A probe granted on an earlier scope gets no verdict: let the next caller probe.
-                for granted in probing { try breakers.record(granted, .neutral, token: token, on: redis) }
-                throw ProviderBackoff(provider: provider, retryAt: retryAt, reason: "circuit \(state == "open" ? "open" : "half-open") for \(scope)")
-            }
+        // 1. The breakers, all scopes in one round trip: any open one refuses the call before it
+        //    goes out.
+        let decisions = try breakers.allow(scopes, token: token, on: redis)
+        let probing = zip(scopes, decisions).filter { $0.1 == .probe }.map(\.0)
+        for scope in probing { logger.info("circuit half-open: this call is the probe", metadata: ["scope": .string(scope)]) }
+        for (scope, decision) in zip(scopes, decisions) {
+            guard case .refused(let state, let retryAt) = decision else { continue }
+            // A probe granted in another scope gets no verdict: let the next caller probe.
+            if !probing.isEmpty { try breakers.record(probing, .neutral, token: token, on: redis) }
+            throw ProviderBackoff(provider: provider, retryAt: retryAt, reason: "circuit \(state == "open" ? "open" : "half-open") for \(scope)")
         }
 
         // 2. The limiter: wait briefly for a slot, or reschedule.
@@ -75,7 +72,7 @@ public final class ProviderClient {
             case .wait(let until, let reason):
                 let wait = until.timeIntervalSinceNow
                 if wait > settings.maxLimitWait / .seconds(1) || isCancelled() {
-                    for scope in probing { try breakers.record(scope, .neutral, token: token, on: redis) }
+                    if !probing.isEmpty { try breakers.record(probing, .neutral, token: token, on: redis) }
                     throw ProviderBackoff(provider: provider, retryAt: until, reason: reason == "paused" ? "paused after a 429" : "rate limit (\(reason))")
                 }
                 Thread.sleep(forTimeInterval: max(0.001, wait))
@@ -106,8 +103,7 @@ public final class ProviderClient {
             pause = response.retryAfter() ?? .seconds(1)
         case .success(let response): outcome = response.status >= 500 ? .failure : .success
         }
-        for scope in scopes {
-            let (state, changed) = try breakers.record(scope, outcome, token: token, on: redis)
+        for (scope, (state, changed)) in zip(scopes, try breakers.record(scopes, outcome, token: token, on: redis)) {
             if changed {
                 if state == "open" {
                     logger.warning("circuit opened", metadata: [

@@ -62,6 +62,8 @@ public struct RateLimiter: Sendable {
 
     public func release(provider: String, connection: String?, token: String, on redis: RedisConnection) throws {
         let scopes = scopes(provider: provider, connection: connection)
+        // Only a concurrency cap holds anything to give back.
+        guard scopes.contains(where: { $0.limit.concurrent > 0 }) else { return }
         _ = try redis.evaluate(scripts.limit, keys: scopeKeys(scopes), arguments: ["release", "0", RedisArgument(token)])
     }
 
@@ -78,7 +80,7 @@ public struct RateLimiter: Sendable {
     public func activity(now: Date = Date(), on redis: RedisConnection) throws -> [(scope: String, inFlight: Int, pausedUntil: Date?)] {
         let prefix = keys.prefix + ":limit:"
         var scopes = Set<String>()
-        for key in try scan(redis, pattern: keys.prefix + ":limit:*") {
+        for key in try redis.keys(matching: keys.prefix + ":limit:*") {
             let rest = key.dropFirst(prefix.count)
             guard let colon = rest.lastIndex(of: ":") else { continue }
             scopes.insert(String(rest[..<colon]))
