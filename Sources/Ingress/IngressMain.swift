@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import JunctionShared
 import Logging
 import NIOCore
@@ -41,9 +42,12 @@ struct IngressMain {
         let router = Router()
         HealthRoutes(checks: DependencyChecks(redis: redis, database: database), endpoints: endpoints).register(on: router)
         let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
-        WebhookRoutes(settings: webhooks, endpoints: endpoints, jobs: JobQueue(redis: redis, queue: queue, maxFlushes: core.redisConnections), logger: logger).register(on: router)
+        WebhookRoutes().register(on: router)
+        let intake = WebhookIntake(settings: webhooks, endpoints: endpoints, logger: logger)
+        let jobs = JobQueue(redis: redis, queue: queue, maxFlushes: core.redisConnections)
         let app = Application(
             router: router,
+            server: HTTPServerBuilder { responder in WebhookServerChannel(responder: responder, intake: intake, jobs: jobs) },
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 logger.info("listening", metadata: [

@@ -2,7 +2,7 @@ import Hummingbird
 import JunctionShared
 
 /// An RFC 9457 problem answer: `application/problem+json` with a stable `type` per kind of error.
-struct Problem: Sendable {
+struct Problem: Error, Sendable {
     let status: HTTPResponse.Status
     /// The stable part of `type`: `urn:junction:problem:<slug>`.
     let slug: String
@@ -10,7 +10,7 @@ struct Problem: Sendable {
     let detail: String
     var headers: HTTPFields = [:]
 
-    var response: Response {
+    var answer: WebhookAnswer {
         var body = #"{"type":"#
         JSONText.appendString("urn:junction:problem:\(slug)", to: &body)
         body += #","title":"#
@@ -20,6 +20,11 @@ struct Problem: Sendable {
         body += "}"
         var fields = headers
         fields[.contentType] = "application/problem+json"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return WebhookAnswer(status: status, headers: fields, body: body)
+    }
+
+    var response: Response {
+        let answer = answer
+        return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
     }
 }

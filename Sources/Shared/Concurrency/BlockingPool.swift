@@ -74,6 +74,15 @@ public final class BlockingPool<Resource>: Sendable {
         }
     }
 
+    /// Queues `body` to run on one of the pool's threads, with that thread's resource (or the error
+    /// creating it threw), and returns at once: for callers that are not async, such as a NIO
+    /// channel handler or work that continues on the pool thread itself. Returns false, without
+    /// running `body`, once ``shutdown()`` has been called.
+    @discardableResult
+    public func submit(_ body: @escaping @Sendable (Result<Resource, any Error>) -> Void) -> Bool {
+        queue.push { slot in body(Result { try slot.acquire() }) }
+    }
+
     /// Stops accepting work, lets every queued job finish, releases the resources and waits for
     /// the threads to exit. Safe to call more than once.
     public func shutdown() async {

@@ -13,6 +13,9 @@ import Synchronization
 /// let outcome = try await jobs.enqueue(JobRequest(type: "sync.run", payload: ["resource": "customers"], priority: .high))
 /// ```
 public final class JobQueue: Sendable {
+    /// What a callback-style enqueue hands back: each job's outcome, or why nothing was stored.
+    public typealias Completion = @Sendable (Result<[EnqueueOutcome], any Error>) -> Void
+
     public let queue: Queue
     public let redis: RedisClient
     /// How many round trips may be in flight at once (at most the client's connections).
@@ -24,7 +27,7 @@ public final class JobQueue: Sendable {
         var ids: [String]
         /// Every job carries a dedupe key, so sending the call twice stores each job once.
         var repeatable: Bool
-        var continuation: CheckedContinuation<[EnqueueOutcome], any Error>
+        var completion: Completion
     }
 
     private struct Pending {
@@ -50,64 +53,97 @@ public final class JobQueue: Sendable {
         guard !requests.isEmpty else { return [] }
         // The envelopes are encoded here, by the caller, so the flush does only the Redis I/O.
         let (call, ids) = try queue.enqueueCall(requests)
+        let repeatable = requests.allSatisfy { $0.dedupeKey != nil }
         return try await withCheckedThrowingContinuation { continuation in
-            let startFlush = pending.withLock { state -> Bool in
-                state.waiting.append(Waiter(call: call, ids: ids, repeatable: requests.allSatisfy { $0.dedupeKey != nil }, continuation: continuation))
-                guard state.flushing < maxFlushes else { return false }
-                state.flushing += 1
-                return true
-            }
-            if startFlush {
-                Task { await self.flush() }
-            }
+            wait(Waiter(call: call, ids: ids, repeatable: repeatable) { continuation.resume(with: $0) })
         }
     }
 
-    /// Sends everything waiting, again and again until nothing waits. Up to ``maxFlushes`` run at
-    /// once, so the next batch is on its way while Redis answers the previous one.
-    private func flush() async {
-        while true {
-            let batch = pending.withLock { state in
-                let batch = state.waiting
-                state.waiting.removeAll(keepingCapacity: true)
-                if batch.isEmpty { state.flushing -= 1 }
-                return batch
+    /// The same for code that is not async (the ingress answers webhooks from a NIO channel
+    /// handler): returns at once, and `completion` runs exactly once, on a Redis pool thread, when
+    /// Redis has answered or failed. Hop to your own thread inside it and return quickly: the
+    /// other requests of the same round trip are completed after it.
+    public func enqueue(_ requests: [JobRequest], completion: @escaping Completion) {
+        guard !requests.isEmpty else { return completion(.success([])) }
+        do {
+            let (call, ids) = try queue.enqueueCall(requests)
+            wait(Waiter(call: call, ids: ids, repeatable: requests.allSatisfy { $0.dedupeKey != nil }, completion: completion))
+        } catch {
+            completion(.failure(error))
+        }
+    }
+
+    private func wait(_ waiter: Waiter) {
+        let startFlush = pending.withLock { state -> Bool in
+            state.waiting.append(waiter)
+            guard state.flushing < maxFlushes else { return false }
+            state.flushing += 1
+            return true
+        }
+        if startFlush { scheduleFlush() }
+    }
+
+    /// Queues one flush on a Redis pool thread.
+    private func scheduleFlush() {
+        guard redis.submit({ connection in self.flush(connection) }) else {
+            // The client is shut down: nothing more can be stored.
+            let stranded = pending.withLock { state in
+                state.flushing -= 1
+                defer { state.waiting.removeAll() }
+                return state.waiting
             }
-            if batch.isEmpty { return }
-            // One script call for the whole batch; each waiter gets its own slice of the flags.
-            let merged = Queue.mergeEnqueueCalls(batch.map(\.call))
-            let repeatable = batch.allSatisfy(\.repeatable)
-            let reply: Result<RedisReply, any Error>
+            for waiter in stranded { waiter.completion(.failure(BlockingPoolError.shutDown)) }
+            return
+        }
+    }
+
+    /// Runs on a pool thread: sends everything waiting as one script call and completes each
+    /// waiter with its own slice of the reply. When more requests arrived meanwhile, the next
+    /// flush is queued behind whatever else waits for the pool (health checks, other commands)
+    /// rather than looping here. Up to ``maxFlushes`` run at once, so the next batch is on its way
+    /// while Redis answers the previous one.
+    private func flush(_ connection: Result<RedisConnection, any Error>) {
+        let batch = pending.withLock { state in
+            let batch = state.waiting
+            state.waiting.removeAll(keepingCapacity: true)
+            if batch.isEmpty { state.flushing -= 1 }
+            return batch
+        }
+        if batch.isEmpty { return }
+        // One script call for the whole batch; each waiter gets its own slice of the flags.
+        let merged = Queue.mergeEnqueueCalls(batch.map(\.call))
+        let repeatable = batch.allSatisfy(\.repeatable)
+        let reply = Result { () throws -> RedisReply in
+            let connection = try connection.get()
             do {
-                reply = .success(try await redis.withConnection { connection in
-                    do {
-                        return try connection.evaluate(merged.script, keys: merged.keys, arguments: merged.arguments)
-                    } catch RedisError.connectionLost where repeatable {
-                        // A pooled connection whose server went away since its last use (a
-                        // restart): the same call once more, on the fresh connection this one
-                        // opens now. Safe because every job carries a dedupe key: had the first
-                        // attempt reached Redis, the second would find its jobs there.
-                        return try connection.evaluate(merged.script, keys: merged.keys, arguments: merged.arguments)
-                    }
-                })
-            } catch {
-                reply = .failure(error)
-            }
-            var offset = 0
-            for waiter in batch {
-                let range = offset..<(offset + waiter.ids.count)
-                offset = range.upperBound
-                waiter.continuation.resume(with: reply.flatMap { reply in
-                    Result {
-                        let flags = try reply.array()
-                        guard flags.count >= range.upperBound else {
-                            throw RedisError.unexpectedReply(expected: "\(range.upperBound) enqueue results", got: reply)
-                        }
-                        return try Queue.enqueueOutcomes(.array(Array(flags[range])), ids: waiter.ids)
-                    }
-                })
+                return try connection.evaluate(merged.script, keys: merged.keys, arguments: merged.arguments)
+            } catch RedisError.connectionLost where repeatable {
+                // A pooled connection whose server went away since its last use (a restart): the
+                // same call once more, on the fresh connection this one opens now. Safe because
+                // every job carries a dedupe key: had the first attempt reached Redis, the second
+                // would find its jobs there.
+                return try connection.evaluate(merged.script, keys: merged.keys, arguments: merged.arguments)
             }
         }
+        var offset = 0
+        for waiter in batch {
+            let range = offset..<(offset + waiter.ids.count)
+            offset = range.upperBound
+            waiter.completion(reply.flatMap { reply in
+                Result {
+                    let flags = try reply.array()
+                    guard flags.count >= range.upperBound else {
+                        throw RedisError.unexpectedReply(expected: "\(range.upperBound) enqueue results", got: reply)
+                    }
+                    return try Queue.enqueueOutcomes(.array(Array(flags[range])), ids: waiter.ids)
+                }
+            })
+        }
+        let more = pending.withLock { state in
+            if state.waiting.isEmpty { state.flushing -= 1 }
+            return !state.waiting.isEmpty
+        }
+        if more { scheduleFlush() }
     }
 
     /// Depths, ages and counters.

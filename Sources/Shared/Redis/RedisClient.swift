@@ -52,6 +52,13 @@ public final class RedisClient: Sendable {
         try await pool.run(body)
     }
 
+    /// Queues `body` for a pool thread and returns at once (see ``BlockingPool/submit(_:)``);
+    /// false, without running it, once the client is shut down.
+    @discardableResult
+    public func submit(_ body: @escaping @Sendable (Result<RedisConnection, any Error>) -> Void) -> Bool {
+        pool.submit(body)
+    }
+
     /// Closes every connection once the queued work is done.
     public func shutdown() async {
         await pool.shutdown()

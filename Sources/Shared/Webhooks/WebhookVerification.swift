@@ -19,6 +19,14 @@ public struct WebhookDelivery: Sendable {
         self.body = body
     }
 
+    /// For headers whose names are lowercased already (the ingress reads them that way).
+    public init(method: String = "POST", url: String, lowercasedHeaders: [String: String], body: [UInt8]) {
+        self.method = method
+        self.url = url
+        self.headers = lowercasedHeaders
+        self.body = body
+    }
+
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 }
 

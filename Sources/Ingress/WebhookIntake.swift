@@ -1,0 +1,174 @@
+import Foundation
+import HTTPTypes
+import JunctionShared
+import Logging
+
+/// An answer to a webhook request, independent of the server code that writes it.
+struct WebhookAnswer: Sendable {
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: String
+
+    static func json(_ body: String, headers: HTTPFields = [:]) -> WebhookAnswer {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return WebhookAnswer(status: .ok, headers: fields, body: body)
+    }
+
+    static let empty = WebhookAnswer(status: .ok, headers: [:], body: "")
+}
+
+/// A webhook request as read off the wire: the route's parameters, the raw path and query the
+/// provider signed, header fields with lowercased names, and the raw body.
+struct WebhookRequest: Sendable {
+    var provider: String
+    var verifier: any WebhookVerifier
+    var endpoint: String?
+    /// The request target's path and query, exactly as sent (`/webhooks/stripe?x=1`).
+    var target: String
+    var headers: [String: String]
+    var body: [UInt8]
+}
+
+/// What to do with a webhook request once its body is read: answer now, or store the jobs and
+/// answer once Redis has them (``WebhookIntake/stored(_:request:events:)``).
+enum WebhookStep: Sendable {
+    case answer(WebhookAnswer)
+    case store([JobRequest], events: Int)
+}
+
+/// The webhook path's decisions, shared by whatever server code carries the bytes
+/// (``WebhookChannelHandler``): verify the provider's signature over the raw body, split the
+/// delivery into events, and build one `webhook.process` job per event with the dedupe key
+/// `webhook:<provider>:<event id>`. Everything here is CPU work on memory: per-endpoint secrets
+/// come from ``WebhookEndpointCache``, refreshed in the background, so nothing on this path waits
+/// on PostgreSQL. An endpoint id with no stored secrets verifies against the provider's
+/// `JUNCTION_WEBHOOK_SECRETS_<PROVIDER>` set.
+struct WebhookIntake: Sendable {
+    let settings: WebhookSettings
+    let endpoints: WebhookEndpointCache
+    let logger: Logger
+
+    /// The verifier for `/webhooks/{provider}`, or the 404 to answer before reading the body.
+    func verifier(for provider: String) -> Result<any WebhookVerifier, Problem> {
+        guard let verifier = WebhookProviders.verifiers[provider] else {
+            return .failure(Problem(status: .notFound, slug: "unknown-provider", title: "Unknown provider",
+                                    detail: "no webhook provider is named \(provider)"))
+        }
+        return .success(verifier)
+    }
+
+    /// The 413 for a body over `JUNCTION_WEBHOOK_MAX_BYTES`.
+    var tooLarge: Problem {
+        Problem(status: .contentTooLarge, slug: "body-too-large", title: "Body too large",
+                detail: "webhook bodies are limited to \(settings.maxBytes) bytes")
+    }
+
+    /// Decides on a fully read request.
+    func accept(_ request: WebhookRequest, now: Date = Date()) -> WebhookStep {
+        let provider = request.provider
+        let contentType = request.headers["content-type"]?.lowercased() ?? ""
+        // Mailchimp validates a new callback URL with an empty POST.
+        if provider == "mailchimp" && request.body.isEmpty { return .answer(.empty) }
+        guard contentType.hasPrefix("application/json") || contentType.hasPrefix("application/x-www-form-urlencoded")
+            || contentType.hasPrefix("application/cloudevents") else {
+            return .answer(Problem(status: .unsupportedMediaType, slug: "unsupported-media-type", title: "Unsupported media type",
+                                   detail: "webhooks are accepted as application/json or application/x-www-form-urlencoded, not \(contentType.isEmpty ? "no Content-Type" : contentType)").answer)
+        }
+        let delivery = WebhookDelivery(method: "POST", url: settings.publicURL + request.target, lowercasedHeaders: request.headers, body: request.body)
+        let secrets: [String]
+        switch request.endpoint.map({ endpoints.lookup(provider: provider, endpoint: $0) }) ?? .unregistered {
+        case .secrets(let own): secrets = own
+        case .unregistered: secrets = settings.secrets.secrets(for: provider)
+        case .disabled:
+            return .answer(Problem(status: .notFound, slug: "endpoint-disabled", title: "Endpoint disabled",
+                                   detail: "this webhook endpoint is disabled").answer)
+        case .notLoaded, .unreadable:
+            // Not the provider's fault: answer so that it retries.
+            logger.error("webhook endpoint secrets unavailable; answering 503", metadata: ["provider": .string(provider), "endpoint": .string(request.endpoint ?? "")])
+            return .answer(Problem(status: .serviceUnavailable, slug: "endpoint-unavailable", title: "Try again later",
+                                   detail: "this endpoint's configuration cannot be read right now; retry the delivery", headers: [.retryAfter: "5"]).answer)
+        }
+        do {
+            try request.verifier.verify(delivery, secrets: secrets, now: now)
+        } catch {
+            logger.warning("webhook refused", metadata: ["provider": .string(provider), "reason": .string(error.description)])
+            return .answer(rejection(error).answer)
+        }
+        let events: [WebhookEvent]
+        do {
+            events = try WebhookEvents.extract(provider: provider, from: delivery)
+        } catch {
+            // Slack's url_verification carries no event id: it is answered here, not enqueued.
+            if let challenge = slackChallenge(provider: provider, delivery: delivery) { return .answer(challenge) }
+            return .answer(Problem(status: .badRequest, slug: "no-event-id", title: "Event not identifiable", detail: error.description).answer)
+        }
+        if provider == "github" && delivery.header("X-GitHub-Event") == "ping" {
+            return .answer(.json(#"{"pong":true}"#))
+        }
+        let receivedAt = Timestamp.format(now)
+        let jobs = events.map { event in
+            JobRequest(
+                type: "webhook.process",
+                payload: payload(request, event: event, contentType: contentType, receivedAt: receivedAt),
+                priority: settings.priorities.priority(provider: provider, eventType: event.eventType),
+                dedupeKey: "webhook:\(provider):\(event.eventID)", dedupeTTL: settings.dedupeTTL)
+        }
+        return .store(jobs, events: events.count)
+    }
+
+    /// The answer once Redis has answered the enqueue: 200 (with `X-Junction-Duplicate: true`
+    /// when every event was already known), or 503 with `Retry-After` so the provider retries.
+    func stored(_ result: Result<[EnqueueOutcome], any Error>, request: WebhookRequest, events: Int) -> WebhookAnswer {
+        switch result {
+        case .success(let outcomes):
+            let fresh = outcomes.count { $0 != .duplicate }
+            var fields: HTTPFields = [:]
+            if fresh == 0 { fields[Self.duplicateHeader] = "true" }
+            return .json(#"{"received":\#(events),"enqueued":\#(fresh)}"#, headers: fields)
+        case .failure(let error):
+            logger.error("cannot enqueue a verified webhook; answering 503 so the provider retries", metadata: [
+                "provider": .string(request.provider), "error": .string("\(error)"),
+            ])
+            return Problem(status: .serviceUnavailable, slug: "queue-unavailable", title: "Try again later",
+                           detail: "the event could not be stored; retry the delivery", headers: [.retryAfter: "5"]).answer
+        }
+    }
+
+    static let duplicateHeader = HTTPField.Name("X-Junction-Duplicate")!
+
+    /// Slack's `url_verification` (after the signature was verified): echo the challenge.
+    private func slackChallenge(provider: String, delivery: WebhookDelivery) -> WebhookAnswer? {
+        guard provider == "slack", let json = try? JSONValue(parsing: delivery.body), json["type"]?.stringValue == "url_verification",
+              let challenge = json["challenge"]?.stringValue else { return nil }
+        return .json(#"{"challenge":\#(JSONText.string(challenge))}"#)
+    }
+
+    private func rejection(_ error: WebhookRejection) -> Problem {
+        switch error {
+        case .missingHeader, .malformedHeader:
+            Problem(status: .badRequest, slug: "bad-signature-header", title: "Signature header missing or malformed", detail: error.description)
+        case .invalidSignature:
+            Problem(status: .unauthorized, slug: "invalid-signature", title: "Invalid signature", detail: error.description)
+        case .staleTimestamp:
+            Problem(status: .unauthorized, slug: "stale-timestamp", title: "Timestamp outside the tolerance", detail: error.description)
+        case .noSecretConfigured:
+            Problem(status: .unauthorized, slug: "not-configured", title: "Webhook not configured", detail: error.description)
+        }
+    }
+
+    /// The job payload `webhook.process` reads; headers that carry signatures or credentials are
+    /// left out.
+    private func payload(_ request: WebhookRequest, event: WebhookEvent, contentType: String, receivedAt: String) -> JSONValue {
+        var kept: [String: JSONValue] = [:]
+        for (name, value) in request.headers where !JSONLogHandler.isSensitive(name) && !name.contains("hmac") {
+            kept[name] = .string(value)
+        }
+        return [
+            "provider": .string(request.provider), "event_id": .string(event.eventID), "event_type": event.eventType.map(JSONValue.string) ?? .null,
+            "endpoint": request.endpoint.map(JSONValue.string) ?? .null, "content_type": .string(contentType),
+            "body_base64": .string(Data(event.body).base64EncodedString()), "headers": .object(kept),
+            "received_at": .string(receivedAt),
+        ]
+    }
+}

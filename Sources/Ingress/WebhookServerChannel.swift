@@ -1,0 +1,38 @@
+import HummingbirdCore
+import JunctionShared
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// Hummingbird's HTTP/1 child channel with ``WebhookChannelHandler`` in front of the router:
+/// the same pipeline `HTTP1Channel` builds (HTTP/1 codec, conversion to HTTP types, connection
+/// state for idle and graceful shutdown, Hummingbird's request loop), plus the handler that
+/// answers webhook deliveries right after the HTTP/1 decoder, before any conversion.
+struct WebhookServerChannel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+    let responder: HTTPChannelHandler.Responder
+    let intake: WebhookIntake
+    let jobs: JobQueue
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.configureHTTPServerPipeline(
+                withPipeliningAssistance: false,  // Hummingbird answers its requests in order; the webhook handler keeps order with them
+                withErrorHandling: false,  // Hummingbird answers parse errors
+                withOutboundHeaderValidation: false,
+                withEncoderConfiguration: .init(),
+                withDecoderLimitConfiguration: .init())
+            try pipeline.addHandler(WebhookChannelHandler(intake: intake, jobs: jobs))
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: value, logger: logger)
+    }
+}
