@@ -107,12 +107,13 @@ struct WebhookIntake: Sendable {
             return .answer(.json(#"{"pong":true}"#))
         }
         let receivedAt = Timestamp.format(now)
+        let headers = keptHeaders(request.headers)
         let jobs = events.map { event in
-            JobRequest(
-                type: "webhook.process",
-                payload: payload(request, event: event, contentType: contentType, receivedAt: receivedAt),
-                priority: settings.priorities.priority(provider: provider, eventType: event.eventType),
+            var job = JobRequest(
+                type: "webhook.process", priority: settings.priorities.priority(provider: provider, eventType: event.eventType),
                 dedupeKey: "webhook:\(provider):\(event.eventID)", dedupeTTL: settings.dedupeTTL)
+            job.payloadText = payload(request, event: event, contentType: contentType, headers: headers, receivedAt: receivedAt)
+            return job
         }
         return .store(jobs, events: events.count)
     }
@@ -157,18 +158,56 @@ struct WebhookIntake: Sendable {
         }
     }
 
-    /// The job payload `webhook.process` reads; headers that carry signatures or credentials are
-    /// left out.
-    private func payload(_ request: WebhookRequest, event: WebhookEvent, contentType: String, receivedAt: String) -> JSONValue {
-        var kept: [String: JSONValue] = [:]
-        for (name, value) in request.headers where !JSONLogHandler.isSensitive(name) && !name.contains("hmac") {
-            kept[name] = .string(value)
+    /// The headers a job keeps, as JSON members sorted by name: every one but those that carry
+    /// signatures or credentials.
+    private func keptHeaders(_ headers: [String: String]) -> String {
+        var members = ""
+        for name in headers.keys.sorted() where !Self.carriesCredential(name) {
+            if !members.isEmpty { members += "," }
+            JSONText.appendString(name, to: &members)
+            members += ":"
+            JSONText.appendString(headers[name]!, to: &members)
         }
-        return [
-            "provider": .string(request.provider), "event_id": .string(event.eventID), "event_type": event.eventType.map(JSONValue.string) ?? .null,
-            "endpoint": request.endpoint.map(JSONValue.string) ?? .null, "content_type": .string(contentType),
-            "body_base64": .string(Data(event.body).base64EncodedString()), "headers": .object(kept),
-            "received_at": .string(receivedAt),
-        ]
+        return members
+    }
+
+    /// True for header names that must not be stored: credentials by the log redaction's rules,
+    /// and HMAC signatures (`X-Shopify-Hmac-Sha256`).
+    static func carriesCredential(_ name: String) -> Bool {
+        if JSONLogHandler.isSensitive(name) { return true }
+        let bytes = Array(name.utf8)
+        guard bytes.count >= 4 else { return false }
+        for start in 0...(bytes.count - 4) where bytes[start] | 0x20 == 0x68 && bytes[start + 1] | 0x20 == 0x6D
+            && bytes[start + 2] | 0x20 == 0x61 && bytes[start + 3] | 0x20 == 0x63 {
+            return true
+        }
+        return false
+    }
+
+    /// The job payload `webhook.process` reads, written straight to JSON text with its keys in
+    /// order (as ``JSONValue/serialized`` would write it): `body_base64`, `content_type`,
+    /// `endpoint`, `event_id`, `event_type`, `headers`, `provider`, `received_at`.
+    private func payload(_ request: WebhookRequest, event: WebhookEvent, contentType: String, headers: String, receivedAt: String) -> String {
+        let body = Base64.encode(event.body)
+        var out = ""
+        out.reserveCapacity(body.utf8.count + headers.utf8.count + 256)
+        out += #"{"body_base64":""#
+        out += body
+        out += #"","content_type":"#
+        JSONText.appendString(contentType, to: &out)
+        out += #","endpoint":"#
+        if let endpoint = request.endpoint { JSONText.appendString(endpoint, to: &out) } else { out += "null" }
+        out += #","event_id":"#
+        JSONText.appendString(event.eventID, to: &out)
+        out += #","event_type":"#
+        if let type = event.eventType { JSONText.appendString(type, to: &out) } else { out += "null" }
+        out += #","headers":{"#
+        out += headers
+        out += #"},"provider":"#
+        JSONText.appendString(request.provider, to: &out)
+        out += #","received_at":"#
+        JSONText.appendString(receivedAt, to: &out)
+        out += "}"
+        return out
     }
 }

@@ -1,8 +1,9 @@
--- wrk script for bench/ingress: each thread posts its share of the pre-signed deliveries in
--- BENCH_REQUESTS (one `<Stripe-Signature>\t<body>` per line), each exactly once. With BENCH_RATE
--- set, requests follow a fixed schedule (open loop): each thread sends one every
--- THREADS/RATE seconds, whatever the answers' latency, so a slow answer does not slow the load.
-local file = os.getenv("BENCH_REQUESTS")
+-- wrk script for bench/ingress: each thread posts the pre-signed requests in its own file,
+-- BENCH_REQUESTS.<thread> (written by stripe-requests.py as `<length>\n<request bytes>`), each
+-- exactly once. With BENCH_RATE set, requests follow a fixed schedule (open loop): each thread
+-- sends one every THREADS/RATE seconds, whatever the answers' latency, so a slow answer does not
+-- slow the load.
+local prefix = os.getenv("BENCH_REQUESTS")
 local threads_total = tonumber(os.getenv("BENCH_THREADS") or "1")
 local rate = tonumber(os.getenv("BENCH_RATE") or "0")
 
@@ -16,17 +17,17 @@ function setup(thread)
 end
 
 function init(args)
+  -- wrk runs each thread's init before starting the next thread: keep it to slicing one file.
+  local file = assert(io.open(prefix .. "." .. id, "rb"))
+  local data = file:read("*a")
+  file:close()
   requests = {}
-  local index = 0
-  for line in io.lines(file) do
-    if index % threads_total == id then
-      local tab = line:find("\t", 1, true)
-      requests[#requests + 1] = wrk.format("POST", "/webhooks/stripe", {
-        ["Content-Type"] = "application/json",
-        ["Stripe-Signature"] = line:sub(1, tab - 1),
-      }, line:sub(tab + 1))
-    end
-    index = index + 1
+  local at = 1
+  while at <= #data do
+    local newline = data:find("\n", at, true)
+    local length = tonumber(data:sub(at, newline - 1))
+    requests[#requests + 1] = data:sub(newline + 1, newline + length)
+    at = newline + length + 1
   end
   position = 0
   exhausted = 0

@@ -14,6 +14,21 @@ extension JSONValue {
         self = try text.withUTF8(Self.parse).get()
     }
 
+    /// The string values of the chosen members of a top-level JSON object, read without building
+    /// the rest of the document: what the ingress needs from a webhook body (its event id and
+    /// type). The whole text is still checked to be valid JSON, as ``init(parsing:)-(Collection<UInt8>)``
+    /// checks it. The result is aligned with `keys`: nil where the member is absent or not a
+    /// string (a repeated member counts by its last occurrence, as when parsing). Returns nil when
+    /// the document is valid JSON but not an object.
+    public static func topLevelStrings(_ keys: [String], in bytes: some Collection<UInt8>) throws(JSONParseError) -> [String?]? {
+        let wanted = keys.map { Array($0.utf8) }
+        let scan = { (buffer: UnsafeBufferPointer<UInt8>) -> Result<[String?]?, JSONParseError> in
+            var parser = JSONParser(buffer)
+            return Result { () throws(JSONParseError) in try parser.scanDocument(wanted) }
+        }
+        return try (bytes.withContiguousStorageIfAvailable(scan) ?? Array(bytes).withUnsafeBufferPointer(scan)).get()
+    }
+
     private static func parse(_ buffer: UnsafeBufferPointer<UInt8>) -> Result<JSONValue, JSONParseError> {
         var parser = JSONParser(buffer)
         return Result { () throws(JSONParseError) in try parser.parseDocument() }
@@ -81,6 +96,177 @@ private struct JSONParser {
         skipWhitespace()
         guard index == bytes.count else { throw fail("unexpected text after the value") }
         return value
+    }
+
+    /// See ``JSONValue/topLevelStrings(_:in:)``.
+    mutating func scanDocument(_ keys: [[UInt8]]) throws(JSONParseError) -> [String?]? {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else {
+            try skipValue()
+            skipWhitespace()
+            guard index == bytes.count else { throw fail("unexpected text after the value") }
+            return nil
+        }
+        var found = [String?](repeating: nil, count: keys.count)
+        try enter()
+        index += 1
+        skipWhitespace()
+        if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
+            index += 1
+        } else {
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
+                let keyStart = index + 1
+                let escaped = try skipString()
+                let match: Int?
+                if escaped {
+                    // Rare: compare the decoded name.
+                    var again = self
+                    again.index = keyStart - 1
+                    let name = Array(try again.parseString().utf8)
+                    match = keys.firstIndex(of: name)
+                } else {
+                    let name = UnsafeBufferPointer(rebasing: bytes[keyStart..<(index - 1)])
+                    match = keys.firstIndex { $0.elementsEqual(name) }
+                }
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                index += 1
+                skipWhitespace()
+                if let match {
+                    if index < bytes.count && bytes[index] == UInt8(ascii: "\"") {
+                        found[match] = try parseString()
+                    } else {
+                        found[match] = nil
+                        try skipValue()
+                    }
+                } else {
+                    try skipValue()
+                }
+                skipWhitespace()
+                guard index < bytes.count else { throw fail("unexpected end of input") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
+                index += 1
+                break
+            }
+        }
+        depth -= 1
+        skipWhitespace()
+        guard index == bytes.count else { throw fail("unexpected text after the value") }
+        return found
+    }
+
+    /// Checks one value and moves past it, keeping nothing.
+    private mutating func skipValue() throws(JSONParseError) {
+        guard index < bytes.count else { throw fail("unexpected end of input") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let object = bytes[index] == UInt8(ascii: "{")
+            let close = object ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            try enter()
+            defer { depth -= 1 }
+            index += 1
+            skipWhitespace()
+            if index < bytes.count && bytes[index] == close {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                if object {
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
+                    _ = try skipString()
+                    skipWhitespace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                    index += 1
+                    skipWhitespace()
+                }
+                try skipValue()
+                skipWhitespace()
+                guard index < bytes.count else { throw fail("unexpected end of input") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                guard bytes[index] == close else { throw fail(object ? "expected ',' or '}'" : "expected ',' or ']'") }
+                index += 1
+                return
+            }
+        case UInt8(ascii: "\""): _ = try skipString()
+        case UInt8(ascii: "t"): try expectLiteral("true")
+        case UInt8(ascii: "f"): try expectLiteral("false")
+        case UInt8(ascii: "n"): try expectLiteral("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
+        default: throw fail("unexpected character")
+        }
+    }
+
+    /// Checks a string and moves past its closing quote; true when it holds escapes.
+    private mutating func skipString() throws(JSONParseError) -> Bool {
+        index += 1
+        var escaped = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                return escaped
+            case UInt8(ascii: "\\"):
+                escaped = true
+                index += 1
+                guard index < bytes.count else { throw fail("unexpected end of input") }
+                switch bytes[index] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                     UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    index += 1
+                case UInt8(ascii: "u"):
+                    index += 1
+                    let code = try parseHex4()
+                    if (0xD800...0xDBFF).contains(code) {
+                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                            throw fail("unpaired surrogate")
+                        }
+                        index += 2
+                        guard (0xDC00...0xDFFF).contains(try parseHex4()) else { throw fail("unpaired surrogate") }
+                    } else if (0xDC00...0xDFFF).contains(code) {
+                        throw fail("unpaired surrogate")
+                    }
+                default:
+                    throw fail("invalid escape")
+                }
+            default:
+                guard byte >= 0x20 else { throw fail("control character in a string") }
+                index += 1
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    /// Checks a number's grammar and moves past it.
+    private mutating func skipNumber() throws(JSONParseError) {
+        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
+        if bytes[index] == UInt8(ascii: "0") {
+            index += 1
+        } else {
+            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
+        }
+        if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
+            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
+        }
+        if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
+            index += 1
+            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
+            guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
+            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
+        }
     }
 
     private func fail(_ reason: String) -> JSONParseError {

@@ -49,8 +49,12 @@ public struct JobEnvelope: Sendable, Equatable {
 
     /// The envelope as stored: compact JSON, keys in alphabetical order, every field present
     /// (absent optionals as null), so dead letters read the same whatever wrote them.
-    public func encoded() -> String {
-        var out = "{\"attempt\":"
+    /// `payloadText`, when given, is written as the payload instead of `payload` (see
+    /// ``JobRequest/payloadText``).
+    public func encoded(payloadText: String? = nil) -> String {
+        var out = ""
+        out.reserveCapacity(320 + (payloadText?.utf8.count ?? 0))
+        out += "{\"attempt\":"
         out += String(attempt)
         out += ",\"connection\":"
         Self.append(connection, to: &out)
@@ -76,7 +80,11 @@ public struct JobEnvelope: Sendable, Equatable {
         out += ",\"max_attempts\":"
         out += String(maxAttempts)
         out += ",\"payload\":"
-        payload.write(to: &out)
+        if let payloadText {
+            out += payloadText
+        } else {
+            payload.write(to: &out)
+        }
         out += ",\"priority\":"
         JSONText.appendString(priority.rawValue, to: &out)
         out += ",\"provider\":"

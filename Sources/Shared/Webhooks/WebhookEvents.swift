@@ -108,10 +108,18 @@ public enum WebhookEvents {
         return parsed
     }
 
+    /// A single-event JSON delivery: only the id and type members are read (the body is still
+    /// checked to be valid JSON), since this runs for every Stripe and Square delivery.
     private static func jsonEvent(_ delivery: WebhookDelivery, id: String, type: String) throws(WebhookEventError) -> WebhookEvent {
-        let json = try object(delivery)
-        guard let eventID = json[id]?.stringValue, !eventID.isEmpty else { throw .missing(id) }
-        return WebhookEvent(eventID: eventID, eventType: json[type]?.stringValue, body: delivery.body)
+        let members: [String?]?
+        do {
+            members = try JSONValue.topLevelStrings([id, type], in: delivery.body)
+        } catch {
+            throw .notJSON(error.description)
+        }
+        guard let members else { throw .missing("a JSON object") }
+        guard let eventID = members[0], !eventID.isEmpty else { throw .missing(id) }
+        return WebhookEvent(eventID: eventID, eventType: members[1], body: delivery.body)
     }
 
     private static func headerEvent(_ delivery: WebhookDelivery, id: String, type: String) throws(WebhookEventError) -> WebhookEvent {

@@ -41,6 +41,38 @@ struct JSONTests {
         }
     }
 
+    @Test func topLevelStringsReadOnlyTheChosenMembers() throws {
+        let text = #"{"data": {"id": "nested", "list": [1, -2.5e3, {"id": "deeper"}, null, true]}, "id": "evt_1", "ty\u0070e": "a\"b", "n": 1}"#
+        #expect(try JSONValue.topLevelStrings(["id", "type", "absent"], in: Array(text.utf8)) == ["evt_1", "a\"b", nil])
+        // A member that is not a string reads as nil; a repeated member counts by its last value,
+        // as JSONValue(parsing:) would read it.
+        #expect(try JSONValue.topLevelStrings(["id"], in: Array(#"{"id": 7}"#.utf8)) == [nil])
+        #expect(try JSONValue.topLevelStrings(["id"], in: Array(#"{"id": "a", "id": "b"}"#.utf8)) == ["b"])
+        #expect(try JSONValue.topLevelStrings(["id"], in: Array(#"{"id": "a", "id": null}"#.utf8)) == [nil])
+        #expect(try JSONValue.topLevelStrings(["id"], in: Array("{}".utf8)) == [nil])
+        // Valid JSON that is not an object.
+        #expect(try JSONValue.topLevelStrings(["id"], in: Array(#"[{"id": "a"}]"#.utf8)) == nil)
+    }
+
+    @Test(arguments: [
+        "", "{", #"{"id": "a""#, #"{"id": "a",}"#, #"{"id": "a"} x"#, #"{"x": [1,]}"#, #"{"x": "\q"}"#, #"{"x": 01}"#,
+        #"{"x": tru}"#, #"{"x": {"y" 1}}"#, "{\"x\": \"tab\there\"}", #"{"x": "\ud83d"}"#, #"{"x": -}"#,
+    ])
+    func topLevelStringsCheckTheWholeDocument(text: String) {
+        // Everything JSONValue(parsing:) refuses, the scan refuses too, even where the members it
+        // reads are fine.
+        #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }
+        #expect(throws: JSONParseError.self) { try JSONValue.topLevelStrings(["id"], in: Array(text.utf8)) }
+    }
+
+    @Test func base64MatchesFoundationForEveryPaddingCase() {
+        var bytes: [UInt8] = []
+        for length in 0..<70 {
+            #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString(), "length \(length)")
+            bytes.append(UInt8(truncatingIfNeeded: length &* 37 &+ 251))
+        }
+    }
+
     @Test func nestingIsBounded() {
         let deep = String(repeating: "[", count: 300) + String(repeating: "]", count: 300)
         #expect { try JSONValue(parsing: deep) } throws: { ($0 as? JSONParseError)?.reason == "nested deeper than 256 levels" }

@@ -56,6 +56,35 @@ struct QueueTests {
         #expect(ready == 2)
     }
 
+    @Test func oneCallStoresThousandsOfJobsAcrossPrioritiesDelaysAndDuplicates() async throws {
+        // The enqueue script stores a call's envelopes and ids with a few variadic commands; a
+        // call far larger than Lua can unpack at once must still store every job exactly once.
+        let stack = try await TestStack.shared()
+        let queue = QueueKit.queue()
+        let priorities: [JobPriority] = [.critical, .high, .normal, .low]
+        var all = (0..<6_000).map { index in
+            var request = QueueKit.request(["n": .integer(Int64(index))], priority: priorities[index % 4])
+            request.dedupeKey = "bulk:\(index)"
+            if index % 10 == 0 { request.delay = .seconds(60) }
+            return request
+        }
+        all.append(all[1])  // already in this call: a duplicate
+        let requests = all
+        let (outcomes, stats, stored) = try await TestStack.onThread {
+            let redis = try RedisConnection(stack.redis)
+            let outcomes = try queue.enqueue(requests, on: redis)
+            return (outcomes, try queue.stats(on: redis), try redis.command("HLEN", RedisArgument(queue.settings.keys.jobs)).int())
+        }
+        #expect(outcomes.count == 6_001)
+        #expect(outcomes.filter { $0 == .duplicate }.count == 1 && outcomes.last == .duplicate)
+        #expect(stored == 6_000)
+        let unique = requests.dropLast()
+        #expect(stats.delayed == unique.filter { $0.delay > .zero }.count)
+        for priority in priorities {
+            #expect(stats.ready[priority] == unique.filter { $0.priority == priority && $0.delay == .zero }.count, "\(priority)")
+        }
+    }
+
     @Test func delayedJobWaitsUntilItsTimeThenIsPromoted() async throws {
         let stack = try await TestStack.shared()
         let queue = QueueKit.queue()

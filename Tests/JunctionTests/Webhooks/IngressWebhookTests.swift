@@ -82,6 +82,9 @@ struct IngressWebhookTests {
         #expect(job.payload["body_base64"]?.stringValue.flatMap { Data(base64Encoded: $0) } == Data(body.utf8))
         #expect(job.payload["headers"]?["stripe-signature"] == nil, "signatures are not stored")
         #expect(job.payload["content_type"] == "application/json")
+        #expect(job.payload["headers"]?["content-type"] == "application/json", "other headers are kept, by lowercased name")
+        #expect(job.payload["provider"] == "stripe" && job.payload["endpoint"] == .null)
+        #expect(job.payload["received_at"]?.stringValue.flatMap(Timestamp.parse) != nil)
         try await running.stop()
     }
 
@@ -240,6 +243,15 @@ struct WebhookRoundTripTests {
         #expect(Set(jobs.compactMap { $0.payload["provider"]?.stringValue }) == Set(WebhookProviders.verifiers.keys))
         #expect(jobs.first { $0.payload["provider"] == "github" }?.priority == .low, "priority is configurable per provider")
         #expect(jobs.filter { $0.payload["provider"] != "github" }.allSatisfy { $0.priority == .critical })
+        for job in jobs {
+            guard case .object(let headers)? = job.payload["headers"] else {
+                Issue.record("\(job.payload["provider"] ?? nil): no headers object")
+                continue
+            }
+            #expect(headers["content-type"] != nil, "\(job.payload["provider"] ?? nil) keeps its ordinary headers")
+            let stored = headers.keys.filter { $0.contains("signature") || $0.contains("hmac") || $0.contains("authorization") }
+            #expect(stored.isEmpty, "\(job.payload["provider"] ?? nil) stored \(stored)")
+        }
         let wrong = try ChildProcess(junction: "junction", arguments: ["webhook", "send", "stripe", "--secret", "whsec_wrong"], environment: environment)
         #expect(try await wrong.exitStatus() == 1)
         #expect(wrong.lines.first?.hasPrefix("401 ") == true)
