@@ -182,10 +182,14 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     /// Parts held behind an answer, now that it is written.
     private func takeHeld(context: ChannelHandlerContext) {
+        guard !held.isEmpty else { return }
         while let part = held.first, canTake(part) {
             held.removeFirst()
             take(part, context: context)
         }
+        // Hummingbird's channel passes reads on at the end of a read burst: end the one these
+        // parts make up, or the router would not see them until the next read from the socket.
+        context.fireChannelReadComplete()
         if held.isEmpty && readDeferred {
             readDeferred = false
             context.read()

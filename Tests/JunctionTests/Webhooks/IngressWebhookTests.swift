@@ -88,6 +88,67 @@ struct IngressWebhookTests {
         try await running.stop()
     }
 
+    static func rawStripePost(_ body: String, extraHeaders: String = "") -> String {
+        "POST /webhooks/stripe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Stripe-Signature: \(stripeSignature(body))\r\nContent-Length: \(body.utf8.count)\r\n\(extraHeaders)\r\n\(body)"
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrderAcrossDeliveriesAndRoutedPaths() async throws {
+        // Deliveries are answered by the ingress's own channel handler, other paths by the router:
+        // written in one go on one connection, the answers still come back in request order.
+        let running = try await Self.start(try await TestStack.shared())
+        let first = #"{"id":"evt_pipe_1","type":"customer.created"}"#
+        let second = #"{"id":"evt_pipe_2","type":"customer.created"}"#
+        let requests = Self.rawStripePost(first) + "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            + "GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + Self.rawStripePost(second, extraHeaders: "Connection: close\r\n")
+        let port = running.port
+        let answers = try await TestStack.onThread {
+            let connection = try RawHTTPConnection(port: port)
+            try connection.send(requests)
+            return connection.read()  // the last request asks the server to close
+        }
+        let statuses = answers.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+        #expect(statuses == ["200", "200", "404", "200"], "\(answers)")
+        let marks = [#"{"received":1,"enqueued":1}"#, #"{"status":"ok"}"#, "HTTP/1.1 404", #"{"received":1,"enqueued":1}"#]
+        var from = answers.startIndex
+        for mark in marks {
+            guard let found = answers.range(of: mark, range: from..<answers.endIndex) else {
+                Issue.record("\(mark) missing or out of order in \(answers)")
+                break
+            }
+            from = found.upperBound
+        }
+        #expect(answers.contains("Connection: close") || answers.contains("connection: close"))
+        #expect(Set(try await running.jobs().compactMap { $0.payload["event_id"]?.stringValue }) == ["evt_pipe_1", "evt_pipe_2"])
+        try await running.stop()
+    }
+
+    @Test func expectContinueIsAnsweredAndAnOversizedAnnouncedBodyIsRefusedAtOnce() async throws {
+        let running = try await Self.start(try await TestStack.shared())
+        let body = #"{"id":"evt_continue","type":"customer.created"}"#
+        let request = Self.rawStripePost(body, extraHeaders: "Expect: 100-continue\r\n")
+        let head = String(decoding: request.utf8.dropLast(body.utf8.count), as: UTF8.self)
+        let port = running.port
+        let (interim, final, refused) = try await TestStack.onThread {
+            let connection = try RawHTTPConnection(port: port)
+            try connection.send(head)
+            let interim = connection.read { $0.contains("\r\n\r\n") }
+            try connection.send(body)
+            let final = connection.read { $0.contains("enqueued") }
+            // Announced over JUNCTION_WEBHOOK_MAX_BYTES (4096 here): refused before the body is sent.
+            let other = try RawHTTPConnection(port: port)
+            try other.send("POST /webhooks/stripe HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nStripe-Signature: t=1,v1=00\r\n"
+                + "Content-Length: 100000\r\nExpect: 100-continue\r\n\r\n")
+            return (interim, final, other.read { $0.contains("body-too-large") })
+        }
+        #expect(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), "\(interim)")
+        #expect(final.contains("HTTP/1.1 200 OK") && final.contains(#"{"received":1,"enqueued":1}"#), "\(final)")
+        #expect(refused.hasPrefix("HTTP/1.1 413 "), "\(refused)")
+        #expect(!refused.contains("100 Continue"))
+        #expect(try await running.jobs().map(\.dedupeKey) == ["webhook:stripe:evt_continue"])
+        try await running.stop()
+    }
+
     @Test func refusedDeliveriesGetAPreciseProblemAndEnqueueNothing() async throws {
         let running = try await Self.start(try await TestStack.shared())
         let body = #"{"id":"evt_2","type":"charge.failed"}"#
