@@ -144,15 +144,7 @@ private struct JSONParser {
                 } else {
                     try skipValue()
                 }
-                skipWhitespace()
-                guard index < bytes.count else { throw fail("unexpected end of input") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
-                index += 1
-                break
+                if try !nextMember(close: UInt8(ascii: "}")) { break }
             }
         }
         depth -= 1
@@ -187,15 +179,7 @@ private struct JSONParser {
                     skipWhitespace()
                 }
                 try skipValue()
-                skipWhitespace()
-                guard index < bytes.count else { throw fail("unexpected end of input") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                guard bytes[index] == close else { throw fail(object ? "expected ',' or '}'" : "expected ',' or ']'") }
-                index += 1
-                return
+                if try !nextMember(close: close) { return }
             }
         case UInt8(ascii: "\""): _ = try skipString()
         case UInt8(ascii: "t"): try expectLiteral("true")
@@ -226,16 +210,7 @@ private struct JSONParser {
                     index += 1
                 case UInt8(ascii: "u"):
                     index += 1
-                    let code = try parseHex4()
-                    if (0xD800...0xDBFF).contains(code) {
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                            throw fail("unpaired surrogate")
-                        }
-                        index += 2
-                        guard (0xDC00...0xDFFF).contains(try parseHex4()) else { throw fail("unpaired surrogate") }
-                    } else if (0xDC00...0xDFFF).contains(code) {
-                        throw fail("unpaired surrogate")
-                    }
+                    _ = try parseUnicodeEscape()
                 default:
                     throw fail("invalid escape")
                 }
@@ -247,8 +222,9 @@ private struct JSONParser {
         throw fail("unterminated string")
     }
 
-    /// Checks a number's grammar and moves past it.
-    private mutating func skipNumber() throws(JSONParseError) {
+    /// Checks a number's grammar and moves past it; true when it has no fraction or exponent.
+    @discardableResult
+    private mutating func skipNumber() throws(JSONParseError) -> Bool {
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
         if bytes[index] == UInt8(ascii: "0") {
@@ -256,17 +232,35 @@ private struct JSONParser {
         } else {
             while index < bytes.count && isDigit(bytes[index]) { index += 1 }
         }
+        var isInteger = true
         if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
+            isInteger = false
             index += 1
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
             while index < bytes.count && isDigit(bytes[index]) { index += 1 }
         }
         if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
+            isInteger = false
             index += 1
             if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
             while index < bytes.count && isDigit(bytes[index]) { index += 1 }
         }
+        return isInteger
+    }
+
+    /// After a member or element: true past a `,` (another one follows), false past the closing
+    /// `close` bracket.
+    private mutating func nextMember(close: UInt8) throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard index < bytes.count else { throw fail("unexpected end of input") }
+        if bytes[index] == UInt8(ascii: ",") {
+            index += 1
+            return true
+        }
+        guard bytes[index] == close else { throw fail(close == UInt8(ascii: "}") ? "expected ',' or '}'" : "expected ',' or ']'") }
+        index += 1
+        return false
     }
 
     private func fail(_ reason: String) -> JSONParseError {
@@ -329,15 +323,7 @@ private struct JSONParser {
             index += 1
             skipWhitespace()
             members[key] = try parseValue()
-            skipWhitespace()
-            guard index < bytes.count else { throw fail("unexpected end of input") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
-            index += 1
-            return .object(members)
+            if try !nextMember(close: UInt8(ascii: "}")) { return .object(members) }
         }
     }
 
@@ -354,15 +340,7 @@ private struct JSONParser {
         while true {
             skipWhitespace()
             elements.append(try parseValue())
-            skipWhitespace()
-            guard index < bytes.count else { throw fail("unexpected end of input") }
-            if bytes[index] == UInt8(ascii: ",") {
-                index += 1
-                continue
-            }
-            guard bytes[index] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
-            index += 1
-            return .array(elements)
+            if try !nextMember(close: UInt8(ascii: "]")) { return .array(elements) }
         }
     }
 
@@ -403,19 +381,7 @@ private struct JSONParser {
                 case UInt8(ascii: "r"): scalars.append(0x0D)
                 case UInt8(ascii: "t"): scalars.append(0x09)
                 case UInt8(ascii: "u"):
-                    var code = try parseHex4()
-                    if (0xD800...0xDBFF).contains(code) {
-                        guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                            throw fail("unpaired surrogate")
-                        }
-                        index += 2
-                        let low = try parseHex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw fail("unpaired surrogate") }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00...0xDFFF).contains(code) {
-                        throw fail("unpaired surrogate")
-                    }
-                    guard let scalar = Unicode.Scalar(code) else { throw fail("invalid code point") }
+                    let scalar = try parseUnicodeEscape()
                     scalars.append(contentsOf: String(scalar).utf8)
                 default:
                     throw fail("invalid escape")
@@ -427,6 +393,24 @@ private struct JSONParser {
             }
         }
         throw fail("unterminated string")
+    }
+
+    /// The code point of a `\uXXXX` escape whose `\u` was just read, joining a surrogate pair.
+    private mutating func parseUnicodeEscape() throws(JSONParseError) -> Unicode.Scalar {
+        var code = try parseHex4()
+        if (0xD800...0xDBFF).contains(code) {
+            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                throw fail("unpaired surrogate")
+            }
+            index += 2
+            let low = try parseHex4()
+            guard (0xDC00...0xDFFF).contains(low) else { throw fail("unpaired surrogate") }
+            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+        } else if (0xDC00...0xDFFF).contains(code) {
+            throw fail("unpaired surrogate")
+        }
+        guard let scalar = Unicode.Scalar(code) else { throw fail("invalid code point") }
+        return scalar
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {
@@ -449,27 +433,7 @@ private struct JSONParser {
 
     private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
         let start = index
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
-        if bytes[index] == UInt8(ascii: "0") {
-            index += 1
-        } else {
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
-        }
-        var isInteger = true
-        if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
-            isInteger = false
-            index += 1
-            guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
-        }
-        if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
-            isInteger = false
-            index += 1
-            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
-            while index < bytes.count && isDigit(bytes[index]) { index += 1 }
-        }
+        let isInteger = try skipNumber()
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger, let value = Int64(text) { return .integer(value) }
         guard let value = Double(text) else { throw fail("invalid number") }

@@ -50,18 +50,16 @@ public final class JobQueue: Sendable {
     /// Enqueues several jobs in one atomic step, sharing the round trip with concurrent callers.
     @discardableResult
     public func enqueue(_ requests: [JobRequest]) async throws -> [EnqueueOutcome] {
-        guard !requests.isEmpty else { return [] }
-        // The envelopes are encoded here, by the caller, so the flush does only the Redis I/O.
-        let (call, ids) = try queue.enqueueCall(requests)
-        let repeatable = requests.allSatisfy { $0.dedupeKey != nil }
-        return try await withCheckedThrowingContinuation { continuation in
-            wait(Waiter(call: call, ids: ids, repeatable: repeatable) { continuation.resume(with: $0) })
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue(requests) { continuation.resume(with: $0) }
         }
     }
 
     /// The same for code that is not async (the ingress answers webhooks from a NIO channel
     /// handler): returns at once, and `completion` runs exactly once, on a Redis pool thread, when
-    /// Redis has answered or failed. Hop to your own thread inside it and return quickly: the
+    /// Redis has answered or failed (at once, on the caller's thread, for no requests or an
+    /// envelope that cannot be encoded). The envelopes are encoded here, by the caller, so the
+    /// flush does only the Redis I/O. Hop to your own thread inside it and return quickly: the
     /// other requests of the same round trip are completed after it.
     public func enqueue(_ requests: [JobRequest], completion: @escaping Completion) {
         guard !requests.isEmpty else { return completion(.success([])) }
