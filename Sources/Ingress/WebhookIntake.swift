@@ -174,15 +174,13 @@ struct WebhookIntake: Sendable {
     /// True for header names that must not be stored: credentials by the log redaction's rules,
     /// and HMAC signatures (`X-Shopify-Hmac-Sha256`).
     static func carriesCredential(_ name: String) -> Bool {
-        if JSONLogHandler.isSensitive(name) { return true }
-        let bytes = Array(name.utf8)
-        guard bytes.count >= 4 else { return false }
-        for start in 0...(bytes.count - 4) where bytes[start] | 0x20 == 0x68 && bytes[start + 1] | 0x20 == 0x6D
-            && bytes[start + 2] | 0x20 == 0x61 && bytes[start + 3] | 0x20 == 0x63 {
-            return true
+        var name = name
+        return name.withUTF8 { bytes in
+            JSONLogHandler.isSensitive(bytes) || JSONLogHandler.containsIgnoringASCIICase(bytes, hmacWord)
         }
-        return false
     }
+
+    private static let hmacWord = Array("hmac".utf8)
 
     /// The job payload `webhook.process` reads, written straight to JSON text with its keys in
     /// order (as ``JSONValue/serialized`` would write it): `body_base64`, `content_type`,

@@ -7,34 +7,51 @@ public enum Timestamp {
     /// `2026-11-21T17:01:43.123456Z`.
     public static func format(_ date: Date) -> String {
         let totalMicros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
-        var seconds = time_t(totalMicros.floorDiv(1_000_000))
-        let micros = totalMicros - Int64(seconds) * 1_000_000
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        // Written digit by digit: String(format:) was a tenth of the cost of an enqueue.
-        var bytes = [UInt8](repeating: 0, count: 27)
-        func put(_ value: Int, at offset: Int, width: Int) {
-            var remaining = value
-            for position in stride(from: offset + width - 1, through: offset, by: -1) {
-                bytes[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
-                remaining /= 10
+        let seconds = totalMicros.floorDiv(1_000_000)
+        let micros = Int(totalMicros - seconds * 1_000_000)
+        let (year, month, day) = civilDate(daysSinceEpoch: seconds.floorDiv(86_400))
+        let secondOfDay = Int(seconds - seconds.floorDiv(86_400) * 86_400)
+        // Written digit by digit into the string's own storage: String(format:) was a tenth of
+        // the cost of an enqueue, and gmtime_r takes glibc's time zone lock on every call.
+        return String(unsafeUninitializedCapacity: 27) { bytes in
+            func put(_ value: Int, at offset: Int, width: Int) {
+                var remaining = value
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    bytes[position] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                    remaining /= 10
+                }
             }
+            put(year, at: 0, width: 4)
+            bytes[4] = UInt8(ascii: "-")
+            put(month, at: 5, width: 2)
+            bytes[7] = UInt8(ascii: "-")
+            put(day, at: 8, width: 2)
+            bytes[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, at: 11, width: 2)
+            bytes[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, at: 14, width: 2)
+            bytes[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, at: 17, width: 2)
+            bytes[19] = UInt8(ascii: ".")
+            put(micros, at: 20, width: 6)
+            bytes[26] = UInt8(ascii: "Z")
+            return 27
         }
-        put(Int(parts.tm_year) + 1900, at: 0, width: 4)
-        bytes[4] = UInt8(ascii: "-")
-        put(Int(parts.tm_mon) + 1, at: 5, width: 2)
-        bytes[7] = UInt8(ascii: "-")
-        put(Int(parts.tm_mday), at: 8, width: 2)
-        bytes[10] = UInt8(ascii: "T")
-        put(Int(parts.tm_hour), at: 11, width: 2)
-        bytes[13] = UInt8(ascii: ":")
-        put(Int(parts.tm_min), at: 14, width: 2)
-        bytes[16] = UInt8(ascii: ":")
-        put(Int(parts.tm_sec), at: 17, width: 2)
-        bytes[19] = UInt8(ascii: ".")
-        put(Int(micros), at: 20, width: 6)
-        bytes[26] = UInt8(ascii: "Z")
-        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The proleptic Gregorian date of a day counted from 1970-01-01 (Howard Hinnant's
+    /// `civil_from_days`), for years 0 to 9999.
+    static func civilDate(daysSinceEpoch days: Int64) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468
+        let era = shifted.floorDiv(146_097)
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return (Int(year), Int(month), Int(day))
     }
 
     /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][±HH[:MM[:SS]]]` (a `T` separator is accepted too);

@@ -70,19 +70,29 @@ public struct JSONLogHandler: LogHandler {
     /// in any case, anywhere in the key. Compared byte by byte: the ingress asks for every header
     /// of every delivery.
     public static func isSensitive(_ key: String) -> Bool {
-        var lowered = Array(key.utf8)
-        for index in lowered.indices where lowered[index] >= 0x41 && lowered[index] <= 0x5A { lowered[index] |= 0x20 }
-        for word in sensitiveWords where word.count <= lowered.count {
-            var start = 0
-            while start + word.count <= lowered.count {
-                var matched = true
-                for offset in 0..<word.count where lowered[start + offset] != word[offset] {
+        var key = key
+        return key.withUTF8 { isSensitive($0) }
+    }
+
+    /// The same for a name's UTF-8 bytes.
+    public static func isSensitive(_ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        sensitiveWords.contains { containsIgnoringASCIICase(key, $0) }
+    }
+
+    /// True when `haystack` contains `word` (lowercase ASCII), ignoring the case of ASCII letters.
+    public static func containsIgnoringASCIICase(_ haystack: UnsafeBufferPointer<UInt8>, _ word: [UInt8]) -> Bool {
+        guard word.count <= haystack.count else { return false }
+        for start in 0...(haystack.count - word.count) {
+            var matched = true
+            for offset in 0..<word.count {
+                var byte = haystack[start + offset]
+                if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
+                if byte != word[offset] {
                     matched = false
                     break
                 }
-                if matched { return true }
-                start += 1
             }
+            if matched { return true }
         }
         return false
     }

@@ -92,11 +92,16 @@ public struct Queue: Sendable {
     public let scripts: QueueScripts
     private var keys: QueueKeys { settings.keys }
     /// The four priority lists as script keys, critical first.
-    private var queueKeys: [RedisArgument] { keys.queues.map { RedisArgument($0) } }
+    private let queueKeys: [RedisArgument]
+    /// The enqueue script's fixed keys: the four lists, jobs, delayed, wake-up and stats.
+    private let enqueueKeys: [RedisArgument]
 
     public init(settings: QueueSettings, scripts: QueueScripts) {
         self.settings = settings
         self.scripts = scripts
+        let keys = settings.keys
+        queueKeys = keys.queues.map { RedisArgument($0) }
+        enqueueKeys = queueKeys + [RedisArgument(keys.jobs), RedisArgument(keys.delayed), RedisArgument(keys.wakeup), RedisArgument(keys.stats)]
     }
 
     // MARK: Enqueue
@@ -113,20 +118,20 @@ public struct Queue: Sendable {
     /// The script call that enqueues `requests` atomically (for callers that pipeline it with
     /// other work), and the ids the envelopes got.
     public func enqueueCall(_ requests: [JobRequest], now: Date = Date()) throws -> (call: ScriptCall, ids: [String]) {
-        var keyArguments = queueKeys + [
-            RedisArgument(keys.jobs), RedisArgument(keys.delayed), RedisArgument(keys.wakeup), RedisArgument(keys.stats),
-        ]
+        var keyArguments = enqueueKeys
         var arguments: [RedisArgument] = [RedisArgument(Self.milliseconds(now)), RedisArgument(requests.count)]
         arguments.reserveCapacity(2 + requests.count * 6)
         var ids: [String] = []
+        ids.reserveCapacity(requests.count)
         for request in requests {
             let envelope = envelope(for: request, now: now)
             ids.append(envelope.id)
-            arguments += [
-                RedisArgument(envelope.id), RedisArgument(request.priority.index), RedisArgument(envelope.encoded(payloadText: request.payloadText)),
-                RedisArgument(Self.milliseconds(request.delay)), request.dedupeKey == nil ? "0" : "1",
-                RedisArgument(max(1, Self.milliseconds(request.dedupeTTL))),
-            ]
+            arguments.append(RedisArgument(envelope.id))
+            arguments.append(RedisArgument(request.priority.index))
+            arguments.append(RedisArgument(envelope.encoded(payloadText: request.payloadText)))
+            arguments.append(RedisArgument(Self.milliseconds(request.delay)))
+            arguments.append(request.dedupeKey == nil ? "0" : "1")
+            arguments.append(RedisArgument(max(1, Self.milliseconds(request.dedupeTTL))))
             if let dedupeKey = request.dedupeKey { keyArguments.append(RedisArgument(keys.dedupe(dedupeKey))) }
         }
         return ((scripts.enqueue, keyArguments, arguments), ids)

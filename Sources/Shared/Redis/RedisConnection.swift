@@ -185,26 +185,11 @@ public final class RedisConnection {
     }
 
     private func append(_ command: [RedisArgument], to context: UnsafeMutablePointer<redisContext>) {
-        // hiredis copies the arguments into its output buffer, so the pointers need only live
-        // for the duration of the call.
-        let lengths = command.map { $0.bytes.count }
-        var storage: [UInt8] = []
-        storage.reserveCapacity(lengths.reduce(0, +))
-        for argument in command { storage.append(contentsOf: argument.bytes) }
-        storage.withUnsafeBufferPointer { buffer in
-            let base = UnsafeRawPointer(buffer.baseAddress ?? UnsafePointer(bitPattern: 1)!)
-            var offset = 0
-            var pointers: [UnsafePointer<CChar>?] = []
-            pointers.reserveCapacity(command.count)
-            for length in lengths {
-                pointers.append((base + offset).assumingMemoryBound(to: CChar.self))
-                offset += length
-            }
-            _ = pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { argvlen in
-                    redisAppendCommandArgv(context, Int32(command.count), argv.baseAddress, argvlen.baseAddress)
-                }
-            }
+        // Formatted here, straight from each argument's bytes; hiredis copies the result into its
+        // output buffer.
+        let formatted = command.respEncoded()
+        formatted.withUnsafeBytes { buffer in
+            _ = redisAppendFormattedCommand(context, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
         }
     }
 

@@ -62,6 +62,8 @@ public protocol WebhookVerifier: Sendable {
 
 /// The constant-time building blocks the verifiers share.
 enum Signatures {
+    /// swift-crypto's HMAC-SHA256, key set-up included: what the samples sign with. The verifiers
+    /// use ``PreparedHMAC``, which keeps each secret's key schedule.
     static func hmacSHA256(_ key: String, _ message: [UInt8]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(key.utf8))))
     }

@@ -127,4 +127,23 @@ struct IdentifierTests {
         #expect(Timestamp.format(Date(timeIntervalSince1970: 1_795_280_503.25)) == "2026-11-21T17:01:43.250000Z")
         #expect(Timestamp.format(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500000Z")
     }
+
+    /// The date arithmetic is our own (no gmtime_r): every day from 1900 to 2200, leap years and
+    /// century rules included, must read as Foundation's Gregorian calendar reads it.
+    @Test func timestampsAgreeWithTheGregorianCalendarOnEveryDayFrom1900To2200() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var mismatches: [String] = []
+        // Noon plus an odd number of seconds, so the time of day is checked too.
+        for day in stride(from: -25_567, through: 84_006, by: 1) {
+            let seconds = Double(day) * 86_400 + Double(day.magnitude % 86_400)
+            let date = Date(timeIntervalSince1970: seconds)
+            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+            let expected = String(format: "%04d-%02d-%02dT%02d:%02d:%02d.000000Z", parts.year!, parts.month!, parts.day!, parts.hour!, parts.minute!, parts.second!)
+            let formatted = Timestamp.format(date)
+            if formatted != expected { mismatches.append("\(formatted) != \(expected)") }
+            if mismatches.count > 5 { break }
+        }
+        #expect(mismatches.isEmpty)
+    }
 }

@@ -27,6 +27,23 @@ struct RedisConnectionTests {
         #expect(stored == value)
     }
 
+    /// Arguments are written as the bytes of whatever they were made from: strings (multi-byte
+    /// UTF-8, empty, larger than any buffer), integers and byte arrays, and the same bytes are the
+    /// same argument however they were made.
+    @Test func argumentsOfEveryKindReachRedisAsTheirBytes() async throws {
+        let stack = try await TestStack.shared()
+        let key = TestStack.uniqueKey() + ":é✓"
+        let long = String(repeating: "0123456789abcdef", count: 20_000) + "✓"
+        let stored = try await TestStack.onThread {
+            let connection = try RedisConnection(stack.redis)
+            try connection.command("RPUSH", RedisArgument(key), "", RedisArgument(long), RedisArgument(-1_234_567_890_123), RedisArgument(bytes: [0, 13, 10]), RedisArgument(2.5))
+            return try connection.command("LRANGE", RedisArgument(key), 0, -1).array().map { try $0.bytes() }
+        }
+        #expect(stored == [[], Array(long.utf8), Array("-1234567890123".utf8), [0, 13, 10], Array("2.5".utf8)])
+        #expect(RedisArgument("a✓") == RedisArgument(bytes: Array("a✓".utf8)))
+        #expect(Set([RedisArgument("7"), RedisArgument(7), RedisArgument(bytes: [55])]).count == 1)
+    }
+
     @Test func errorRepliesAreThrownForOneCommandAndKeptInPlaceInAPipeline() async throws {
         let stack = try await TestStack.shared()
         let key = TestStack.uniqueKey()

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JunctionShared
 import Testing
@@ -153,5 +154,21 @@ struct WebhookVerifierTests {
         #expect(secrets.secrets(for: "stripe") == ["whsec_new", "whsec_old"])
         #expect(secrets.secrets(for: "github").isEmpty, "an empty value configures nothing: deliveries fail closed")
     }
-}
 
+    /// The verifiers' HMAC keeps each secret's key schedule: it must give swift-crypto's HMAC for
+    /// keys shorter than, equal to and longer than SHA-256's 64-byte block (those are hashed
+    /// first), whatever was computed with the same key before.
+    @Test func preparedHMACEqualsSwiftCryptosForEveryKeyLengthAndRepeatedUse() {
+        for keyLength in [0, 1, 32, 63, 64, 65, 200] {
+            let key = String((0..<keyLength).map { Character(UnicodeScalar(UInt8(33 + $0 % 90))) })
+            for messageLength in [0, 1, 55, 64, 1_000] {
+                let message = (0..<messageLength).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ keyLength) }
+                let expected = Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(key.utf8))))
+                #expect(PreparedHMAC.sha256(key: key, message) == expected, "key \(keyLength) bytes, message \(messageLength) bytes")
+                #expect(PreparedHMAC.sha256(key: key, message) == expected, "the same again: no state carried over")
+                let prefixed = Array(HMAC<SHA256>.authenticationCode(for: Array("1700000000.".utf8) + message, using: SymmetricKey(data: Array(key.utf8))))
+                #expect(PreparedHMAC.sha256(key: key, prefix: "1700000000.", message) == prefixed)
+            }
+        }
+    }
+}

@@ -18,6 +18,6 @@ public struct HubSpotWebhookVerifier: WebhookVerifier {
         guard let signature = Signatures.base64(header) else { throw .malformedHeader("X-HubSpot-Signature-v3", reason: "not base64") }
         try Signatures.checkTimestamp(milliseconds / 1000, now: now, tolerance: tolerance)
         let signed = Array((delivery.method.uppercased() + delivery.url).utf8) + delivery.body + Array(timestampText.utf8)
-        guard Signatures.anyMatches(secrets, signature, { Signatures.hmacSHA256($0, signed) }) else { throw .invalidSignature }
+        guard Signatures.anyMatches(secrets, signature, { PreparedHMAC.sha256(key: $0, signed) }) else { throw .invalidSignature }
     }
 }

@@ -30,6 +30,6 @@ struct BodyHMACSHA256 {
             }
             signature = bytes
         }
-        guard Signatures.anyMatches(secrets, signature, { Signatures.hmacSHA256($0, delivery.body) }) else { throw .invalidSignature }
+        guard Signatures.anyMatches(secrets, signature, { PreparedHMAC.sha256(key: $0, delivery.body) }) else { throw .invalidSignature }
     }
 }

@@ -16,7 +16,6 @@ public struct SlackWebhookVerifier: WebhookVerifier {
             throw .malformedHeader("X-Slack-Signature", reason: "expected v0=<hex>")
         }
         try Signatures.checkTimestamp(timestamp, now: now, tolerance: tolerance)
-        let signed = Array("v0:\(timestampText):".utf8) + delivery.body
-        guard Signatures.anyMatches(secrets, signature, { Signatures.hmacSHA256($0, signed) }) else { throw .invalidSignature }
+        guard Signatures.anyMatches(secrets, signature, { PreparedHMAC.sha256(key: $0, prefix: "v0:\(timestampText):", delivery.body) }) else { throw .invalidSignature }
     }
 }

@@ -9,7 +9,6 @@ public struct SquareWebhookVerifier: WebhookVerifier {
         guard !secrets.isEmpty else { throw .noSecretConfigured }
         let header = try Signatures.require(delivery, "x-square-hmacsha256-signature")
         guard let signature = Signatures.base64(header) else { throw .malformedHeader("x-square-hmacsha256-signature", reason: "not base64") }
-        let signed = Array(delivery.url.utf8) + delivery.body
-        guard Signatures.anyMatches(secrets, signature, { Signatures.hmacSHA256($0, signed) }) else { throw .invalidSignature }
+        guard Signatures.anyMatches(secrets, signature, { PreparedHMAC.sha256(key: $0, prefix: delivery.url, delivery.body) }) else { throw .invalidSignature }
     }
 }

@@ -30,9 +30,9 @@ public struct StripeWebhookVerifier: WebhookVerifier {
         guard let timestamp else { throw .malformedHeader("Stripe-Signature", reason: "no t= timestamp") }
         guard !signatures.isEmpty else { throw .malformedHeader("Stripe-Signature", reason: "no v1= signature") }
         try Signatures.checkTimestamp(timestamp, now: now, tolerance: tolerance)
-        let signed = Array("\(timestamp).".utf8) + delivery.body
+        let prefix = "\(timestamp)."
         var matched = false
-        for signature in signatures where Signatures.anyMatches(secrets, signature, { Signatures.hmacSHA256($0, signed) }) { matched = true }
+        for signature in signatures where Signatures.anyMatches(secrets, signature, { PreparedHMAC.sha256(key: $0, prefix: prefix, delivery.body) }) { matched = true }
         guard matched else { throw .invalidSignature }
     }
 }
