@@ -212,7 +212,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .store(let requests, let events):
             let intake = self.intake
             let target = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-            jobs.enqueue(requests) { result in
+            let eventLoop = context.eventLoop
+            jobs.enqueue(requests, startingFlushWith: { eventLoop.execute($0) }) { result in
                 // On a Redis pool thread: back to the connection's event loop to answer.
                 target.eventLoop.execute {
                     let answer = intake.stored(result, request: request, events: events)

@@ -33,6 +33,8 @@ public final class JobQueue: Sendable {
     private struct Pending {
         var waiting: [Waiter] = []
         var flushing = 0
+        /// A deferred start (``enqueue(_:startingFlushWith:completion:)``) is scheduled.
+        var startScheduled = false
     }
 
     public init(redis: RedisClient, queue: Queue, maxFlushes: Int = 2) {
@@ -62,23 +64,57 @@ public final class JobQueue: Sendable {
     /// flush does only the Redis I/O. Hop to your own thread inside it and return quickly: the
     /// other requests of the same round trip are completed after it.
     public func enqueue(_ requests: [JobRequest], completion: @escaping Completion) {
+        enqueue(requests, startingFlushWith: nil, completion: completion)
+    }
+
+    /// The same, but a round trip this call would start is started by `schedule` instead: the
+    /// ingress passes its event loop's `execute`, so every delivery read in one turn of the loop
+    /// joins one round trip, started once the turn's reads are done, rather than the first of them
+    /// leaving alone. Calls made while a start is already scheduled just join it.
+    public func enqueue(_ requests: [JobRequest], startingFlushWith schedule: (@Sendable (@escaping @Sendable () -> Void) -> Void)?,
+                        completion: @escaping Completion) {
         guard !requests.isEmpty else { return completion(.success([])) }
         do {
             let (call, ids) = try queue.enqueueCall(requests)
-            wait(Waiter(call: call, ids: ids, repeatable: requests.allSatisfy { $0.dedupeKey != nil }, completion: completion))
+            wait(Waiter(call: call, ids: ids, repeatable: requests.allSatisfy { $0.dedupeKey != nil }, completion: completion), schedule: schedule)
         } catch {
             completion(.failure(error))
         }
     }
 
-    private func wait(_ waiter: Waiter) {
-        let startFlush = pending.withLock { state -> Bool in
+    private enum Start {
+        case none, now, scheduled
+    }
+
+    private func wait(_ waiter: Waiter, schedule: (@Sendable (@escaping @Sendable () -> Void) -> Void)?) {
+        let start = pending.withLock { state -> Start in
             state.waiting.append(waiter)
-            guard state.flushing < maxFlushes else { return false }
+            guard state.flushing < maxFlushes else { return .none }
+            guard schedule != nil else {
+                state.flushing += 1
+                return .now
+            }
+            if state.startScheduled { return .none }
+            state.startScheduled = true
+            return .scheduled
+        }
+        switch start {
+        case .none: break
+        case .now: scheduleFlush()
+        case .scheduled: schedule?({ self.startScheduledFlush() })
+        }
+    }
+
+    /// A scheduled start: one round trip for everything waiting, unless the flushes in flight
+    /// are already at ``maxFlushes`` (the next of them to finish takes it).
+    private func startScheduledFlush() {
+        let start = pending.withLock { state -> Bool in
+            state.startScheduled = false
+            guard !state.waiting.isEmpty, state.flushing < maxFlushes else { return false }
             state.flushing += 1
             return true
         }
-        if startFlush { scheduleFlush() }
+        if start { scheduleFlush() }
     }
 
     /// Queues one flush on a Redis pool thread.

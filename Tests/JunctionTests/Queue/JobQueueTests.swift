@@ -1,5 +1,6 @@
 import Foundation
 import JunctionShared
+import Synchronization
 import Testing
 
 @Suite("Group-committed enqueue")
@@ -28,6 +29,35 @@ struct JobQueueTests {
         #expect(ids.count == 200)
         let stats = try await jobs.stats()
         #expect(stats.ready[.normal] == 200 && stats.counters["enqueued"] == 200)
+        await redis.shutdown()
+    }
+
+    /// The ingress defers the start of a round trip to the end of its event loop's turn: nothing
+    /// is sent until the scheduled start runs, every call made meanwhile joins the one start, and
+    /// then all of them are stored in one round trip and completed.
+    @Test func aDeferredStartCollectsEveryCallUntilItRuns() async throws {
+        let stack = try await TestStack.shared()
+        let queue = QueueKit.queue()
+        let redis = RedisClient(stack.redis, connections: 2)
+        let jobs = JobQueue(redis: redis, queue: queue)
+        let scheduled = Mutex<[@Sendable () -> Void]>([])
+        let outcomes = Mutex<[Result<[EnqueueOutcome], any Error>]>([])
+        let allDone = AsyncStream<Void>.makeStream()
+        for index in 0..<50 {
+            jobs.enqueue([QueueKit.request(["index": .integer(Int64(index))])], startingFlushWith: { start in scheduled.withLock { $0.append(start) } }) { result in
+                let count = outcomes.withLock { $0.append(result); return $0.count }
+                if count == 50 { allDone.continuation.finish() }
+            }
+        }
+        #expect(scheduled.withLock { $0.count } == 1, "one start for all fifty calls")
+        #expect(outcomes.withLock { $0.isEmpty })
+        #expect(try await jobs.stats().ready[.normal] == 0, "nothing is sent before the start runs")
+        scheduled.withLock { $0 }.forEach { $0() }
+        for await _ in allDone.stream {}
+        let enqueued = outcomes.withLock { $0 }.compactMap { try? $0.get() }.flatMap { $0 }.filter { $0 != .duplicate }
+        #expect(enqueued.count == 50)
+        let stats = try await jobs.stats()
+        #expect(stats.ready[.normal] == 50 && stats.counters["enqueued"] == 50)
         await redis.shutdown()
     }
 
