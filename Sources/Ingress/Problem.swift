@@ -18,13 +18,12 @@ struct Problem: Error, Sendable {
         body += #","status":\#(status.code),"detail":"#
         JSONText.appendString(detail, to: &body)
         body += "}"
-        var fields = headers
-        fields[.contentType] = "application/problem+json"
-        return WebhookAnswer(status: status, headers: fields, body: body)
+        return WebhookAnswer(status: status, contentType: "application/problem+json",
+                             headers: headers.map { ($0.name.rawName, $0.value) }, body: body)
     }
 
     var response: Response {
         let answer = answer
-        return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+        return Response(status: answer.status, headers: answer.fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
     }
 }

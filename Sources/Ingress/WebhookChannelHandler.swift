@@ -245,8 +245,9 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func write(_ answer: WebhookAnswer, keepAlive: Bool, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
         let body = answer.body.utf8.count
         var headers = HTTPHeaders()
-        headers.reserveCapacity(answer.headers.count + 3)
-        for field in answer.headers { headers.add(name: field.name.rawName, value: field.value) }
+        headers.reserveCapacity(answer.headers.count + 4)
+        if let contentType = answer.contentType { headers.add(name: "Content-Type", value: contentType) }
+        for field in answer.headers { headers.add(name: field.name, value: field.value) }
         headers.add(name: "Content-Length", value: String(body))
         headers.add(name: "Date", value: date.now())
         if !keepAlive { headers.add(name: "Connection", value: "close") }

@@ -6,16 +6,26 @@ import Logging
 /// An answer to a webhook request, independent of the server code that writes it.
 struct WebhookAnswer: Sendable {
     var status: HTTPResponse.Status
-    var headers: HTTPFields
+    /// `Content-Type`, when there is a body.
+    var contentType: String?
+    /// Any other header fields (`Retry-After`, `X-Junction-Duplicate`): usually none, and then
+    /// nothing is allocated for them.
+    var headers: [(name: String, value: String)] = []
     var body: String
 
-    static func json(_ body: String, headers: HTTPFields = [:]) -> WebhookAnswer {
-        var fields = headers
-        fields[.contentType] = "application/json"
-        return WebhookAnswer(status: .ok, headers: fields, body: body)
+    static func json(_ body: String, headers: [(name: String, value: String)] = []) -> WebhookAnswer {
+        WebhookAnswer(status: .ok, contentType: "application/json", headers: headers, body: body)
     }
 
-    static let empty = WebhookAnswer(status: .ok, headers: [:], body: "")
+    static let empty = WebhookAnswer(status: .ok, contentType: nil, body: "")
+
+    /// The fields as HTTP types (for a routed answer).
+    var fields: HTTPFields {
+        var fields = HTTPFields()
+        if let contentType { fields[.contentType] = contentType }
+        for (name, value) in headers { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        return fields
+    }
 }
 
 /// A webhook request as read off the wire: the route's parameters, the raw path and query the
@@ -124,9 +134,7 @@ struct WebhookIntake: Sendable {
         switch result {
         case .success(let outcomes):
             let fresh = outcomes.count { $0 != .duplicate }
-            var fields: HTTPFields = [:]
-            if fresh == 0 { fields[Self.duplicateHeader] = "true" }
-            return .json(#"{"received":\#(events),"enqueued":\#(fresh)}"#, headers: fields)
+            return .json(Self.receipt(events: events, enqueued: fresh), headers: fresh == 0 ? [(Self.duplicateHeader, "true")] : [])
         case .failure(let error):
             logger.error("cannot enqueue a verified webhook; answering 503 so the provider retries", metadata: [
                 "provider": .string(request.provider), "error": .string("\(error)"),
@@ -136,7 +144,19 @@ struct WebhookIntake: Sendable {
         }
     }
 
-    static let duplicateHeader = HTTPField.Name("X-Junction-Duplicate")!
+    static let duplicateHeader = "X-Junction-Duplicate"
+
+    /// The 200's body. The common one-event answers are made once.
+    static func receipt(events: Int, enqueued: Int) -> String {
+        switch (events, enqueued) {
+        case (1, 1): oneEnqueued
+        case (1, 0): oneDuplicate
+        default: #"{"received":\#(events),"enqueued":\#(enqueued)}"#
+        }
+    }
+
+    private static let oneEnqueued = #"{"received":1,"enqueued":1}"#
+    private static let oneDuplicate = #"{"received":1,"enqueued":0}"#
 
     /// Slack's `url_verification` (after the signature was verified): echo the challenge.
     private func slackChallenge(provider: String, delivery: WebhookDelivery) -> WebhookAnswer? {
@@ -162,6 +182,7 @@ struct WebhookIntake: Sendable {
     /// signatures or credentials.
     private func keptHeaders(_ headers: [String: String]) -> String {
         var members = ""
+        members.reserveCapacity(headers.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 })
         for name in headers.keys.sorted() where !Self.carriesCredential(name) {
             if !members.isEmpty { members += "," }
             JSONText.appendString(name, to: &members)

@@ -2,14 +2,12 @@
 public enum Hex {
     private static let alphabet = Array("0123456789abcdef".utf8)
 
-    /// The low `count` hex digits of `value`, zero-padded.
-    public static func digits(_ value: UInt64, count: Int) -> String {
-        var bytes = [UInt8](repeating: UInt8(ascii: "0"), count: count)
+    /// Writes the low `count` hex digits of `value`, zero-padded, at `offset`.
+    public static func write(_ value: UInt64, count: Int, into bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
         var remaining = value
-        for position in stride(from: count - 1, through: 0, by: -1) {
+        for position in stride(from: offset + count - 1, through: offset, by: -1) {
             bytes[position] = alphabet[Int(remaining & 0xF)]
             remaining >>= 4
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

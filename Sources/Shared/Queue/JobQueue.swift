@@ -159,17 +159,17 @@ public final class JobQueue: Sendable {
                 return try connection.evaluate(merged.script, keys: merged.keys, arguments: merged.arguments)
             }
         }
+        let flags = reply.flatMap { reply in Result { try reply.array() } }
         var offset = 0
         for waiter in batch {
             let range = offset..<(offset + waiter.ids.count)
             offset = range.upperBound
-            waiter.completion(reply.flatMap { reply in
+            waiter.completion(flags.flatMap { flags in
                 Result {
-                    let flags = try reply.array()
                     guard flags.count >= range.upperBound else {
-                        throw RedisError.unexpectedReply(expected: "\(range.upperBound) enqueue results", got: reply)
+                        throw RedisError.unexpectedReply(expected: "\(range.upperBound) enqueue results", got: .array(flags))
                     }
-                    return try Queue.enqueueOutcomes(.array(Array(flags[range])), ids: waiter.ids)
+                    return try Queue.enqueueOutcomes(flags[range], ids: waiter.ids)
                 }
             })
         }

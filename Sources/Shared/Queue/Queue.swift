@@ -145,7 +145,9 @@ public struct Queue: Sendable {
     public static func mergeEnqueueCalls(_ calls: [ScriptCall]) -> ScriptCall {
         guard let first = calls.first, calls.count > 1 else { return calls[0] }
         var keys = Array(first.keys.prefix(8))
+        keys.reserveCapacity(calls.reduce(8) { $0 + $1.keys.count - 8 })
         var arguments: [RedisArgument] = [first.arguments[0], "0"]
+        arguments.reserveCapacity(calls.reduce(2) { $0 + $1.arguments.count - 2 })
         var count = 0
         for call in calls {
             keys += call.keys.dropFirst(8)
@@ -158,9 +160,16 @@ public struct Queue: Sendable {
 
     /// Reads the reply of an ``enqueueCall(_:now:)``.
     public static func enqueueOutcomes(_ reply: RedisReply, ids: [String]) throws -> [EnqueueOutcome] {
-        let flags = try reply.array()
-        guard flags.count == ids.count else { throw RedisError.unexpectedReply(expected: "\(ids.count) enqueue results", got: reply) }
-        return try zip(flags, ids).map { flag, id in try flag.int() == 1 ? .enqueued(id: id) : .duplicate }
+        try enqueueOutcomes(ArraySlice(try reply.array()), ids: ids)
+    }
+
+    /// The same for one call's flags within a merged call's reply.
+    static func enqueueOutcomes(_ flags: ArraySlice<RedisReply>, ids: [String]) throws -> [EnqueueOutcome] {
+        guard flags.count == ids.count else { throw RedisError.unexpectedReply(expected: "\(ids.count) enqueue results", got: .array(Array(flags))) }
+        var outcomes: [EnqueueOutcome] = []
+        outcomes.reserveCapacity(ids.count)
+        for (flag, id) in zip(flags, ids) { outcomes.append(try flag.int() == 1 ? .enqueued(id: id) : .duplicate) }
+        return outcomes
     }
 
     /// Enqueues the requests in one atomic step (all or none).
@@ -446,7 +455,11 @@ public struct Queue: Sendable {
     /// A W3C trace id: 32 lowercase hex digits.
     public static func newTraceID() -> String {
         let (high, low) = RandomBytes.twoWords()
-        return Hex.digits(high, count: 16) + Hex.digits(low, count: 16)
+        return String(unsafeUninitializedCapacity: 32) { bytes in
+            Hex.write(high, count: 16, into: bytes, at: 0)
+            Hex.write(low, count: 16, into: bytes, at: 16)
+            return 32
+        }
     }
 }
 

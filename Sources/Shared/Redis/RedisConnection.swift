@@ -135,7 +135,11 @@ public final class RedisConnection {
     // MARK: - Internals
 
     private static func evalsha(_ sha: String, keys: [RedisArgument], arguments: [RedisArgument]) -> [RedisArgument] {
-        ["EVALSHA", RedisArgument(sha), RedisArgument(keys.count)] + keys + arguments
+        var command: [RedisArgument] = ["EVALSHA", RedisArgument(sha), RedisArgument(keys.count)]
+        command.reserveCapacity(3 + keys.count + arguments.count)
+        command.append(contentsOf: keys)
+        command.append(contentsOf: arguments)
+        return command
     }
 
     private func openContext() throws(RedisError) -> UnsafeMutablePointer<redisContext> {
