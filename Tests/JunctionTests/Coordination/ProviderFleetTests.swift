@@ -154,7 +154,8 @@ struct FleetCoordinationTests {
         let worker = try await WorkerProcessTests.startWorker(stack, queue: queue, [
             "JUNCTION_WORKER_LEASE": "1s", "JUNCTION_WORKER_CONCURRENCY": "1", "JUNCTION_LOG_LEVEL": "debug",
         ])
-        _ = try await WorkerProcessTests.enqueue(stack, queue, [QueueKit.request(["lock": "sync:t2:hubspot:contacts", "sleep_ms": 1500])])
+        // Long enough that the lock is deleted while the job runs, even on a loaded CI machine.
+        _ = try await WorkerProcessTests.enqueue(stack, queue, [QueueKit.request(["lock": "sync:t2:hubspot:contacts", "sleep_ms": 4000])])
         try await worker.waitForLine(containing: "\"msg\":\"lock taken\"")
         // The lock disappears under the job (an operator, a Redis failover).
         try await TestStack.onThread { _ = try RedisConnection(stack.redis).command("DEL", RedisArgument(queue.settings.keys.lock("sync:t2:hubspot:contacts"))) }

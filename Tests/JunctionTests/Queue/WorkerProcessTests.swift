@@ -24,7 +24,8 @@ struct WorkerProcessTests {
         let queue = QueueKit.queue()
         let settings = ["JUNCTION_WORKER_LEASE": "1s", "JUNCTION_WORKER_CONCURRENCY": "1"]
         let doomed = try await Self.startWorker(stack, queue: queue, settings)
-        _ = try await Self.enqueue(stack, queue, [QueueKit.request(["sleep_ms": 1500])])
+        // Long enough that the kill lands while the job runs, even on a loaded CI machine.
+        _ = try await Self.enqueue(stack, queue, [QueueKit.request(["sleep_ms": 4000])])
         try await QueueKit.eventually("the job is running") { try await Self.stats(stack, queue).inflight == 1 }
         #expect(try await doomed.stop(signal: SIGKILL) == 128 + SIGKILL)
 
