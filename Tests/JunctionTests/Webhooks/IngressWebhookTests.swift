@@ -149,6 +149,36 @@ struct IngressWebhookTests {
         try await running.stop()
     }
 
+    /// SIGTERM while a delivery's body is still arriving: the ingress stops listening, but the
+    /// delivery is read to its end, stored, answered, and only then is its connection closed.
+    @Test func aDeliveryInProgressAtShutdownIsStoredAndAnsweredBeforeTheConnectionCloses() async throws {
+        let running = try await Self.start(try await TestStack.shared())
+        let body = #"{"id":"evt_shutdown","type":"customer.updated"}"#
+        let request = Self.rawStripePost(body, extraHeaders: "Expect: 100-continue\r\n")
+        let head = String(decoding: request.utf8.dropLast(body.utf8.count), as: UTF8.self)
+        let port = running.port
+        let pid = running.ingress.pid
+        let answer = try await TestStack.onThread { () throws -> String in
+            let connection = try RawHTTPConnection(port: port)
+            try connection.send(head + String(body.prefix(10)))
+            // The interim answer shows the delivery is being read.
+            _ = connection.read { $0.contains("\r\n\r\n") }
+            kill(pid, SIGTERM)
+            // Shutdown has begun once the listening socket is gone.
+            let deadline = Date().addingTimeInterval(30)
+            while (try? RawHTTPConnection(port: port)) != nil {
+                guard Date() < deadline else { throw StackError("the ingress kept listening after SIGTERM") }
+                usleep(20_000)
+            }
+            try connection.send(String(body.dropFirst(10)))
+            return connection.read()  // to the end: the server closes the connection
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n") && answer.hasSuffix(#"{"received":1,"enqueued":1}"#), "\(answer)")
+        #expect(try await running.ingress.exitStatus() == 0)
+        #expect(try await running.jobs().map(\.dedupeKey) == ["webhook:stripe:evt_shutdown"])
+        await running.http.shutdown()
+    }
+
     @Test func refusedDeliveriesGetAPreciseProblemAndEnqueueNothing() async throws {
         let running = try await Self.start(try await TestStack.shared())
         let body = #"{"id":"evt_2","type":"charge.failed"}"#
