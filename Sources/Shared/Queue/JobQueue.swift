@@ -70,7 +70,8 @@ public final class JobQueue: Sendable {
     /// The same, but a round trip this call would start is started by `schedule` instead: the
     /// ingress passes its event loop's `execute`, so every delivery read in one turn of the loop
     /// joins one round trip, started once the turn's reads are done, rather than the first of them
-    /// leaving alone. Calls made while a start is already scheduled just join it.
+    /// leaving alone. Calls made while a start is already scheduled just join it, so `schedule`
+    /// must run what it is given (an event loop that lives as long as the queue does).
     public func enqueue(_ requests: [JobRequest], startingFlushWith schedule: (@Sendable (@escaping @Sendable () -> Void) -> Void)?,
                         completion: @escaping Completion) {
         guard !requests.isEmpty else { return completion(.success([])) }

@@ -93,6 +93,12 @@ struct IngressWebhookTests {
             + "Stripe-Signature: \(stripeSignature(body))\r\nContent-Length: \(body.utf8.count)\r\n\(extraHeaders)\r\n\(body)"
     }
 
+    /// The head of a signed delivery of `body` with `Expect: 100-continue`, without the body.
+    static func rawStripeHeadExpectingContinue(_ body: String) -> String {
+        let request = rawStripePost(body, extraHeaders: "Expect: 100-continue\r\n")
+        return String(decoding: request.utf8.dropLast(body.utf8.count), as: UTF8.self)
+    }
+
     @Test func pipelinedRequestsAreAnsweredInOrderAcrossDeliveriesAndRoutedPaths() async throws {
         // Deliveries are answered by the ingress's own channel handler, other paths by the router:
         // written in one go on one connection, the answers still come back in request order.
@@ -126,8 +132,7 @@ struct IngressWebhookTests {
     @Test func expectContinueIsAnsweredAndAnOversizedAnnouncedBodyIsRefusedAtOnce() async throws {
         let running = try await Self.start(try await TestStack.shared())
         let body = #"{"id":"evt_continue","type":"customer.created"}"#
-        let request = Self.rawStripePost(body, extraHeaders: "Expect: 100-continue\r\n")
-        let head = String(decoding: request.utf8.dropLast(body.utf8.count), as: UTF8.self)
+        let head = Self.rawStripeHeadExpectingContinue(body)
         let port = running.port
         let (interim, final, refused) = try await TestStack.onThread {
             let connection = try RawHTTPConnection(port: port)
@@ -154,8 +159,7 @@ struct IngressWebhookTests {
     @Test func aDeliveryInProgressAtShutdownIsStoredAndAnsweredBeforeTheConnectionCloses() async throws {
         let running = try await Self.start(try await TestStack.shared())
         let body = #"{"id":"evt_shutdown","type":"customer.updated"}"#
-        let request = Self.rawStripePost(body, extraHeaders: "Expect: 100-continue\r\n")
-        let head = String(decoding: request.utf8.dropLast(body.utf8.count), as: UTF8.self)
+        let head = Self.rawStripeHeadExpectingContinue(body)
         let port = running.port
         let pid = running.ingress.pid
         let answer = try await TestStack.onThread { () throws -> String in
