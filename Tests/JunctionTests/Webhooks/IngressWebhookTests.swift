@@ -297,10 +297,17 @@ func waitUntilReady(port: Int) async throws {
     let http = OutboundHTTPClient(connections: 1)
     defer { Task { await http.shutdown() } }
     var last = ""
-    for _ in 0..<200 {
-        let response = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health/ready"))
-        if response.status == 200 { return }
-        last = response.text
+    let deadline = ContinuousClock.now + .seconds(60)
+    while ContinuousClock.now < deadline {
+        // A probe with a short timeout, polled again when it passes: one request stalled on a
+        // loaded CI machine (it once took over 30 s) must not fail the test by itself.
+        do {
+            let response = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health/ready", timeout: .seconds(5)))
+            if response.status == 200 { return }
+            last = response.text
+        } catch let error as OutboundHTTPError where error.isRetryable {
+            last = "\(error)"
+        }
         try await Task.sleep(for: .milliseconds(50))
     }
     throw StackError("the ingress never became ready: \(last)")
