@@ -56,10 +56,17 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The server is shutting down: close once the delivery in progress is answered.
     private var closeWhenAnswered = false
     private var date = HTTPDateHeader()
+    /// Starts a Redis flush at the end of this event loop's turn (made once per connection).
+    private var startFlush: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
 
     init(intake: WebhookIntake, jobs: JobQueue) {
         self.intake = intake
         self.jobs = jobs
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let eventLoop = context.eventLoop
+        startFlush = { eventLoop.execute($0) }
     }
 
     // MARK: Inbound
@@ -212,8 +219,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .store(let requests, let events):
             let intake = self.intake
             let target = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-            let eventLoop = context.eventLoop
-            jobs.enqueue(requests, startingFlushWith: { eventLoop.execute($0) }) { result in
+            jobs.enqueue(requests, startingFlushWith: startFlush) { result in
                 // On a Redis pool thread: back to the connection's event loop to answer.
                 target.eventLoop.execute {
                     let answer = intake.stored(result, request: request, events: events)
@@ -233,16 +239,12 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         guard case .answering = state else { return }
         state = .idle
         let open = keepAlive && !closeWhenAnswered
-        let written = write(answer, keepAlive: open, context: context)
-        if open {
-            takeHeld(context: context)
-        } else {
-            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        }
+        write(answer, keepAlive: open, context: context, thenClose: !open)
+        if open { takeHeld(context: context) }
     }
 
-    @discardableResult
-    private func write(_ answer: WebhookAnswer, keepAlive: Bool, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+    /// Writes the answer; with `thenClose`, closes the connection once it is written.
+    private func write(_ answer: WebhookAnswer, keepAlive: Bool, context: ChannelHandlerContext, thenClose: Bool = false) {
         let body = answer.body.utf8.count
         var headers = HTTPHeaders()
         headers.reserveCapacity(answer.headers.count + 4)
@@ -256,9 +258,10 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         if body > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: answer.body)))), promise: nil)
         }
+        guard thenClose else { return context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil) }
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise)
-        return promise.futureResult
+        promise.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     // MARK: Outbound (the router's answers)
