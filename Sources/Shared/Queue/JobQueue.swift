@@ -133,18 +133,36 @@ public final class JobQueue: Sendable {
     }
 
     /// Runs on a pool thread: sends everything waiting as one script call and completes each
-    /// waiter with its own slice of the reply. When more requests arrived meanwhile, the next
-    /// flush is queued behind whatever else waits for the pool (health checks, other commands)
-    /// rather than looping here. Up to ``maxFlushes`` run at once, so the next batch is on its way
-    /// while Redis answers the previous one.
+    /// waiter with its own slice of the reply. When more requests arrived meanwhile, this thread
+    /// goes on with them (it is awake and holds a connection: handing over to another pool thread
+    /// cost a wake-up and a context switch per round trip), for up to ``roundsPerFlush`` round
+    /// trips; then the next flush is queued behind whatever else waits for the pool (health
+    /// checks, other commands). Up to ``maxFlushes`` run at once.
     private func flush(_ connection: Result<RedisConnection, any Error>) {
-        let batch = pending.withLock { state in
-            let batch = state.waiting
-            state.waiting.removeAll(keepingCapacity: true)
-            if batch.isEmpty { state.flushing -= 1 }
-            return batch
+        for round in 1... {
+            let batch = pending.withLock { state in
+                let batch = state.waiting
+                state.waiting.removeAll(keepingCapacity: true)
+                if batch.isEmpty { state.flushing -= 1 }
+                return batch
+            }
+            if batch.isEmpty { return }
+            send(batch, on: connection)
+            let more = pending.withLock { state in
+                if state.waiting.isEmpty { state.flushing -= 1 }
+                return !state.waiting.isEmpty
+            }
+            guard more else { return }
+            // A connection that could not be opened is not retried here: the pool opens a new
+            // one for the next flush.
+            if round >= Self.roundsPerFlush || (try? connection.get()) == nil { return scheduleFlush() }
         }
-        if batch.isEmpty { return }
+    }
+
+    /// How many round trips one pool thread makes in a row while requests keep arriving.
+    static let roundsPerFlush = 32
+
+    private func send(_ batch: [Waiter], on connection: Result<RedisConnection, any Error>) {
         // One script call for the whole batch; each waiter gets its own slice of the flags.
         let merged = Queue.mergeEnqueueCalls(batch.map(\.call))
         let repeatable = batch.allSatisfy(\.repeatable)
@@ -174,11 +192,6 @@ public final class JobQueue: Sendable {
                 }
             })
         }
-        let more = pending.withLock { state in
-            if state.waiting.isEmpty { state.flushing -= 1 }
-            return !state.waiting.isEmpty
-        }
-        if more { scheduleFlush() }
     }
 
     /// Depths, ages and counters.
