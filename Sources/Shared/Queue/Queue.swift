@@ -430,27 +430,18 @@ public struct Queue: Sendable {
         low = (low & ~(0xC << 60)) | (0x8 << 60)  // RFC 4122 variant
         // 8-4-4-4-12 hex digits, written straight into the string's storage.
         return String(unsafeUninitializedCapacity: 36) { output in
-            var written = 0
-            func put(_ value: UInt64, digits: Int, from: Int) {
-                for position in 0..<digits {
-                    output[written] = hexDigits[Int(value >> UInt64((from - position - 1) * 4) & 0xF)]
-                    written += 1
-                }
-            }
-            put(high, digits: 8, from: 16)
-            output[written] = UInt8(ascii: "-"); written += 1
-            put(high, digits: 4, from: 8)
-            output[written] = UInt8(ascii: "-"); written += 1
-            put(high, digits: 4, from: 4)
-            output[written] = UInt8(ascii: "-"); written += 1
-            put(low, digits: 4, from: 16)
-            output[written] = UInt8(ascii: "-"); written += 1
-            put(low, digits: 12, from: 12)
-            return written
+            Hex.write(high >> 32, count: 8, into: output, at: 0)
+            Hex.write(high >> 16, count: 4, into: output, at: 9)
+            Hex.write(high, count: 4, into: output, at: 14)
+            Hex.write(low >> 48, count: 4, into: output, at: 19)
+            Hex.write(low, count: 12, into: output, at: 24)
+            output[8] = UInt8(ascii: "-")
+            output[13] = UInt8(ascii: "-")
+            output[18] = UInt8(ascii: "-")
+            output[23] = UInt8(ascii: "-")
+            return 36
         }
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// A W3C trace id: 32 lowercase hex digits.
     public static func newTraceID() -> String {

@@ -93,10 +93,15 @@ struct IngressWebhookTests {
             + "Stripe-Signature: \(stripeSignature(body))\r\nContent-Length: \(body.utf8.count)\r\n\(extraHeaders)\r\n\(body)"
     }
 
-    /// The head of a signed delivery of `body` with `Expect: 100-continue`, without the body.
-    static func rawStripeHeadExpectingContinue(_ body: String) -> String {
+    /// Opens a connection and sends the head of a signed delivery of `body` with
+    /// `Expect: 100-continue`, plus the body's first `sent` bytes; returns once the interim answer
+    /// is read, which shows the ingress is reading the delivery. Blocking: use it on a thread.
+    static func openDeliveryExpectingContinue(_ body: String, port: Int, sendingFirst sent: Int = 0) throws -> (connection: RawHTTPConnection, interim: String) {
         let request = rawStripePost(body, extraHeaders: "Expect: 100-continue\r\n")
-        return String(decoding: request.utf8.dropLast(body.utf8.count), as: UTF8.self)
+        let head = String(decoding: request.utf8.dropLast(body.utf8.count), as: UTF8.self)
+        let connection = try RawHTTPConnection(port: port)
+        try connection.send(head + String(body.prefix(sent)))
+        return (connection, connection.read { $0.contains("\r\n\r\n") })
     }
 
     @Test func pipelinedRequestsAreAnsweredInOrderAcrossDeliveriesAndRoutedPaths() async throws {
@@ -132,12 +137,9 @@ struct IngressWebhookTests {
     @Test func expectContinueIsAnsweredAndAnOversizedAnnouncedBodyIsRefusedAtOnce() async throws {
         let running = try await Self.start(try await TestStack.shared())
         let body = #"{"id":"evt_continue","type":"customer.created"}"#
-        let head = Self.rawStripeHeadExpectingContinue(body)
         let port = running.port
         let (interim, final, refused) = try await TestStack.onThread {
-            let connection = try RawHTTPConnection(port: port)
-            try connection.send(head)
-            let interim = connection.read { $0.contains("\r\n\r\n") }
+            let (connection, interim) = try Self.openDeliveryExpectingContinue(body, port: port)
             try connection.send(body)
             let final = connection.read { $0.contains("enqueued") }
             // Announced over JUNCTION_WEBHOOK_MAX_BYTES (4096 here): refused before the body is sent.
@@ -159,14 +161,10 @@ struct IngressWebhookTests {
     @Test func aDeliveryInProgressAtShutdownIsStoredAndAnsweredBeforeTheConnectionCloses() async throws {
         let running = try await Self.start(try await TestStack.shared())
         let body = #"{"id":"evt_shutdown","type":"customer.updated"}"#
-        let head = Self.rawStripeHeadExpectingContinue(body)
         let port = running.port
         let pid = running.ingress.pid
         let answer = try await TestStack.onThread { () throws -> String in
-            let connection = try RawHTTPConnection(port: port)
-            try connection.send(head + String(body.prefix(10)))
-            // The interim answer shows the delivery is being read.
-            _ = connection.read { $0.contains("\r\n\r\n") }
+            let (connection, _) = try Self.openDeliveryExpectingContinue(body, port: port, sendingFirst: 10)
             kill(pid, SIGTERM)
             // Shutdown has begun once the listening socket is gone.
             let deadline = Date().addingTimeInterval(30)
