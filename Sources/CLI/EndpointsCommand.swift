@@ -59,7 +59,7 @@ struct EndpointsCommand: ParsableCommand {
     static func describe(_ endpoint: WebhookEndpoint) -> String {
         let owner = [endpoint.tenant.map { "tenant \($0)" }, endpoint.connection.map { "connection \($0.uuidString.lowercased())" }]
             .compactMap { $0 }.joined(separator: "  ")
-        let shown = endpoint.provider == "mailchimp" ? String(endpoint.endpoint.prefix(4)) + "…" : endpoint.endpoint
+        let shown = WebhookEndpoint.shown(provider: endpoint.provider, endpoint: endpoint.endpoint)
         return "\(endpoint.provider)/\(shown)  \(endpoint.enabled ? "enabled" : "disabled")  \(endpoint.secrets.count) secret\(endpoint.secrets.count == 1 ? "" : "s")  key \(endpoint.keyID)  updated \(Timestamp.format(endpoint.updatedAt))\(owner.isEmpty ? "" : "  " + owner)"
     }
 

@@ -87,15 +87,20 @@ struct WebhookIntake: Sendable {
         }
         let delivery = WebhookDelivery(method: "POST", url: settings.publicURL + request.target, lowercasedHeaders: request.headers, body: request.body)
         let secrets: [String]
+        var owner: WebhookEndpointCache.RegisteredEndpoint?
         switch request.endpoint.map({ endpoints.lookup(provider: provider, endpoint: $0) }) ?? .unregistered {
-        case .secrets(let own): secrets = own
+        case .registered(let registered):
+            secrets = registered.secrets
+            owner = registered
         case .unregistered: secrets = settings.secrets.secrets(for: provider)
         case .disabled:
             return .answer(Problem(status: .notFound, slug: "endpoint-disabled", title: "Endpoint disabled",
                                    detail: "this webhook endpoint is disabled").answer)
         case .notLoaded, .unreadable:
             // Not the provider's fault: answer so that it retries.
-            logger.error("webhook endpoint secrets unavailable; answering 503", metadata: ["provider": .string(provider), "endpoint": .string(request.endpoint ?? "")])
+            logger.error("webhook endpoint secrets unavailable; answering 503", metadata: [
+                "provider": .string(provider), "endpoint": .string(WebhookEndpoint.shown(provider: provider, endpoint: request.endpoint ?? "")),
+            ])
             return .answer(Problem(status: .serviceUnavailable, slug: "endpoint-unavailable", title: "Try again later",
                                    detail: "this endpoint's configuration cannot be read right now; retry the delivery", headers: [.retryAfter: "5"]).answer)
         }
@@ -121,8 +126,9 @@ struct WebhookIntake: Sendable {
         let jobs = events.map { event in
             var job = JobRequest(
                 type: "webhook.process", priority: settings.priorities.priority(provider: provider, eventType: event.eventType),
+                tenant: owner?.tenant, provider: provider, connection: owner?.connection.map { $0.uuidString.lowercased() },
                 dedupeKey: "webhook:\(provider):\(event.eventID)", dedupeTTL: settings.dedupeTTL)
-            job.payloadText = payload(request, event: event, contentType: contentType, headers: headers, receivedAt: receivedAt)
+            job.payloadText = payload(request, event: event, owner: owner, contentType: contentType, headers: headers, receivedAt: receivedAt)
             return job
         }
         return .store(jobs, events: events.count)
@@ -204,18 +210,31 @@ struct WebhookIntake: Sendable {
     private static let hmacWord = Array("hmac".utf8)
 
     /// The job payload `webhook.process` reads, written straight to JSON text with its keys in
-    /// order (as ``JSONValue/serialized`` would write it): `body_base64`, `content_type`,
-    /// `endpoint`, `event_id`, `event_type`, `headers`, `provider`, `received_at`.
-    private func payload(_ request: WebhookRequest, event: WebhookEvent, contentType: String, headers: String, receivedAt: String) -> String {
+    /// order (as ``JSONValue/serialized`` would write it): `body_base64`, `connection` (a
+    /// registered endpoint's), `content_type`, `endpoint` (as ``WebhookEndpoint/shown(provider:endpoint:)``
+    /// shows it: never a Mailchimp URL token), `event_id`, `event_type`, `headers`, `provider`,
+    /// `received_at`, `tenant` (a registered endpoint's).
+    private func payload(_ request: WebhookRequest, event: WebhookEvent, owner: WebhookEndpointCache.RegisteredEndpoint?,
+                         contentType: String, headers: String, receivedAt: String) -> String {
         let body = Base64.encode(event.body)
         var out = ""
         out.reserveCapacity(body.utf8.count + headers.utf8.count + 256)
         out += #"{"body_base64":""#
         out += body
-        out += #"","content_type":"#
+        out += #"","#
+        if let connection = owner?.connection {
+            out += #""connection":"#
+            JSONText.appendString(connection.uuidString.lowercased(), to: &out)
+            out += ","
+        }
+        out += #""content_type":"#
         JSONText.appendString(contentType, to: &out)
         out += #","endpoint":"#
-        if let endpoint = request.endpoint { JSONText.appendString(endpoint, to: &out) } else { out += "null" }
+        if let endpoint = request.endpoint {
+            JSONText.appendString(WebhookEndpoint.shown(provider: request.provider, endpoint: endpoint), to: &out)
+        } else {
+            out += "null"
+        }
         out += #","event_id":"#
         JSONText.appendString(event.eventID, to: &out)
         out += #","event_type":"#
@@ -226,6 +245,10 @@ struct WebhookIntake: Sendable {
         JSONText.appendString(request.provider, to: &out)
         out += #","received_at":"#
         JSONText.appendString(receivedAt, to: &out)
+        if let tenant = owner?.tenant {
+            out += #","tenant":"#
+            JSONText.appendString(tenant, to: &out)
+        }
         out += "}"
         return out
     }

@@ -11,7 +11,8 @@ import Foundation
 /// | `provider` | required, such as `stripe` |
 /// | `event_id` | required: the provider's event id, or the one the ingress synthesised |
 /// | `event_type` | optional, such as `customer.updated` |
-/// | `tenant`, `connection` | optional: whose event it is, when the endpoint says |
+/// | `tenant`, `connection` | optional: whose event it is, for a registered endpoint with an owner |
+/// | `endpoint` | optional: the endpoint id the delivery came to (a Mailchimp token shortened to four characters); not stored |
 /// | `content_type` | optional: the request's `Content-Type` |
 /// | `body_base64` | required: the raw body as received, base64 |
 /// | `headers` | optional object of the headers the handler needs (never signatures) |

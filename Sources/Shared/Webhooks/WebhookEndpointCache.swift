@@ -15,7 +15,23 @@ public final class WebhookEndpointCache: Sendable {
         case disabled
         /// Its secrets do not decrypt (a key was removed from the ring too early).
         case unreadable
-        case secrets([String])
+        /// A registered, enabled endpoint: its own secret set, and whose deliveries it receives.
+        case registered(RegisteredEndpoint)
+    }
+
+    /// What the webhook path needs of an enabled endpoint.
+    public struct RegisteredEndpoint: Sendable, Equatable {
+        public var secrets: [String]
+        /// Copied into every job the endpoint's deliveries become, so each stored event names
+        /// its tenant and connection.
+        public var tenant: String?
+        public var connection: UUID?
+
+        public init(secrets: [String], tenant: String? = nil, connection: UUID? = nil) {
+            self.secrets = secrets
+            self.tenant = tenant
+            self.connection = connection
+        }
     }
 
     private struct Entry: Sendable {
@@ -60,7 +76,9 @@ public final class WebhookEndpointCache: Sendable {
             switch result {
             case .success(let endpoint):
                 let key = EndpointKey(provider: endpoint.provider, endpoint: endpoint.endpoint)
-                updates[key] = Entry(version: endpoint.version, lookup: endpoint.enabled ? .secrets(endpoint.secrets) : .disabled)
+                updates[key] = Entry(version: endpoint.version, lookup: endpoint.enabled
+                    ? .registered(RegisteredEndpoint(secrets: endpoint.secrets, tenant: endpoint.tenant, connection: endpoint.connection))
+                    : .disabled)
             case .failure(let error):
                 if case .undecryptable(let provider, let endpoint, _) = error {
                     // Version -1: tried again at every refresh, in case the key comes back.

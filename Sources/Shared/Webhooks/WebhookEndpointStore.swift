@@ -11,6 +11,13 @@ public struct WebhookEndpoint: Sendable, Equatable {
     public var version: Int64
     public var keyID: String
     public var updatedAt: Date
+
+    /// The endpoint id as logs, job payloads and listings show it. A Mailchimp endpoint id is
+    /// the URL token that authenticates its deliveries, so only its first four characters are
+    /// shown; every other provider's id is a name and is shown whole.
+    public static func shown(provider: String, endpoint: String) -> String {
+        provider == "mailchimp" ? String(endpoint.prefix(4)) + "…" : endpoint
+    }
 }
 
 /// Why an endpoint cannot be stored or read.
@@ -23,9 +30,9 @@ public enum WebhookEndpointError: Error, Sendable, Equatable, CustomStringConver
     public var description: String {
         switch self {
         case .invalid(let reason): reason
-        case .exists(let provider, let endpoint): "a \(provider) endpoint named \(endpoint) exists already"
-        case .notFound(let provider, let endpoint): "no \(provider) endpoint is named \(endpoint)"
-        case .undecryptable(let provider, let endpoint, let error): "the secrets of \(provider)/\(endpoint) are \(error)"
+        case .exists(let provider, let endpoint): "a \(provider) endpoint named \(WebhookEndpoint.shown(provider: provider, endpoint: endpoint)) exists already"
+        case .notFound(let provider, let endpoint): "no \(provider) endpoint is named \(WebhookEndpoint.shown(provider: provider, endpoint: endpoint))"
+        case .undecryptable(let provider, let endpoint, let error): "the secrets of \(provider)/\(WebhookEndpoint.shown(provider: provider, endpoint: endpoint)) are \(error)"
         }
     }
 }

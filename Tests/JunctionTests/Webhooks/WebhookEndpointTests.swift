@@ -203,6 +203,56 @@ struct IngressEndpointTests {
         try await running.stop()
     }
 
+    @Test func aRegisteredEndpointsTenantAndConnectionReachEveryEventItReceives() async throws {
+        let stack = try await TestStack.shared()
+        let database = try await stack.migratedDatabase()
+        let store = WebhookEndpointStore(keys: try KeyRing(parsing: TestStack.encryptionKeys))
+        let token = "mc" + Queue.newID().replacingOccurrences(of: "-", with: "")
+        let connection = try await TestStack.onThread {
+            let db = try PostgresConnection(database)
+            let id = try #require(try db.query("INSERT INTO connections (tenant, provider) VALUES ('venue-9', 'stripe') RETURNING id").rows.first)
+                .decode("id", as: UUID.self)
+            _ = try store.add(provider: "stripe", endpoint: "venue-9", secrets: ["whsec_tenant_9"], tenant: "venue-9", connection: id, on: db)
+            _ = try store.add(provider: "mailchimp", endpoint: token, secrets: [token], tenant: "list-owner", on: db)
+            return id
+        }
+        let running = try await IngressWebhookTests.start(stack, database: database, extra: ["JUNCTION_WEBHOOK_SECRETS_STRIPE": Self.envSecret])
+        let registered = #"{"id":"evt_owned","type":"customer.updated"}"#
+        #expect(try await running.post("/webhooks/stripe/venue-9", headers: Self.stripeHeaders(registered, secret: "whsec_tenant_9"), body: registered).status == 200)
+        let unowned = #"{"id":"evt_unowned","type":"customer.updated"}"#
+        #expect(try await running.post("/webhooks/stripe", headers: Self.stripeHeaders(unowned, secret: Self.envSecret), body: unowned).status == 200)
+        let sample = try #require(WebhookSamples.delivery(provider: "mailchimp", url: "http://127.0.0.1:\(running.port)/webhooks/mailchimp/\(token)", secret: token))
+        let answer = try await running.http.send(OutboundRequest(method: "POST", url: sample.url, headers: sample.headers.map { (name: $0.key, value: $0.value) }, body: sample.body))
+        #expect(answer.status == 200, "\(answer.text)")
+
+        let jobs = Dictionary(uniqueKeysWithValues: try await running.jobs().map { ($0.payload["provider"]?.stringValue == "mailchimp" ? "mailchimp" : $0.payload["event_id"]?.stringValue ?? "", $0) })
+        let owned = try #require(jobs["evt_owned"])
+        #expect(owned.tenant == "venue-9" && owned.connection == connection.uuidString.lowercased() && owned.provider == "stripe")
+        #expect(owned.payload["tenant"] == "venue-9" && owned.payload["connection"]?.stringValue == connection.uuidString.lowercased())
+        let plain = try #require(jobs["evt_unowned"])
+        #expect(plain.tenant == nil && plain.payload["tenant"] == nil && plain.payload["connection"] == nil)
+        let mailchimp = try #require(jobs["mailchimp"])
+        #expect(mailchimp.tenant == "list-owner" && mailchimp.payload["endpoint"]?.stringValue == String(token.prefix(4)) + "…")
+        #expect(!(try await running.rawJobs()).contains { $0.contains(token) }, "no stored job holds the Mailchimp URL token")
+
+        // The worker stores each event under the endpoint's tenant and connection.
+        let worker = try await WorkerProcessTests.startWorker(stack, queue: running.queue, database: database)
+        try await QueueKit.eventually("the three events are stored") { try await WorkerProcessTests.stats(stack, running.queue).counters["processed"] == 3 }
+        let rows = try await TestStack.onThread {
+            try PostgresConnection(database).query("SELECT provider, event_id, tenant, connection_id FROM webhook_events").rows.map {
+                (try $0.decode("provider", as: String.self), try $0.decode("event_id", as: String.self),
+                 try $0.decode("tenant", as: String?.self), try $0.decode("connection_id", as: UUID?.self))
+            }
+        }
+        #expect(rows.count == 3)
+        #expect(rows.contains { $0.1 == "evt_owned" && $0.2 == "venue-9" && $0.3 == connection })
+        #expect(rows.contains { $0.1 == "evt_unowned" && $0.2 == nil && $0.3 == nil })
+        #expect(rows.contains { $0.0 == "mailchimp" && $0.2 == "list-owner" && $0.3 == nil })
+        #expect(try await worker.stop() == 0)
+        try await running.stop()
+        #expect(!running.ingress.lines.contains { $0.contains(token) } && !worker.lines.contains { $0.contains(token) }, "the token never reaches the logs")
+    }
+
     @Test func endpointDeliveriesWaitFor503UntilTheSecretsCanBeRead() async throws {
         // A database without the table stands for PostgreSQL being unreadable at start-up.
         let stack = try await TestStack.shared()
@@ -213,6 +263,11 @@ struct IngressEndpointTests {
         #expect(response.text.contains("endpoint-unavailable"))
         let ready = try await running.http.send(OutboundRequest(url: "http://127.0.0.1:\(running.port)/health/ready"))
         #expect(ready.status == 503 && ready.text.contains("webhook_endpoints"))
+        let token = "Zt4kWq9PpL2mYx8s"
+        let form = "type=subscribe&fired_at=2026-11-21+17%3A01%3A43&data%5Bemail%5D=zoe%40example.com"
+        #expect(try await running.post("/webhooks/mailchimp/\(token)", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: form).status == 503)
+        try await running.ingress.waitForLine(containing: #""endpoint":"Zt4k…""#)
+        #expect(!running.ingress.lines.contains { $0.contains(token) }, "the log names a Mailchimp endpoint without its URL token")
         // The provider-wide path does not depend on the store.
         #expect(try await running.post("/webhooks/stripe", headers: Self.stripeHeaders(body, secret: IngressWebhookTests.stripeSecret), body: body).status == 200)
         #expect(try await running.jobs().count == 1)
