@@ -2,17 +2,19 @@ import Hummingbird
 import JunctionShared
 
 /// `GET /health` (the process is alive) and `GET /health/ready` (Redis and PostgreSQL answer, and
-/// the per-endpoint webhook secrets are loaded).
+/// the per-endpoint webhook secrets are loaded). Readiness answers within ``deadline``: a
+/// dependency that has not answered by then counts as unavailable.
 struct HealthRoutes: Sendable {
     let checks: DependencyChecks
     let endpoints: WebhookEndpointCache
+    static let deadline = Duration.seconds(3)
 
     func register(on router: Router<some RequestContext>) {
         router.get("/health") { _, _ in
             Self.json(.ok, #"{"status":"ok"}"#)
         }
         router.get("/health/ready") { _, _ in
-            var statuses = await checks.check()
+            var statuses = await checks.check(deadline: Self.deadline)
             statuses.append(DependencyStatus(
                 name: "webhook_endpoints", error: endpoints.isLoaded ? nil : "per-endpoint webhook secrets not loaded from PostgreSQL yet"))
             let ready = statuses.allSatisfy(\.isHealthy)

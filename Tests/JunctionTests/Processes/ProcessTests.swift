@@ -51,6 +51,28 @@ struct ProcessTests {
         #expect(try await ingress.stop(signal: SIGINT) == 0)
     }
 
+    @Test func readinessAnswersWhenADependencyHangsNamingIt() async throws {
+        // PostgreSQL's port accepts connections and never says a word: libpq would wait for its
+        // connect timeout, a statement for statement_timeout. Readiness answers at its deadline.
+        let stack = try await TestStack.shared()
+        let silent = try SilentListener()
+        defer { silent.close() }
+        let port = try closedPort()
+        let ingress = try ChildProcess(junction: "junction-ingress", environment: stack.environment([
+            "JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_DATABASE_URL": "postgres://junction@127.0.0.1:\(silent.port)/junction",
+        ]))
+        try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        let http = OutboundHTTPClient(connections: 1)
+        let ready = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health/ready", timeout: .seconds(30)))
+        #expect(ready.status == 503)
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(ready.body)) as? [String: Any])
+        let checks = try #require(body["checks"] as? [String: [String: String]])
+        #expect(checks["postgres"]?["error"] == "no answer within 3 s")
+        #expect(checks["redis"]?["status"] == "ok", "the other dependency is still reported as it is")
+        await http.shutdown()
+        #expect(try await ingress.stop(signal: SIGINT) == 0)
+    }
+
     @Test(arguments: [
         ("junction-ingress", "JUNCTION_INGRESS_PORT", "abc", "JUNCTION_INGRESS_PORT=abc is invalid: not a whole number"),
         ("junction-worker", "JUNCTION_REDIS_URL", "http://x", "JUNCTION_REDIS_URL is invalid: the scheme must be redis://"),

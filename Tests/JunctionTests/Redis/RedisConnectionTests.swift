@@ -231,3 +231,31 @@ func closedPort() throws -> Int {
     guard bound else { throw StackError("could not bind a loopback socket") }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+/// A loopback port whose connections the kernel completes but no one ever reads or answers:
+/// a server that hangs. Closed by ``close()``.
+struct SilentListener {
+    let port: Int
+    private let socket: Int32
+
+    init() throws {
+        socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) { [socket] in
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 && listen(socket, 64) == 0
+            }
+        }
+        guard listening else {
+            Foundation.close(socket)
+            throw StackError("could not listen on a loopback socket")
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { Foundation.close(socket) }
+}
