@@ -128,7 +128,7 @@ struct WebhookIntake: Sendable {
                 type: "webhook.process", priority: settings.priorities.priority(provider: provider, eventType: event.eventType),
                 tenant: owner?.tenant, provider: provider, connection: owner?.connection.map { $0.uuidString.lowercased() },
                 dedupeKey: "webhook:\(provider):\(event.eventID)", dedupeTTL: settings.dedupeTTL)
-            job.payloadText = payload(request, event: event, owner: owner, contentType: contentType, headers: headers, receivedAt: receivedAt)
+            job.payloadJSON = payload(request, event: event, owner: owner, contentType: contentType, headers: headers, receivedAt: receivedAt)
             return job
         }
         return .store(jobs, events: events.count)
@@ -186,16 +186,17 @@ struct WebhookIntake: Sendable {
 
     /// The headers a job keeps, as JSON members sorted by name: every one but those that carry
     /// signatures or credentials.
-    private func keptHeaders(_ headers: [String: String]) -> String {
-        var members = ""
-        members.reserveCapacity(headers.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 })
-        for name in headers.keys.sorted() where !Self.carriesCredential(name) {
-            if !members.isEmpty { members += "," }
-            JSONText.appendString(name, to: &members)
-            members += ":"
-            JSONText.appendString(headers[name]!, to: &members)
+    private func keptHeaders(_ headers: [String: String]) -> [UInt8] {
+        var members = JSONBytes(capacity: headers.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 })
+        var first = true
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) where !Self.carriesCredential(name) {
+            if !first { members.raw(",") }
+            first = false
+            members.string(name)
+            members.raw(":")
+            members.string(value)
         }
-        return members
+        return members.bytes
     }
 
     /// True for header names that must not be stored: credentials by the log redaction's rules,
@@ -215,41 +216,35 @@ struct WebhookIntake: Sendable {
     /// shows it: never a Mailchimp URL token), `event_id`, `event_type`, `headers`, `provider`,
     /// `received_at`, `tenant` (a registered endpoint's).
     private func payload(_ request: WebhookRequest, event: WebhookEvent, owner: WebhookEndpointCache.RegisteredEndpoint?,
-                         contentType: String, headers: String, receivedAt: String) -> String {
-        let body = Base64.encode(event.body)
-        var out = ""
-        out.reserveCapacity(body.utf8.count + headers.utf8.count + 256)
-        out += #"{"body_base64":""#
-        out += body
-        out += #"","#
+                         contentType: String, headers: [UInt8], receivedAt: String) -> [UInt8] {
+        var out = JSONBytes(capacity: Base64.encodedLength(event.body.count) + headers.count + 320)
+        out.raw(#"{"body_base64":"#)
+        out.base64String(event.body)
+        out.raw(",")
         if let connection = owner?.connection {
-            out += #""connection":"#
-            JSONText.appendString(connection.uuidString.lowercased(), to: &out)
-            out += ","
+            out.raw(#""connection":"#)
+            out.string(connection.uuidString.lowercased())
+            out.raw(",")
         }
-        out += #""content_type":"#
-        JSONText.appendString(contentType, to: &out)
-        out += #","endpoint":"#
-        if let endpoint = request.endpoint {
-            JSONText.appendString(WebhookEndpoint.shown(provider: request.provider, endpoint: endpoint), to: &out)
-        } else {
-            out += "null"
-        }
-        out += #","event_id":"#
-        JSONText.appendString(event.eventID, to: &out)
-        out += #","event_type":"#
-        if let type = event.eventType { JSONText.appendString(type, to: &out) } else { out += "null" }
-        out += #","headers":{"#
-        out += headers
-        out += #"},"provider":"#
-        JSONText.appendString(request.provider, to: &out)
-        out += #","received_at":"#
-        JSONText.appendString(receivedAt, to: &out)
+        out.raw(#""content_type":"#)
+        out.string(contentType)
+        out.raw(#","endpoint":"#)
+        out.string(request.endpoint.map { WebhookEndpoint.shown(provider: request.provider, endpoint: $0) })
+        out.raw(#","event_id":"#)
+        out.string(event.eventID)
+        out.raw(#","event_type":"#)
+        out.string(event.eventType)
+        out.raw(#","headers":{"#)
+        out.raw(headers)
+        out.raw(#"},"provider":"#)
+        out.string(request.provider)
+        out.raw(#","received_at":"#)
+        out.string(receivedAt)
         if let tenant = owner?.tenant {
-            out += #","tenant":"#
-            JSONText.appendString(tenant, to: &out)
+            out.raw(#","tenant":"#)
+            out.string(tenant)
         }
-        out += "}"
-        return out
+        out.raw("}")
+        return out.bytes
     }
 }

@@ -49,54 +49,57 @@ public struct JobEnvelope: Sendable, Equatable {
 
     /// The envelope as stored: compact JSON, keys in alphabetical order, every field present
     /// (absent optionals as null), so dead letters read the same whatever wrote them.
-    /// `payloadText`, when given, is written as the payload instead of `payload` (see
-    /// ``JobRequest/payloadText``).
-    public func encoded(payloadText: String? = nil) -> String {
-        var out = ""
-        out.reserveCapacity(320 + (payloadText?.utf8.count ?? 0))
-        out += "{\"attempt\":"
-        out += String(attempt)
-        out += ",\"connection\":"
-        Self.append(connection, to: &out)
-        out += ",\"dedupe_key\":"
-        Self.append(dedupeKey, to: &out)
-        out += ",\"enqueued_at\":"
-        JSONText.appendString(Timestamp.format(enqueuedAt), to: &out)
-        out += ",\"errors\":["
+    public func encoded() -> String {
+        String(decoding: encodedBytes(), as: UTF8.self)
+    }
+
+    /// ``encoded()`` as UTF-8 bytes, written without intermediate strings. `payloadJSON`, when
+    /// given, is written as the payload instead of `payload` (see ``JobRequest/payloadJSON``).
+    public func encodedBytes(payloadJSON: [UInt8]? = nil) -> [UInt8] {
+        var out = JSONBytes(capacity: 320 + (payloadJSON?.count ?? 0))
+        out.raw("{\"attempt\":")
+        out.int(attempt)
+        out.raw(",\"connection\":")
+        out.string(connection)
+        out.raw(",\"dedupe_key\":")
+        out.string(dedupeKey)
+        out.raw(",\"enqueued_at\":")
+        out.string(Timestamp.format(enqueuedAt))
+        out.raw(",\"errors\":[")
         for (index, error) in errors.enumerated() {
-            if index > 0 { out += "," }
-            out += "{\"at\":"
-            JSONText.appendString(Timestamp.format(error.at), to: &out)
-            out += ",\"attempt\":"
-            out += String(error.attempt)
-            out += ",\"class\":"
-            JSONText.appendString(error.errorClass, to: &out)
-            out += ",\"message\":"
-            JSONText.appendString(error.message, to: &out)
-            out += "}"
+            if index > 0 { out.raw(",") }
+            out.raw("{\"at\":")
+            out.string(Timestamp.format(error.at))
+            out.raw(",\"attempt\":")
+            out.int(error.attempt)
+            out.raw(",\"class\":")
+            out.string(error.errorClass)
+            out.raw(",\"message\":")
+            out.string(error.message)
+            out.raw("}")
         }
-        out += "],\"id\":"
-        JSONText.appendString(id, to: &out)
-        out += ",\"max_attempts\":"
-        out += String(maxAttempts)
-        out += ",\"payload\":"
-        if let payloadText {
-            out += payloadText
+        out.raw("],\"id\":")
+        out.string(id)
+        out.raw(",\"max_attempts\":")
+        out.int(maxAttempts)
+        out.raw(",\"payload\":")
+        if let payloadJSON {
+            out.raw(payloadJSON)
         } else {
-            payload.write(to: &out)
+            out.raw(payload.serialized)
         }
-        out += ",\"priority\":"
-        JSONText.appendString(priority.rawValue, to: &out)
-        out += ",\"provider\":"
-        Self.append(provider, to: &out)
-        out += ",\"tenant\":"
-        Self.append(tenant, to: &out)
-        out += ",\"trace_id\":"
-        JSONText.appendString(traceID, to: &out)
-        out += ",\"type\":"
-        JSONText.appendString(type, to: &out)
-        out += "}"
-        return out
+        out.raw(",\"priority\":")
+        out.string(priority.rawValue)
+        out.raw(",\"provider\":")
+        out.string(provider)
+        out.raw(",\"tenant\":")
+        out.string(tenant)
+        out.raw(",\"trace_id\":")
+        out.string(traceID)
+        out.raw(",\"type\":")
+        out.string(type)
+        out.raw("}")
+        return out.bytes
     }
 
     /// Reads a stored envelope.
@@ -137,10 +140,6 @@ public struct JobEnvelope: Sendable, Equatable {
             attempt: try integer("attempt", in: fields), maxAttempts: try integer("max_attempts", in: fields),
             enqueuedAt: try date("enqueued_at", in: fields), traceID: try string("trace_id"), dedupeKey: try optionalString("dedupe_key"),
             errors: errors)
-    }
-
-    private static func append(_ value: String?, to output: inout String) {
-        if let value { JSONText.appendString(value, to: &output) } else { output += "null" }
     }
 }
 

@@ -17,10 +17,10 @@ public struct JobRequest: Sendable {
     public var maxAttempts: Int?
     /// Carries a caller's trace id into the job; a new one is made otherwise.
     public var traceID: String?
-    /// The payload as compact JSON text the caller wrote itself (one object), stored as given
-    /// instead of `payload`: for hot paths that can write their payload more cheaply than build a
-    /// ``JSONValue`` (the ingress, for every webhook).
-    public var payloadText: String?
+    /// The payload as compact JSON (UTF-8) the caller wrote itself (one object), stored as
+    /// given instead of `payload`: for hot paths that can write their payload more cheaply than
+    /// build a ``JSONValue`` (the ingress, for every webhook, with ``JSONBytes``).
+    public var payloadJSON: [UInt8]?
 
     public init(
         type: String, payload: JSONValue = .object([:]), priority: JobPriority = .normal, tenant: String? = nil,
@@ -128,7 +128,7 @@ public struct Queue: Sendable {
             ids.append(envelope.id)
             arguments.append(RedisArgument(envelope.id))
             arguments.append(RedisArgument(request.priority.index))
-            arguments.append(RedisArgument(envelope.encoded(payloadText: request.payloadText)))
+            arguments.append(RedisArgument(bytes: envelope.encodedBytes(payloadJSON: request.payloadJSON)))
             arguments.append(RedisArgument(Self.milliseconds(request.delay)))
             arguments.append(request.dedupeKey == nil ? "0" : "1")
             arguments.append(RedisArgument(max(1, Self.milliseconds(request.dedupeTTL))))

@@ -68,9 +68,25 @@ struct JSONTests {
     @Test func base64MatchesFoundationForEveryPaddingCase() {
         var bytes: [UInt8] = []
         for length in 0..<70 {
-            #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString(), "length \(length)")
+            let expected = Data(bytes).base64EncodedString()
+            #expect(Base64.encode(bytes) == expected, "length \(length)")
+            var json = JSONBytes(capacity: 0)
+            json.base64String(bytes)
+            #expect(String(decoding: json.bytes, as: UTF8.self) == "\"\(expected)\"", "length \(length), as a JSON string")
             bytes.append(UInt8(truncatingIfNeeded: length &* 37 &+ 251))
         }
+    }
+
+    @Test(arguments: [
+        "", "plain", "quote \" and backslash \\", "line\nfeed\rreturn\ttab", "\u{0}\u{1}\u{1F}\u{7F}", "Zoë Ångström 😀 日本",
+        "\"leading and trailing\"", String(repeating: "a\"", count: 300),
+    ])
+    func jsonBytesEscapeStringsAsJSONTextDoesAndJSONParsesThemBack(value: String) throws {
+        var bytes = JSONBytes(capacity: 0)
+        bytes.string(value)
+        let written = String(decoding: bytes.bytes, as: UTF8.self)
+        #expect(written == JSONText.string(value))
+        #expect(try JSONValue(parsing: written).stringValue == value)
     }
 
     @Test func nestingIsBounded() {

@@ -6,10 +6,8 @@ import Testing
 struct ProcessTests {
     @Test func ingressServesHealthAndReadinessAndStopsOnSIGTERM() async throws {
         let stack = try await TestStack.shared()
-        let port = try closedPort()
-        let ingress = try ChildProcess(junction: "junction-ingress", environment: stack.environment(
-            database: try await SharedMigratedDatabase.instance.get(), ["JUNCTION_INGRESS_PORT": "\(port)"]))
-        try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        let database = try await SharedMigratedDatabase.instance.get()
+        let (ingress, port) = try await ChildProcess.ingress { _ in stack.environment(database: database) }
         try await waitUntilReady(port: port)
         let http = OutboundHTTPClient(connections: 1)
         let health = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health"))
@@ -32,12 +30,8 @@ struct ProcessTests {
 
     @Test func readinessNamesTheDependencyThatIsDown() async throws {
         let stack = try await TestStack.shared()
-        let port = try closedPort()
         let deadRedis = "redis://127.0.0.1:\(try closedPort())/0"
-        let ingress = try ChildProcess(junction: "junction-ingress", environment: stack.environment([
-            "JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_REDIS_URL": deadRedis,
-        ]))
-        try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        let (ingress, port) = try await ChildProcess.ingress { _ in stack.environment(["JUNCTION_REDIS_URL": deadRedis]) }
         let http = OutboundHTTPClient(connections: 1)
         let ready = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health/ready"))
         #expect(ready.status == 503)
@@ -57,11 +51,9 @@ struct ProcessTests {
         let stack = try await TestStack.shared()
         let silent = try SilentListener()
         defer { silent.close() }
-        let port = try closedPort()
-        let ingress = try ChildProcess(junction: "junction-ingress", environment: stack.environment([
-            "JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_DATABASE_URL": "postgres://junction@127.0.0.1:\(silent.port)/junction",
-        ]))
-        try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        let (ingress, port) = try await ChildProcess.ingress { _ in
+            stack.environment(["JUNCTION_DATABASE_URL": "postgres://junction@127.0.0.1:\(silent.port)/junction"])
+        }
         let http = OutboundHTTPClient(connections: 1)
         let ready = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health/ready", timeout: .seconds(30)))
         #expect(ready.status == 503)

@@ -123,6 +123,24 @@ final class ChildProcess: Sendable {
         throw StackError("\(name) did not print \"\(text)\"; stdout: \(lines.suffix(5))")
     }
 
+    /// Starts `junction-ingress` on a free loopback port and waits until it listens. The port is
+    /// found free, then released for the ingress to bind, and in that gap any process's outgoing
+    /// connection may take it as its local port; a start that meets "Address already in use" is
+    /// therefore retried on another port.
+    static func ingress(environment: (Int) -> [String: String]) async throws -> (process: ChildProcess, port: Int) {
+        for attempt in 1...5 {
+            let port = try closedPort()
+            let process = try ChildProcess(junction: "junction-ingress", environment: environment(port).merging(["JUNCTION_INGRESS_PORT": "\(port)"]) { $1 })
+            do {
+                try await process.waitForLine(containing: "\"msg\":\"listening\"")
+                return (process, port)
+            } catch where attempt < 5 && process.standardError.contains("Address already in use") {
+                continue
+            }
+        }
+        throw StackError("unreachable")
+    }
+
     /// Sends `signal` and waits for the exit status.
     func stop(signal: Int32 = SIGTERM, limit: Duration = .seconds(60)) async throws -> Int32 {
         kill(pid, signal)

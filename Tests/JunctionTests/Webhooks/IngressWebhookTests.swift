@@ -48,16 +48,16 @@ struct IngressWebhookTests {
 
     /// Started and listening, but perhaps not ready (its endpoint secrets may not be loaded).
     static func startUnready(_ stack: TestStack, database: PostgresConfiguration? = nil, extra: [String: String] = [:]) async throws -> Running {
-        let port = try closedPort()
         let queue = QueueKit.queue()
         let database = if let database { database } else { try await SharedMigratedDatabase.instance.get() }
-        let ingress = try ChildProcess(junction: "junction-ingress", environment: QueueKit.environment(stack, queue: queue, database: database, [
-            "JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_WEBHOOK_SECRETS_STRIPE": "whsec_old,\(stripeSecret)",
-            "JUNCTION_WEBHOOK_SECRETS_SLACK": slackSecret, "JUNCTION_WEBHOOK_SECRETS_QUICKBOOKS": quickBooksToken,
-            "JUNCTION_WEBHOOK_SECRETS_MAILCHIMP": "Yq3x9PpL2mZt8kW4",
-            "JUNCTION_WEBHOOK_MAX_BYTES": "4096",
-        ].merging(extra) { $1 }))
-        try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        let (ingress, port) = try await ChildProcess.ingress { _ in
+            QueueKit.environment(stack, queue: queue, database: database, [
+                "JUNCTION_WEBHOOK_SECRETS_STRIPE": "whsec_old,\(stripeSecret)",
+                "JUNCTION_WEBHOOK_SECRETS_SLACK": slackSecret, "JUNCTION_WEBHOOK_SECRETS_QUICKBOOKS": quickBooksToken,
+                "JUNCTION_WEBHOOK_SECRETS_MAILCHIMP": "Yq3x9PpL2mZt8kW4",
+                "JUNCTION_WEBHOOK_MAX_BYTES": "4096",
+            ].merging(extra) { $1 })
+        }
         return Running(ingress: ingress, port: port, queue: queue, stack: stack)
     }
 
@@ -326,16 +326,16 @@ func waitUntilReady(port: Int) async throws {
 struct WebhookRoundTripTests {
     @Test func everyProviderSampleIsVerifiedAndEnqueued() async throws {
         let stack = try await TestStack.shared()
-        let port = try closedPort()
         let queue = QueueKit.queue()
         var environment = QueueKit.environment(stack, queue: queue, database: try await SharedMigratedDatabase.instance.get(), [
-            "JUNCTION_INGRESS_PORT": "\(port)", "JUNCTION_WEBHOOK_PRIORITY_GITHUB": "low",
+            "JUNCTION_WEBHOOK_PRIORITY_GITHUB": "low",
         ])
         for provider in WebhookProviders.verifiers.keys {
             environment["JUNCTION_WEBHOOK_SECRETS_\(provider.uppercased())"] = "secret-for-\(provider)"
         }
-        let ingress = try ChildProcess(junction: "junction-ingress", environment: environment)
-        try await ingress.waitForLine(containing: "\"msg\":\"listening\"")
+        let (ingress, port) = try await ChildProcess.ingress { [environment] _ in environment }
+        // The CLI posts to JUNCTION_INGRESS_PORT.
+        environment["JUNCTION_INGRESS_PORT"] = "\(port)"
         try await waitUntilReady(port: port)
         for provider in WebhookProviders.verifiers.keys.sorted() {
             let send = try ChildProcess(junction: "junction", arguments: ["webhook", "send", provider], environment: environment)
