@@ -195,6 +195,15 @@ private struct JSONParser {
         index += 1
         var escaped = false
         while index < bytes.count {
+            // Most of a string is a run of bytes that need no attention: pass it in a tight loop.
+            var at = index
+            while at < bytes.count {
+                let byte = bytes[at]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                at += 1
+            }
+            index = at
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             switch byte {
             case UInt8(ascii: "\""):
@@ -215,8 +224,8 @@ private struct JSONParser {
                     throw fail("invalid escape")
                 }
             default:
-                guard byte >= 0x20 else { throw fail("control character in a string") }
-                index += 1
+                // The run stops only at a quote, a backslash or a control character.
+                throw fail("control character in a string")
             }
         }
         throw fail("unterminated string")

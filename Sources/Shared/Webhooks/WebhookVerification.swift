@@ -81,7 +81,12 @@ enum Signatures {
     }
 
     static func hex(_ text: Substring) -> [UInt8]? {
-        let digits = Array(text.utf8)
+        // In place when the header's bytes are contiguous (always, for a native string).
+        if let decoded = text.utf8.withContiguousStorageIfAvailable({ hex(digits: $0) }) { return decoded }
+        return Array(text.utf8).withUnsafeBufferPointer { hex(digits: $0) }
+    }
+
+    private static func hex(digits: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard digits.count % 2 == 0 else { return nil }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(digits.count / 2)

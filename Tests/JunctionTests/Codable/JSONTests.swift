@@ -57,6 +57,7 @@ struct JSONTests {
     @Test(arguments: [
         "", "{", #"{"id": "a""#, #"{"id": "a",}"#, #"{"id": "a"} x"#, #"{"x": [1,]}"#, #"{"x": "\q"}"#, #"{"x": 01}"#,
         #"{"x": tru}"#, #"{"x": {"y" 1}}"#, "{\"x\": \"tab\there\"}", #"{"x": "\ud83d"}"#, #"{"x": -}"#,
+        #"{"x": "never closed"#, #"{"x": "ends in an escaped quote\"}"#, "{\"x\": \"newline\nafter a long plain run\"}",
     ])
     func topLevelStringsCheckTheWholeDocument(text: String) {
         // Everything JSONValue(parsing:) refuses, the scan refuses too, even where the members it
