@@ -210,7 +210,7 @@ struct WebhookIntake: Sendable {
 
     private static let hmacWord = Array("hmac".utf8)
 
-    /// The job payload `webhook.process` reads, written straight to JSON text with its keys in
+    /// The job payload `webhook.process` reads, written straight into JSON bytes with its keys in
     /// order (as ``JSONValue/serialized`` would write it): `body_base64`, `connection` (a
     /// registered endpoint's), `content_type`, `endpoint` (as ``WebhookEndpoint/shown(provider:endpoint:)``
     /// shows it: never a Mailchimp URL token), `event_id`, `event_type`, `headers`, `provider`,
