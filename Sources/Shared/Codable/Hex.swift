@@ -1,6 +1,6 @@
 /// Lowercase hexadecimal digits, written without Foundation's formatting.
 public enum Hex {
-    private static let alphabet = Array("0123456789abcdef".utf8)
+    static let alphabet = Array("0123456789abcdef".utf8)
 
     /// Writes the low `count` hex digits of `value`, zero-padded, at `offset`.
     public static func write(_ value: UInt64, count: Int, into bytes: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {

@@ -1,7 +1,8 @@
 /// Compact JSON written straight into a byte array: what the hot paths (the ingress's job
 /// payloads and envelopes) use instead of appending to a `String`, every append of which checks
-/// the string's uniqueness, capacity and ASCII-ness again. Strings are escaped exactly as
-/// ``JSONText/appendString(_:to:)`` escapes them.
+/// the string's uniqueness, capacity and ASCII-ness again. Its string escaping (quotes,
+/// backslashes, `\n` `\r` `\t`, other control characters as `\u00xx`; everything else as it is)
+/// is the project's one: ``JSONText/appendString(_:to:)`` uses it too.
 public struct JSONBytes: Sendable {
     public private(set) var bytes: [UInt8]
 
@@ -74,12 +75,10 @@ public struct JSONBytes: Sendable {
             case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "r"))
             case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "t"))
             default:
-                bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.hexDigits[Int(byte >> 4)], Self.hexDigits[Int(byte & 0xF)]])
+                bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Hex.alphabet[Int(byte >> 4)], Hex.alphabet[Int(byte & 0xF)]])
             }
             run = index + 1
         }
         bytes.append(contentsOf: UnsafeBufferPointer(rebasing: input[run...]))
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

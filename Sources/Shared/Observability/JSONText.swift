@@ -3,31 +3,21 @@
 public enum JSONText {
     /// Appends `value` as a JSON string literal, escaping quotes, backslashes and control characters.
     public static func appendString(_ value: String, to output: inout String) {
-        output += "\""
         // Most strings need no escaping: append them whole.
-        if !needsEscaping(value) {
+        guard needsEscaping(value) else {
+            output += "\""
             output += value
             output += "\""
             return
         }
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
+        // The rare one is escaped by the one implementation of the rules, ``JSONBytes``.
+        var escaped = JSONBytes(capacity: value.utf8.count + 8)
+        escaped.string(value)
+        output += String(decoding: escaped.bytes, as: UTF8.self)
     }
 
     /// True when `value` holds a quote, a backslash or a control character. Scans the contiguous
-    /// UTF-8 directly: webhook bodies (base64, over a kilobyte) pass through here.
+    /// UTF-8 directly (log lines escape every value they write).
     static func needsEscaping(_ value: String) -> Bool {
         func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
             for byte in bytes where byte < 0x20 || byte == 0x22 || byte == 0x5C { return true }

@@ -49,7 +49,7 @@ public struct DependencyChecks: Sendable {
             if failing.isEmpty { return true }
             for status in failing {
                 logger.warning("dependency unavailable, retrying", metadata: [
-                    "dependency": .string(status.name), "error": .string(status.error ?? ""), "retry_in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
+                    "dependency": .string(status.name), "error": .string(status.error ?? ""), "retry_in_ms": "\(Queue.milliseconds(delay))",
                 ])
             }
             try? await Task.sleep(for: delay)
@@ -85,7 +85,7 @@ public struct DependencyChecks: Sendable {
     }
 
     static func describe(_ duration: Duration) -> String {
-        let milliseconds = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = Queue.milliseconds(duration)
         return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
     }
 }

@@ -79,14 +79,17 @@ struct JSONTests {
     }
 
     @Test(arguments: [
-        "", "plain", "quote \" and backslash \\", "line\nfeed\rreturn\ttab", "\u{0}\u{1}\u{1F}\u{7F}", "Zoë Ångström 😀 日本",
-        "\"leading and trailing\"", String(repeating: "a\"", count: 300),
+        ("", #""""#), ("plain", #""plain""#), ("quote \" and backslash \\", #""quote \" and backslash \\""#),
+        ("line\nfeed\rreturn\ttab", #""line\nfeed\rreturn\ttab""#), ("\u{0}\u{1}\u{1F}\u{7F}", "\"\\u0000\\u0001\\u001f\u{7F}\""),
+        ("Zoë Ångström 😀 日本", #""Zoë Ångström 😀 日本""#), ("\"leading and trailing\"", #""\"leading and trailing\"""#),
+        (String(repeating: "a\"", count: 300), "\"" + String(repeating: #"a\""#, count: 300) + "\""),
     ])
-    func jsonBytesEscapeStringsAsJSONTextDoesAndJSONParsesThemBack(value: String) throws {
+    func stringsAreEscapedOnlyWhereJSONRequiresAndParseBack(value: String, expected: String) throws {
         var bytes = JSONBytes(capacity: 0)
         bytes.string(value)
         let written = String(decoding: bytes.bytes, as: UTF8.self)
-        #expect(written == JSONText.string(value))
+        #expect(written == expected)
+        #expect(JSONText.string(value) == expected, "log lines and health answers escape the same way")
         #expect(try JSONValue(parsing: written).stringValue == value)
     }
 

@@ -7,7 +7,7 @@ struct ProcessTests {
     @Test func ingressServesHealthAndReadinessAndStopsOnSIGTERM() async throws {
         let stack = try await TestStack.shared()
         let database = try await SharedMigratedDatabase.instance.get()
-        let (ingress, port) = try await ChildProcess.ingress { _ in stack.environment(database: database) }
+        let (ingress, port) = try await ChildProcess.ingress(environment: stack.environment(database: database))
         try await waitUntilReady(port: port)
         let http = OutboundHTTPClient(connections: 1)
         let health = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health"))
@@ -31,7 +31,7 @@ struct ProcessTests {
     @Test func readinessNamesTheDependencyThatIsDown() async throws {
         let stack = try await TestStack.shared()
         let deadRedis = "redis://127.0.0.1:\(try closedPort())/0"
-        let (ingress, port) = try await ChildProcess.ingress { _ in stack.environment(["JUNCTION_REDIS_URL": deadRedis]) }
+        let (ingress, port) = try await ChildProcess.ingress(environment: stack.environment(["JUNCTION_REDIS_URL": deadRedis]))
         let http = OutboundHTTPClient(connections: 1)
         let ready = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health/ready"))
         #expect(ready.status == 503)
@@ -51,9 +51,8 @@ struct ProcessTests {
         let stack = try await TestStack.shared()
         let silent = try SilentListener()
         defer { silent.close() }
-        let (ingress, port) = try await ChildProcess.ingress { _ in
-            stack.environment(["JUNCTION_DATABASE_URL": "postgres://junction@127.0.0.1:\(silent.port)/junction"])
-        }
+        let (ingress, port) = try await ChildProcess.ingress(
+            environment: stack.environment(["JUNCTION_DATABASE_URL": "postgres://junction@127.0.0.1:\(silent.port)/junction"]))
         let http = OutboundHTTPClient(connections: 1)
         let ready = try await http.send(OutboundRequest(url: "http://127.0.0.1:\(port)/health/ready", timeout: .seconds(30)))
         #expect(ready.status == 503)

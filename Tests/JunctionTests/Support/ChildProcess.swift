@@ -127,18 +127,18 @@ final class ChildProcess: Sendable {
     /// found free, then released for the ingress to bind, and in that gap any process's outgoing
     /// connection may take it as its local port; a start that meets "Address already in use" is
     /// therefore retried on another port.
-    static func ingress(environment: (Int) -> [String: String]) async throws -> (process: ChildProcess, port: Int) {
-        for attempt in 1...5 {
+    static func ingress(environment: [String: String]) async throws -> (process: ChildProcess, port: Int) {
+        var attempt = 1
+        while true {
             let port = try closedPort()
-            let process = try ChildProcess(junction: "junction-ingress", environment: environment(port).merging(["JUNCTION_INGRESS_PORT": "\(port)"]) { $1 })
+            let process = try ChildProcess(junction: "junction-ingress", environment: environment.merging(["JUNCTION_INGRESS_PORT": "\(port)"]) { $1 })
             do {
                 try await process.waitForLine(containing: "\"msg\":\"listening\"")
                 return (process, port)
             } catch where attempt < 5 && process.standardError.contains("Address already in use") {
-                continue
+                attempt += 1
             }
         }
-        throw StackError("unreachable")
     }
 
     /// Sends `signal` and waits for the exit status.

@@ -50,14 +50,12 @@ struct IngressWebhookTests {
     static func startUnready(_ stack: TestStack, database: PostgresConfiguration? = nil, extra: [String: String] = [:]) async throws -> Running {
         let queue = QueueKit.queue()
         let database = if let database { database } else { try await SharedMigratedDatabase.instance.get() }
-        let (ingress, port) = try await ChildProcess.ingress { _ in
-            QueueKit.environment(stack, queue: queue, database: database, [
-                "JUNCTION_WEBHOOK_SECRETS_STRIPE": "whsec_old,\(stripeSecret)",
-                "JUNCTION_WEBHOOK_SECRETS_SLACK": slackSecret, "JUNCTION_WEBHOOK_SECRETS_QUICKBOOKS": quickBooksToken,
-                "JUNCTION_WEBHOOK_SECRETS_MAILCHIMP": "Yq3x9PpL2mZt8kW4",
-                "JUNCTION_WEBHOOK_MAX_BYTES": "4096",
-            ].merging(extra) { $1 })
-        }
+        let (ingress, port) = try await ChildProcess.ingress(environment: QueueKit.environment(stack, queue: queue, database: database, [
+            "JUNCTION_WEBHOOK_SECRETS_STRIPE": "whsec_old,\(stripeSecret)",
+            "JUNCTION_WEBHOOK_SECRETS_SLACK": slackSecret, "JUNCTION_WEBHOOK_SECRETS_QUICKBOOKS": quickBooksToken,
+            "JUNCTION_WEBHOOK_SECRETS_MAILCHIMP": "Yq3x9PpL2mZt8kW4",
+            "JUNCTION_WEBHOOK_MAX_BYTES": "4096",
+        ].merging(extra) { $1 }))
         return Running(ingress: ingress, port: port, queue: queue, stack: stack)
     }
 
@@ -333,7 +331,7 @@ struct WebhookRoundTripTests {
         for provider in WebhookProviders.verifiers.keys {
             environment["JUNCTION_WEBHOOK_SECRETS_\(provider.uppercased())"] = "secret-for-\(provider)"
         }
-        let (ingress, port) = try await ChildProcess.ingress { [environment] _ in environment }
+        let (ingress, port) = try await ChildProcess.ingress(environment: environment)
         // The CLI posts to JUNCTION_INGRESS_PORT.
         environment["JUNCTION_INGRESS_PORT"] = "\(port)"
         try await waitUntilReady(port: port)
