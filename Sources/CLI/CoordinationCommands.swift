@@ -65,7 +65,7 @@ struct LimitsCommand: ParsableCommand {
 
     func run() throws {
         let settings = try CoordinationCommand.settings()
-        for provider in CoordinationSettings.providers.keys.sorted() {
+        for provider in Providers.ids {
             let own = settings.connectionLimits[provider] ?? .off
             let fleet = settings.fleetLimits[provider] ?? .off
             print("\(provider)  per connection \(own)  fleet \(fleet)")

@@ -84,7 +84,7 @@ struct EndpointsCommand: ParsableCommand {
         @Argument(help: "The endpoint id in the URL (letters, digits, '-', '_'). Omit with --generate.")
         var endpoint: String?
 
-        @Flag(help: "Generate a random secret (and, for mailchimp, use it as the endpoint id); prints it once.")
+        @Flag(help: "Generate a random secret (and, for mailchimp, whose URL token is the secret, use it as the endpoint id); prints it once.")
         var generate = false
 
         @Option var tenant: String?
@@ -93,7 +93,7 @@ struct EndpointsCommand: ParsableCommand {
         var connection: String?
 
         func validate() throws {
-            if endpoint == nil && !(generate && provider == "mailchimp") {
+            if endpoint == nil && !(generate && Providers.webhookScheme(named: provider)?.endpointIsSecret == true) {
                 throw ValidationError("give an endpoint id (only `mailchimp --generate` makes one up)")
             }
             if let connection, UUID(uuidString: connection) == nil { throw ValidationError("--connection must be a UUID") }
@@ -110,7 +110,8 @@ struct EndpointsCommand: ParsableCommand {
             print("added \(added.provider)/\(added.endpoint)")
             if let token {
                 print("secret: \(token)")
-                print(provider == "mailchimp" ? "callback URL: <JUNCTION_PUBLIC_URL>/webhooks/mailchimp/\(token)" : "configure this secret with the provider")
+                let inURL = Providers.webhookScheme(named: provider)?.endpointIsSecret == true
+                print(inURL ? "callback URL: <JUNCTION_PUBLIC_URL>/webhooks/\(provider)/\(token)" : "configure this secret with the provider")
             }
         }
     }

@@ -28,8 +28,8 @@ struct WebhookCommand: ParsableCommand {
         var secret: String?
 
         func validate() throws {
-            guard WebhookProviders.verifiers[provider] != nil else {
-                throw ValidationError("unknown provider \(provider); one of \(WebhookProviders.verifiers.keys.sorted().joined(separator: ", "))")
+            guard Providers.webhookScheme(named: provider) != nil else {
+                throw ValidationError("unknown provider \(provider); one of \(Providers.webhookSchemes.keys.sorted().joined(separator: ", "))")
             }
         }
 
@@ -38,15 +38,15 @@ struct WebhookCommand: ParsableCommand {
             let webhooks = ProcessBootstrap.settings(process: "junction") { () throws(ConfigurationError) in
                 try WebhookSettings(environment: environment, ingress: try IngressSettings(environment: environment))
             }
-            guard let key = secret ?? webhooks.secrets.secrets(for: provider).first else {
+            let scheme = Providers.webhookScheme(named: provider)!
+            guard let key = secret ?? webhooks.secrets.secrets(for: provider).first?.text else {
                 printError("junction: no secret: pass --secret or set JUNCTION_WEBHOOK_SECRETS_\(provider.uppercased())")
                 throw ExitStatus.dataError
             }
             var target = url ?? "\(webhooks.publicURL)/webhooks/\(provider)"
-            if provider == "mailchimp" && !target.hasSuffix("/\(key)") { target += "/\(key)" }
-            guard let delivery = WebhookSamples.delivery(provider: provider, url: target, secret: key, eventType: event) else {
-                throw ExitStatus.dataError
-            }
+            // A scheme whose endpoint id is the credential takes it as the URL's last segment.
+            if scheme.endpointIsSecret && !target.hasSuffix("/\(key)") { target += "/\(key)" }
+            let delivery = scheme.sample(url: target, secret: key, eventType: event, now: Date())
             let http = OutboundHTTPClient(connections: 1)
             defer { Task { await http.shutdown() } }
             do {

@@ -28,7 +28,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         var head: HTTPRequestHead
         var provider: String
         var endpoint: String?
-        var verifier: any WebhookVerifier
+        var scheme: any WebhookScheme
         var body: ByteBuffer?
     }
 
@@ -131,9 +131,9 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
                 context.fireChannelRead(wrapInboundOut(part))
                 return
             }
-            let verifier: any WebhookVerifier
-            switch intake.verifier(for: provider) {
-            case .success(let found): verifier = found
+            let scheme: any WebhookScheme
+            switch intake.scheme(named: provider) {
+            case .success(let found): scheme = found
             case .failure(let problem): return answerEarly(problem.answer, head: head, context: context)
             }
             if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > intake.settings.maxBytes {
@@ -142,7 +142,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
             }
-            state = .reading(Delivery(head: head, provider: provider, endpoint: endpoint, verifier: verifier, body: nil))
+            state = .reading(Delivery(head: head, provider: provider, endpoint: endpoint, scheme: scheme, body: nil))
 
         case (.forwarding, _):
             if case .end = part { state = .idle }
@@ -210,7 +210,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         headers.reserveCapacity(delivery.head.headers.count)
         for (name, value) in delivery.head.headers { headers[name.lowercased()] = value }
         let request = WebhookRequest(
-            provider: delivery.provider, verifier: delivery.verifier, endpoint: delivery.endpoint, target: delivery.head.uri,
+            provider: delivery.provider, scheme: delivery.scheme, endpoint: delivery.endpoint, target: delivery.head.uri,
             headers: headers, body: delivery.body.map { Array(buffer: $0) } ?? [])
         let keepAlive = delivery.head.isKeepAlive
         switch intake.accept(request) {

@@ -32,7 +32,7 @@ struct WebhookAnswer: Sendable {
 /// provider signed, header fields with lowercased names, and the raw body.
 struct WebhookRequest: Sendable {
     var provider: String
-    var verifier: any WebhookVerifier
+    var scheme: any WebhookScheme
     var endpoint: String?
     /// The request target's path and query, exactly as sent (`/webhooks/stripe?x=1`).
     var target: String
@@ -59,13 +59,13 @@ struct WebhookIntake: Sendable {
     let endpoints: WebhookEndpointCache
     let logger: Logger
 
-    /// The verifier for `/webhooks/{provider}`, or the 404 to answer before reading the body.
-    func verifier(for provider: String) -> Result<any WebhookVerifier, Problem> {
-        guard let verifier = WebhookProviders.verifiers[provider] else {
+    /// The scheme behind `/webhooks/{name}`, or the 404 to answer before reading the body.
+    func scheme(named name: String) -> Result<any WebhookScheme, Problem> {
+        guard let scheme = Providers.webhookScheme(named: name) else {
             return .failure(Problem(status: .notFound, slug: "unknown-provider", title: "Unknown provider",
-                                    detail: "no webhook provider is named \(provider)"))
+                                    detail: "no webhook provider is named \(name)"))
         }
-        return .success(verifier)
+        return .success(scheme)
     }
 
     /// The 413 for a body over `JUNCTION_WEBHOOK_MAX_BYTES`.
@@ -77,16 +77,17 @@ struct WebhookIntake: Sendable {
     /// Decides on a fully read request.
     func accept(_ request: WebhookRequest, now: Date = Date()) -> WebhookStep {
         let provider = request.provider
+        let scheme = request.scheme
         let contentType = request.headers["content-type"]?.lowercased() ?? ""
-        // Mailchimp validates a new callback URL with an empty POST.
-        if provider == "mailchimp" && request.body.isEmpty { return .answer(.empty) }
+        // A provider that validates a new callback URL with an empty POST (Mailchimp).
+        if request.body.isEmpty && scheme.validationProbes.contains(.emptyPost) { return .answer(.empty) }
         guard contentType.hasPrefix("application/json") || contentType.hasPrefix("application/x-www-form-urlencoded")
             || contentType.hasPrefix("application/cloudevents") else {
             return .answer(Problem(status: .unsupportedMediaType, slug: "unsupported-media-type", title: "Unsupported media type",
                                    detail: "webhooks are accepted as application/json or application/x-www-form-urlencoded, not \(contentType.isEmpty ? "no Content-Type" : contentType)").answer)
         }
         let delivery = WebhookDelivery(method: "POST", url: settings.publicURL + request.target, lowercasedHeaders: request.headers, body: request.body)
-        let secrets: [String]
+        let secrets: [WebhookSecret]
         var owner: WebhookEndpointCache.RegisteredEndpoint?
         switch request.endpoint.map({ endpoints.lookup(provider: provider, endpoint: $0) }) ?? .unregistered {
         case .registered(let registered):
@@ -99,27 +100,24 @@ struct WebhookIntake: Sendable {
         case .notLoaded, .unreadable:
             // Not the provider's fault: answer so that it retries.
             logger.error("webhook endpoint secrets unavailable; answering 503", metadata: [
-                "provider": .string(provider), "endpoint": .string(WebhookEndpoint.shown(provider: provider, endpoint: request.endpoint ?? "")),
+                "provider": .string(provider), "endpoint": .string(scheme.shown(endpoint: request.endpoint ?? "")),
             ])
             return .answer(Problem(status: .serviceUnavailable, slug: "endpoint-unavailable", title: "Try again later",
                                    detail: "this endpoint's configuration cannot be read right now; retry the delivery", headers: [.retryAfter: "5"]).answer)
         }
         do {
-            try request.verifier.verify(delivery, secrets: secrets, now: now)
+            try scheme.verify(delivery, secrets: secrets, now: now)
         } catch {
             logger.warning("webhook refused", metadata: ["provider": .string(provider), "reason": .string(error.description)])
             return .answer(rejection(error).answer)
         }
+        // A signed handshake (Slack's url_verification, GitHub's ping) is answered, not enqueued.
+        if let reply = scheme.handshakeReply(to: delivery) { return .answer(.json(reply)) }
         let events: [WebhookEvent]
         do {
-            events = try WebhookEvents.extract(provider: provider, from: delivery)
+            events = try scheme.events(in: delivery)
         } catch {
-            // Slack's url_verification carries no event id: it is answered here, not enqueued.
-            if let challenge = slackChallenge(provider: provider, delivery: delivery) { return .answer(challenge) }
             return .answer(Problem(status: .badRequest, slug: "no-event-id", title: "Event not identifiable", detail: error.description).answer)
-        }
-        if provider == "github" && delivery.header("X-GitHub-Event") == "ping" {
-            return .answer(.json(#"{"pong":true}"#))
         }
         let receivedAt = Timestamp.format(now)
         let headers = keptHeaders(request.headers)
@@ -164,13 +162,6 @@ struct WebhookIntake: Sendable {
     private static let oneEnqueued = #"{"received":1,"enqueued":1}"#
     private static let oneDuplicate = #"{"received":1,"enqueued":0}"#
 
-    /// Slack's `url_verification` (after the signature was verified): echo the challenge.
-    private func slackChallenge(provider: String, delivery: WebhookDelivery) -> WebhookAnswer? {
-        guard provider == "slack", let json = try? JSONValue(parsing: delivery.body), json["type"]?.stringValue == "url_verification",
-              let challenge = json["challenge"]?.stringValue else { return nil }
-        return .json(#"{"challenge":\#(JSONText.string(challenge))}"#)
-    }
-
     private func rejection(_ error: WebhookRejection) -> Problem {
         switch error {
         case .missingHeader, .malformedHeader:
@@ -212,7 +203,7 @@ struct WebhookIntake: Sendable {
 
     /// The job payload `webhook.process` reads, written straight into JSON bytes with its keys in
     /// order (as ``JSONValue/serialized`` would write it): `body_base64`, `connection` (a
-    /// registered endpoint's), `content_type`, `endpoint` (as ``WebhookEndpoint/shown(provider:endpoint:)``
+    /// registered endpoint's), `content_type`, `endpoint` (as ``WebhookScheme/shown(endpoint:)``
     /// shows it: never a Mailchimp URL token), `event_id`, `event_type`, `headers`, `provider`,
     /// `received_at`, `tenant` (a registered endpoint's).
     private func payload(_ request: WebhookRequest, event: WebhookEvent, owner: WebhookEndpointCache.RegisteredEndpoint?,
@@ -229,7 +220,7 @@ struct WebhookIntake: Sendable {
         out.raw(#""content_type":"#)
         out.string(contentType)
         out.raw(#","endpoint":"#)
-        out.string(request.endpoint.map { WebhookEndpoint.shown(provider: request.provider, endpoint: $0) })
+        out.string(request.endpoint.map { request.scheme.shown(endpoint: $0) })
         out.raw(#","event_id":"#)
         out.string(event.eventID)
         out.raw(#","event_type":"#)

@@ -10,8 +10,8 @@ public struct ProviderCheckHandler: JobHandler {
     public init() {}
 
     public func run(_ job: JobContext) throws {
-        guard let provider = job.payload["provider"]?.stringValue, CoordinationSettings.providers[provider] != nil else {
-            throw JobFailure.permanent("provider.check needs a known provider; one of \(CoordinationSettings.providers.keys.sorted().joined(separator: ", "))")
+        guard let provider = job.payload["provider"]?.stringValue, Providers.named(provider) != nil else {
+            throw JobFailure.permanent("provider.check needs a known provider; one of \(Providers.ids.joined(separator: ", "))")
         }
         guard let client = job.providers else { throw JobFailure.permanent("this worker has no provider client") }
         let path = job.payload["path"]?.stringValue ?? "/"

@@ -7,7 +7,7 @@ import Synchronization
 /// endpoints whose version changed.
 public final class WebhookEndpointCache: Sendable {
     /// What a request to `/webhooks/{provider}/{endpoint}` should verify against.
-    public enum Lookup: Sendable, Equatable {
+    public enum Lookup: Sendable {
         /// The store has not been read yet (PostgreSQL unreachable since start-up).
         case notLoaded
         /// No such endpoint: the provider's `JUNCTION_WEBHOOK_SECRETS_<PROVIDER>` set applies.
@@ -20,14 +20,14 @@ public final class WebhookEndpointCache: Sendable {
     }
 
     /// What the webhook path needs of an enabled endpoint.
-    public struct RegisteredEndpoint: Sendable, Equatable {
-        public var secrets: [String]
+    public struct RegisteredEndpoint: Sendable {
+        public var secrets: [WebhookSecret]
         /// Copied into every job the endpoint's deliveries become, so each stored event names
         /// its tenant and connection.
         public var tenant: String?
         public var connection: UUID?
 
-        public init(secrets: [String], tenant: String? = nil, connection: UUID? = nil) {
+        public init(secrets: [WebhookSecret], tenant: String? = nil, connection: UUID? = nil) {
             self.secrets = secrets
             self.tenant = tenant
             self.connection = connection
@@ -77,7 +77,7 @@ public final class WebhookEndpointCache: Sendable {
             case .success(let endpoint):
                 let key = EndpointKey(provider: endpoint.provider, endpoint: endpoint.endpoint)
                 updates[key] = Entry(version: endpoint.version, lookup: endpoint.enabled
-                    ? .registered(RegisteredEndpoint(secrets: endpoint.secrets, tenant: endpoint.tenant, connection: endpoint.connection))
+                    ? .registered(RegisteredEndpoint(secrets: endpoint.secrets.map(WebhookSecret.init), tenant: endpoint.tenant, connection: endpoint.connection))
                     : .disabled)
             case .failure(let error):
                 if case .undecryptable(let provider, let endpoint, _) = error {

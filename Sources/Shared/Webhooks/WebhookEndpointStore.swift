@@ -12,11 +12,11 @@ public struct WebhookEndpoint: Sendable, Equatable {
     public var keyID: String
     public var updatedAt: Date
 
-    /// The endpoint id as logs, job payloads and listings show it. A Mailchimp endpoint id is
-    /// the URL token that authenticates its deliveries, so only its first four characters are
-    /// shown; every other provider's id is a name and is shown whole.
+    /// The endpoint id as logs, job payloads and listings show it: as its scheme shows it
+    /// (``WebhookScheme/shown(endpoint:)``), so an id that is a URL token (Mailchimp's) shows only
+    /// its first four characters.
     public static func shown(provider: String, endpoint: String) -> String {
-        provider == "mailchimp" ? String(endpoint.prefix(4)) + "…" : endpoint
+        Providers.webhookScheme(named: provider)?.shown(endpoint: endpoint) ?? endpoint
     }
 }
 
@@ -51,8 +51,8 @@ public struct WebhookEndpointStore: Sendable {
     }
 
     public static func validate(provider: String, endpoint: String, secrets: [String]) throws(WebhookEndpointError) {
-        guard WebhookProviders.verifiers[provider] != nil else {
-            throw .invalid("unknown provider \(provider); one of \(WebhookProviders.verifiers.keys.sorted().joined(separator: ", "))")
+        guard let scheme = Providers.webhookScheme(named: provider) else {
+            throw .invalid("unknown provider \(provider); one of \(Providers.webhookSchemes.keys.sorted().joined(separator: ", "))")
         }
         guard isValidEndpointID(endpoint) else {
             throw .invalid("an endpoint id is 1 to 128 letters, digits, '-' or '_'")
@@ -61,9 +61,9 @@ public struct WebhookEndpointStore: Sendable {
         for secret in secrets where secret.isEmpty || secret.contains(",") || secret.contains(where: \.isNewline) {
             throw .invalid("a secret must be non-empty and hold no comma or line break")
         }
-        if provider == "mailchimp", !secrets.contains(endpoint) {
-            // Mailchimp signs nothing: the endpoint id in the callback URL is the token.
-            throw .invalid("a mailchimp endpoint's id is its URL token, so its secrets must include the endpoint id")
+        if scheme.endpointIsSecret, !secrets.contains(endpoint) {
+            // The provider signs nothing: the endpoint id in the callback URL is the token.
+            throw .invalid("a \(provider) endpoint's id is its URL token, so its secrets must include the endpoint id")
         }
     }
 

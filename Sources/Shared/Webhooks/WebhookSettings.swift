@@ -22,7 +22,7 @@ public struct WebhookSettings: Sendable {
         maxBytes = try environment.integer("JUNCTION_WEBHOOK_MAX_BYTES", default: 1 << 20, in: 1024...(64 << 20))
         dedupeTTL = try environment.duration("JUNCTION_WEBHOOK_DEDUPE_TTL", default: "72h")
         var priorities = WebhookPriorities()
-        for provider in WebhookProviders.verifiers.keys {
+        for provider in Providers.webhookSchemes.keys {
             try environment.parse(
                 "JUNCTION_WEBHOOK_PRIORITY_\(provider.uppercased())", default: "critical", example: "high or invoice.*=high,*=normal"
             ) { (text: String) throws(InvalidValue) in

@@ -54,16 +54,11 @@ public enum WebhookRejection: Error, Sendable, Equatable, CustomStringConvertibl
     }
 }
 
-/// Checks one provider's webhook signature over the raw request, against every active secret
-/// (rotation), in constant time.
-public protocol WebhookVerifier: Sendable {
-    func verify(_ delivery: WebhookDelivery, secrets: [String], now: Date) throws(WebhookRejection)
-}
-
-/// The constant-time building blocks the verifiers share.
+/// The building blocks the schemes share. Every comparison of secret-derived bytes goes through
+/// swift-crypto's constant-time equality (`HashedAuthenticationCode` and digest `==`).
 enum Signatures {
-    /// swift-crypto's HMAC-SHA256, key set-up included: what the samples sign with. The verifiers
-    /// use ``PreparedHMAC``, which keeps each secret's key schedule.
+    /// swift-crypto's HMAC-SHA256, key set-up included: what the samples sign with. The schemes
+    /// verify with ``WebhookSecret``, which keeps each secret's key schedule.
     static func hmacSHA256(_ key: String, _ message: [UInt8]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(key.utf8))))
     }
@@ -72,12 +67,23 @@ enum Signatures {
         Array(HMAC<Insecure.SHA1>.authenticationCode(for: message, using: SymmetricKey(data: Array(key.utf8))))
     }
 
-    /// Compares in time that depends only on the lengths, never on where the bytes differ.
-    static func equal(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
+    /// True when any secret's code equals `signature`, compared in constant time. Every secret is
+    /// tried, so the time taken does not reveal which one matched.
+    static func anyMatches<H: HashFunction>(_ secrets: [WebhookSecret], _ signature: [UInt8],
+                                            _ code: (WebhookSecret) -> HashedAuthenticationCode<H>) -> Bool {
+        var matched = false
+        for secret in secrets where code(secret) == signature { matched = true }
+        return matched
+    }
+
+    /// True when `presented` equals any secret's text, in time that depends on neither: both are
+    /// hashed and the digests compared with swift-crypto's constant-time equality (for a secret
+    /// carried in the URL, which no HMAC covers).
+    static func anyEquals(_ secrets: [WebhookSecret], _ presented: some StringProtocol) -> Bool {
+        let digest = SHA256.hash(data: Array(presented.utf8))
+        var matched = false
+        for secret in secrets where SHA256.hash(data: Array(secret.text.utf8)) == digest { matched = true }
+        return matched
     }
 
     static func hex(_ text: Substring) -> [UInt8]? {
@@ -105,14 +111,6 @@ enum Signatures {
 
     static func hexString(_ bytes: some Sequence<UInt8>) -> String {
         bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-    }
-
-    /// True when any secret's signature of `message` equals `signature`. Every secret is tried,
-    /// so the time taken does not reveal which one matched.
-    static func anyMatches(_ secrets: [String], _ signature: [UInt8], _ sign: (String) -> [UInt8]) -> Bool {
-        var matched = false
-        for secret in secrets where equal(sign(secret), signature) { matched = true }
-        return matched
     }
 
     private static func nibble(_ byte: UInt8) -> UInt8? {

@@ -303,16 +303,16 @@ struct SandboxBehaviourTests {
             let deliveries = inbox.deliveries.withLock { $0 }
             for delivery in deliveries {
                 let provider = String(URLComponents(string: delivery.url)!.path.split(separator: "/")[1])
-                let verifier = try #require(WebhookProviders.verifiers[provider])
+                let scheme = try #require(Providers.webhookScheme(named: provider))
                 let secret = try #require(secrets[provider.uppercased()])
-                #expect(throws: Never.self, "\(provider) delivery verifies") { try verifier.verify(delivery, secrets: [secret], now: Date()) }
-                #expect(throws: WebhookRejection.self) { try verifier.verify(delivery, secrets: ["not-the-secret"], now: Date()) }
-                let events = try WebhookEvents.extract(provider: provider, from: delivery)
+                #expect(throws: Never.self, "\(provider) delivery verifies") { try scheme.verify(delivery, secrets: [WebhookSecret(secret)], now: Date()) }
+                #expect(throws: WebhookRejection.self) { try scheme.verify(delivery, secrets: [WebhookSecret("not-the-secret")], now: Date()) }
+                let events = try scheme.events(in: delivery)
                 #expect(events.count == 1 && !events[0].eventID.isEmpty)
             }
             var stripeTypes: Set<String> = []
             for delivery in deliveries where delivery.url.contains("/stripe") {
-                if let type = try WebhookEvents.extract(provider: "stripe", from: delivery).first?.eventType { stripeTypes.insert(type) }
+                if let type = try StripeWebhookScheme().events(in: delivery).first?.eventType { stripeTypes.insert(type) }
             }
             #expect(stripeTypes == ["customer.created", "product.created"])
             #expect(inbox.failures.withLock { $0 } == 6, "the first delivery was answered 500 and sent again")

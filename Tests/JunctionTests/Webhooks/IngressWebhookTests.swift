@@ -328,14 +328,14 @@ struct WebhookRoundTripTests {
         var environment = QueueKit.environment(stack, queue: queue, database: try await SharedMigratedDatabase.instance.get(), [
             "JUNCTION_WEBHOOK_PRIORITY_GITHUB": "low",
         ])
-        for provider in WebhookProviders.verifiers.keys {
+        for provider in Providers.webhookSchemes.keys {
             environment["JUNCTION_WEBHOOK_SECRETS_\(provider.uppercased())"] = "secret-for-\(provider)"
         }
         let (ingress, port) = try await ChildProcess.ingress(environment: environment)
         // The CLI posts to JUNCTION_INGRESS_PORT.
         environment["JUNCTION_INGRESS_PORT"] = "\(port)"
         try await waitUntilReady(port: port)
-        for provider in WebhookProviders.verifiers.keys.sorted() {
+        for provider in Providers.webhookSchemes.keys.sorted() {
             let send = try ChildProcess(junction: "junction", arguments: ["webhook", "send", provider], environment: environment)
             #expect(try await send.exitStatus() == 0, "\(provider): \(send.standardOutput) \(send.standardError)")
             #expect(send.lines.first == #"200 {"received":1,"enqueued":1}"#, "\(provider): \(send.lines)")
@@ -346,8 +346,8 @@ struct WebhookRoundTripTests {
         let jobs = try await TestStack.onThread {
             try RedisConnection(stack.redis).command("HVALS", RedisArgument(queue.settings.keys.jobs)).array().compactMap { try $0.string().flatMap { try? JobEnvelope.decode($0) } }
         }
-        #expect(jobs.count == WebhookProviders.verifiers.count)
-        #expect(Set(jobs.compactMap { $0.payload["provider"]?.stringValue }) == Set(WebhookProviders.verifiers.keys))
+        #expect(jobs.count == Providers.webhookSchemes.count)
+        #expect(Set(jobs.compactMap { $0.payload["provider"]?.stringValue }) == Set(Providers.webhookSchemes.keys))
         #expect(jobs.first { $0.payload["provider"] == "github" }?.priority == .low, "priority is configurable per provider")
         #expect(jobs.filter { $0.payload["provider"] != "github" }.allSatisfy { $0.priority == .critical })
         for job in jobs {

@@ -1,22 +1,10 @@
-import Foundation
-
-/// QuickBooks (Intuit): `intuit-signature`, base64 HMAC-SHA256 (the app's verifier token) of the
-/// raw body. The same scheme covers CloudEvents arrays and the legacy `eventNotifications` format.
-public struct QuickBooksWebhookVerifier: WebhookVerifier {
-    public init() {}
-
-    public func verify(_ delivery: WebhookDelivery, secrets: [String], now: Date) throws(WebhookRejection) {
-        try BodyHMACSHA256(header: "intuit-signature", encoding: .base64).verify(delivery, secrets: secrets)
-    }
-}
-
 /// The common scheme "HMAC-SHA256 of the raw body in one header" (QuickBooks, Shopify, GitHub).
 struct BodyHMACSHA256 {
     enum Encoding { case base64, prefixedHex(String) }
     let header: String
     let encoding: Encoding
 
-    func verify(_ delivery: WebhookDelivery, secrets: [String]) throws(WebhookRejection) {
+    func verify(_ delivery: WebhookDelivery, secrets: [WebhookSecret]) throws(WebhookRejection) {
         guard !secrets.isEmpty else { throw .noSecretConfigured }
         let value = try Signatures.require(delivery, header)
         let signature: [UInt8]
@@ -30,6 +18,6 @@ struct BodyHMACSHA256 {
             }
             signature = bytes
         }
-        guard Signatures.anyMatches(secrets, signature, { PreparedHMAC.sha256(key: $0, delivery.body) }) else { throw .invalidSignature }
+        guard Signatures.anyMatches(secrets, signature, { $0.sha256(delivery.body) }) else { throw .invalidSignature }
     }
 }

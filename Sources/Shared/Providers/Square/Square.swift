@@ -1,0 +1,7 @@
+extension Provider {
+    /// Square: OAuth (code flow, or PKCE with single-use refresh tokens); no published rate limit.
+    public static let square = Provider(
+        id: "square", displayName: "Square",
+        api: ProviderAPI(baseURL: "https://connect.squareup.com"),
+        auth: [.oauth2], webhooks: [SquareWebhookScheme()])
+}
