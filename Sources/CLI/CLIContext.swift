@@ -49,7 +49,7 @@ func prettyJSON(_ text: String) -> String {
 
 /// `250ms`, `3.2s`, `4m12s`, `2h5m`, `3d4h`.
 func humanDuration(_ duration: Duration) -> String {
-    let milliseconds = Queue.milliseconds(duration)
+    let milliseconds = Milliseconds.of(duration)
     if milliseconds < 1000 { return "\(milliseconds)ms" }
     let seconds = milliseconds / 1000
     if seconds < 60 { return String(format: "%.1fs", Double(milliseconds) / 1000) }

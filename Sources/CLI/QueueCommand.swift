@@ -23,7 +23,7 @@ struct QueueCommand: ParsableCommand {
                     "counters": stats.counters.mapValues { Int($0) },
                 ]
                 object["ready"] = Dictionary(uniqueKeysWithValues: JobPriority.allCases.map { ($0.rawValue, stats.ready[$0] ?? 0) })
-                object["oldest_ready_age_ms"] = Dictionary(uniqueKeysWithValues: stats.oldestReadyAge.map { ($0.key.rawValue, Int(Queue.milliseconds($0.value))) })
+                object["oldest_ready_age_ms"] = Dictionary(uniqueKeysWithValues: stats.oldestReadyAge.map { ($0.key.rawValue, Int(Milliseconds.of($0.value))) })
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
                 return

@@ -75,7 +75,7 @@ struct SandboxMain: AsyncParsableCommand {
                 publicURL.set("http://\(host):\(actual)")
                 logger.info("listening", metadata: [
                     "url": .string("http://\(host):\(actual)"), "seeded": .stringConvertible(seed),
-                    "seed_ms": .stringConvertible(Queue.milliseconds(seeded)), "webhooks": .string(webhookURL ?? "off"),
+                    "seed_ms": .stringConvertible(Milliseconds.of(seeded)), "webhooks": .string(webhookURL ?? "off"),
                 ])
                 // Credentials for people: on standard error, one JSON object.
                 FileHandle.standardError.write(Data("junction-sandbox credentials: \(AdminAPI.credentials(sandbox).serialized)\n".utf8))

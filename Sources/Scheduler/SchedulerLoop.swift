@@ -47,7 +47,7 @@ struct SchedulerLoop: Sendable {
                     if fired.claimed > 0 {
                         logger.info("fired due schedules", metadata: [
                             "schedules": .stringConvertible(fired.claimed), "enqueued": .stringConvertible(fired.enqueued),
-                            "tick_ms": .stringConvertible(Queue.milliseconds(ContinuousClock.now - tickStarted)),
+                            "tick_ms": .stringConvertible(Milliseconds.of(ContinuousClock.now - tickStarted)),
                         ])
                     }
                     if let done = try queue.maintain(on: connection, interval: settings.tick, owner: lease.owner),

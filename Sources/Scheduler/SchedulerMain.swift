@@ -32,8 +32,8 @@ struct SchedulerMain: Service {
         let loop = BackgroundThread(name: "scheduler") { stopped in scheduler.loop(until: stopped) }
         loop.start()
         logger.info("scheduler started", metadata: [
-            "owner": .string(owner), "tick_ms": .stringConvertible(Queue.milliseconds(settings.tick)),
-            "lease_ms": .stringConvertible(Queue.milliseconds(settings.lease)), "namespace": .string(queue.settings.keys.namespace),
+            "owner": .string(owner), "tick_ms": .stringConvertible(Milliseconds.of(settings.tick)),
+            "lease_ms": .stringConvertible(Milliseconds.of(settings.lease)), "namespace": .string(queue.settings.keys.namespace),
         ])
         try? await gracefulShutdown()
         await loop.stop()

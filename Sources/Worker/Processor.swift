@@ -63,7 +63,7 @@ final class Processor {
                 consecutiveFailures += 1
                 let wait = min(Duration.milliseconds(100) * (1 << min(consecutiveFailures, 6)), .seconds(5))
                 logger.warning("cannot reach Redis; retrying", metadata: [
-                    "error": .string("\(error)"), "retry_in_ms": .stringConvertible(Queue.milliseconds(wait)),
+                    "error": .string("\(error)"), "retry_in_ms": .stringConvertible(Milliseconds.of(wait)),
                 ])
                 pause(wait)
             }
@@ -223,10 +223,10 @@ final class Processor {
         ]
         switch end {
         case .retry(let due):
-            metadata["retry_in_ms"] = .stringConvertible(max(0, Queue.milliseconds(due) - Queue.milliseconds(Date())))
+            metadata["retry_in_ms"] = .stringConvertible(max(0, Milliseconds.of(due) - Milliseconds.of(Date())))
             logger.warning("job failed; will retry", metadata: metadata)
         case .reschedule(let due):
-            metadata["run_in_ms"] = .stringConvertible(max(0, Queue.milliseconds(due) - Queue.milliseconds(Date())))
+            metadata["run_in_ms"] = .stringConvertible(max(0, Milliseconds.of(due) - Milliseconds.of(Date())))
             logger.info("job rescheduled without spending an attempt", metadata: metadata)
         case .dead:
             logger.error("job moved to the dead letters", metadata: metadata)

@@ -39,7 +39,7 @@ struct WorkerRuntime: Service {
         try? await gracefulShutdown()
         context.stopping.set()
         logger.info("stopping: fetching no more jobs, letting running ones finish", metadata: [
-            "grace_ms": .stringConvertible(Queue.milliseconds(settings.shutdownGrace)), "running": .stringConvertible(context.running.snapshot.count),
+            "grace_ms": .stringConvertible(Milliseconds.of(settings.shutdownGrace)), "running": .stringConvertible(context.running.snapshot.count),
         ])
         let deadline = ContinuousClock.now + settings.shutdownGrace
         while active.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline {

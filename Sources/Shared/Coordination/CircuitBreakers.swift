@@ -39,10 +39,10 @@ public struct CircuitBreakers: Sendable {
     /// host clocks cannot reopen a breaker early. Tests pass a fixed clock.
     private func arguments(_ operation: String, token: String, outcome: String, now: Date?) -> [RedisArgument] {
         [
-            RedisArgument(operation), now.map { RedisArgument(Int64($0.timeIntervalSince1970 * 1000)) } ?? "", RedisArgument(token), RedisArgument(outcome),
-            RedisArgument(Queue.milliseconds(settings.breakerWindow)), "6", RedisArgument(settings.breakerMinimumCalls),
+            RedisArgument(operation), now.map { RedisArgument(Milliseconds.of($0)) } ?? "", RedisArgument(token), RedisArgument(outcome),
+            RedisArgument(Milliseconds.of(settings.breakerWindow)), "6", RedisArgument(settings.breakerMinimumCalls),
             RedisArgument(String(settings.breakerFailureRatio)), RedisArgument(settings.breakerConsecutiveFailures),
-            RedisArgument(Queue.milliseconds(settings.breakerCooldown)), RedisArgument(Queue.milliseconds(settings.breakerProbeTimeout)),
+            RedisArgument(Milliseconds.of(settings.breakerCooldown)), RedisArgument(Milliseconds.of(settings.breakerProbeTimeout)),
         ]
     }
 

@@ -64,7 +64,7 @@ public struct DistributedLocks: Sendable {
     public func acquire(_ name: String, ttl: Duration, owner: String = UUID().uuidString.lowercased(), on redis: RedisConnection) throws -> LockAttempt {
         precondition(Self.isValidName(name), "lock names are 1 to 200 characters without spaces or glob characters")
         let reply = try redis.evaluate(scripts.lock, keys: [RedisArgument(keys.lock(name)), RedisArgument(keys.fence(name))],
-                                       arguments: [RedisArgument(owner), RedisArgument(Queue.milliseconds(ttl))]).array()
+                                       arguments: [RedisArgument(owner), RedisArgument(Milliseconds.of(ttl))]).array()
         guard reply.count == 2 else { throw RedisError.unexpectedReply(expected: "{taken, fence or ttl}", got: .array(reply)) }
         let number = try reply[1].int()
         if try reply[0].int() == 1 {
@@ -76,7 +76,7 @@ public struct DistributedLocks: Sendable {
     /// The call that extends `lock` (for pipelining with lease renewals); its reply is 1 when
     /// still held.
     public func renewCall(_ lock: HeldLock) -> ScriptCall {
-        (scripts.lockRenew, [RedisArgument(keys.lock(lock.name))], [RedisArgument(lock.value), RedisArgument(Queue.milliseconds(lock.ttl))])
+        (scripts.lockRenew, [RedisArgument(keys.lock(lock.name))], [RedisArgument(lock.value), RedisArgument(Milliseconds.of(lock.ttl))])
     }
 
     /// Extends the lock by its TTL; false when it was lost (expired, or taken by someone else).

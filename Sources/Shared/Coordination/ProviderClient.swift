@@ -107,7 +107,7 @@ public final class ProviderClient {
             if changed {
                 if state == "open" {
                     logger.warning("circuit opened", metadata: [
-                        "scope": .string(scope), "cooldown_ms": .stringConvertible(Queue.milliseconds(settings.breakerCooldown)),
+                        "scope": .string(scope), "cooldown_ms": .stringConvertible(Milliseconds.of(settings.breakerCooldown)),
                         "effect": "calls refused fleet-wide until the cool-down ends",
                     ])
                 } else {

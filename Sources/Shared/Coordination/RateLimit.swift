@@ -14,7 +14,7 @@ public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
         self.count = count
         self.period = period
         // Default burst: a second's worth of calls (at least 1), never more than the count.
-        let perSecond = count > 0 ? Double(count) / (Double(Queue.milliseconds(period)) / 1000) : 0
+        let perSecond = count > 0 ? Double(count) / (Double(Milliseconds.of(period)) / 1000) : 0
         self.burst = burst ?? (count > 0 ? min(count, max(1, Int(perSecond.rounded(.up)))) : 0)
         self.concurrent = concurrent
     }
@@ -23,7 +23,7 @@ public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
 
     /// Milliseconds between calls at the sustained rate (0: no rate).
     public var intervalMilliseconds: Int64 {
-        count > 0 ? max(1, Queue.milliseconds(period) / Int64(count)) : 0
+        count > 0 ? max(1, Milliseconds.of(period) / Int64(count)) : 0
     }
 
     public init(parsing text: String) throws(InvalidValue) {
@@ -59,7 +59,7 @@ public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         if isOff { return "off" }
         var parts: [String] = []
-        if count > 0 { parts += ["\(count)/\(Queue.milliseconds(period) % 1000 == 0 ? "\(Queue.milliseconds(period) / 1000)s" : "\(Queue.milliseconds(period))ms")", "burst=\(burst)"] }
+        if count > 0 { parts += ["\(count)/\(Milliseconds.of(period) % 1000 == 0 ? "\(Milliseconds.of(period) / 1000)s" : "\(Milliseconds.of(period))ms")", "burst=\(burst)"] }
         if concurrent > 0 { parts.append("concurrent=\(concurrent)") }
         return parts.joined(separator: ",")
     }

@@ -40,20 +40,19 @@ public struct RateLimiter: Sendable {
         scopes.flatMap { keys.limit($0.scope).map { RedisArgument($0) } }
     }
 
-    private static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
 
     /// Takes a slot, or says when to try again. A granted call with a concurrency cap must be
     /// followed by ``release(provider:connection:token:on:)``.
     /// `now` nil (the default): Redis's clock, shared by every replica. Tests pass a fixed one.
     public func acquire(provider: String, connection: String?, token: String, now: Date? = nil, on redis: RedisConnection) throws -> LimitDecision {
         let scopes = scopes(provider: provider, connection: connection)
-        var arguments: [RedisArgument] = ["acquire", now.map { RedisArgument(Self.milliseconds($0)) } ?? "", RedisArgument(token)]
+        var arguments: [RedisArgument] = ["acquire", now.map { RedisArgument(Milliseconds.of($0)) } ?? "", RedisArgument(token)]
         for (_, limit) in scopes {
             arguments += [RedisArgument(limit.intervalMilliseconds), RedisArgument(max(1, limit.burst)), RedisArgument(limit.concurrent)]
         }
         // A call's concurrency slot expires on its own after the call timeout and a margin, in
         // case its worker dies mid-call.
-        arguments.append(RedisArgument(Queue.milliseconds(settings.callTimeout) + 5000))
+        arguments.append(RedisArgument(Milliseconds.of(settings.callTimeout) + 5000))
         let reply = try redis.evaluate(scripts.limit, keys: scopeKeys(scopes), arguments: arguments).array()
         if try reply.first?.int() == 1 { return .granted }
         guard reply.count == 3 else { throw RedisError.unexpectedReply(expected: "limit decision", got: .array(reply)) }
@@ -72,7 +71,7 @@ public struct RateLimiter: Sendable {
     public func pause(provider: String, connection: String?, for duration: Duration, now: Date? = nil, on redis: RedisConnection) throws {
         let scopes = scopes(provider: provider, connection: connection)
         _ = try redis.evaluate(scripts.limit, keys: scopeKeys(scopes), arguments: [
-            "pause", now.map { RedisArgument(Self.milliseconds($0)) } ?? "", "-", RedisArgument(Queue.milliseconds(duration)),
+            "pause", now.map { RedisArgument(Milliseconds.of($0)) } ?? "", "-", RedisArgument(Milliseconds.of(duration)),
         ])
     }
 
@@ -88,7 +87,7 @@ public struct RateLimiter: Sendable {
         return try scopes.sorted().map { scope in
             let names = keys.limit(scope)
             let replies = try redis.pipeline([
-                ["ZCOUNT", RedisArgument(names[1]), RedisArgument(Self.milliseconds(now)), "+inf"], ["GET", RedisArgument(names[2])],
+                ["ZCOUNT", RedisArgument(names[1]), RedisArgument(Milliseconds.of(now)), "+inf"], ["GET", RedisArgument(names[2])],
             ])
             let paused = try replies[1].string().flatMap(Double.init).map { Date(timeIntervalSince1970: $0 / 1000) }
             return (scope, Int(try replies[0].int()), paused.flatMap { $0 > now ? $0 : nil })

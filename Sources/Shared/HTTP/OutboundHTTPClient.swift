@@ -177,8 +177,9 @@ final class CurlHandle {
         return OutboundResponse(status: status, headers: sink.headers, body: sink.body)
     }
 
+    /// curl takes whole milliseconds, and 0 would mean "no timeout".
     private static func milliseconds(_ duration: Duration) -> Int {
-        max(1, Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000))
+        max(1, Int(Milliseconds.of(duration)))
     }
 
     private static func error(_ code: CURLcode, message: String, sink: ResponseSink) -> OutboundHTTPError {

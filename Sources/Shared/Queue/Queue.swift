@@ -109,17 +109,17 @@ public struct Queue: Sendable {
     /// The envelope a request becomes.
     public func envelope(for request: JobRequest, now: Date = Date()) -> JobEnvelope {
         JobEnvelope(
-            id: Self.newID(), type: request.type, priority: request.priority, tenant: request.tenant,
+            id: Identifiers.uuid(), type: request.type, priority: request.priority, tenant: request.tenant,
             provider: request.provider, connection: request.connection, payload: request.payload,
             maxAttempts: request.maxAttempts ?? settings.retryPolicy(type: request.type, priority: request.priority).maxAttempts,
-            enqueuedAt: now, traceID: request.traceID ?? Self.newTraceID(), dedupeKey: request.dedupeKey)
+            enqueuedAt: now, traceID: request.traceID ?? Identifiers.traceID(), dedupeKey: request.dedupeKey)
     }
 
     /// The script call that enqueues `requests` atomically (for callers that pipeline it with
     /// other work), and the ids the envelopes got.
     public func enqueueCall(_ requests: [JobRequest], now: Date = Date()) throws -> (call: ScriptCall, ids: [String]) {
         var keyArguments = enqueueKeys
-        var arguments: [RedisArgument] = [RedisArgument(Self.milliseconds(now)), RedisArgument(requests.count)]
+        var arguments: [RedisArgument] = [RedisArgument(Milliseconds.of(now)), RedisArgument(requests.count)]
         arguments.reserveCapacity(2 + requests.count * 6)
         var ids: [String] = []
         ids.reserveCapacity(requests.count)
@@ -129,9 +129,9 @@ public struct Queue: Sendable {
             arguments.append(RedisArgument(envelope.id))
             arguments.append(RedisArgument(request.priority.index))
             arguments.append(RedisArgument(bytes: envelope.encodedBytes(payloadJSON: request.payloadJSON)))
-            arguments.append(RedisArgument(Self.milliseconds(request.delay)))
+            arguments.append(RedisArgument(Milliseconds.of(request.delay)))
             arguments.append(request.dedupeKey == nil ? "0" : "1")
-            arguments.append(RedisArgument(max(1, Self.milliseconds(request.dedupeTTL))))
+            arguments.append(RedisArgument(max(1, Milliseconds.of(request.dedupeTTL))))
             if let dedupeKey = request.dedupeKey { keyArguments.append(RedisArgument(keys.dedupe(dedupeKey))) }
         }
         return ((scripts.enqueue, keyArguments, arguments), ids)
@@ -186,7 +186,7 @@ public struct Queue: Sendable {
     public func fetchCall(count: Int, tokenPrefix: String, now: Date = Date()) -> ScriptCall {
         (scripts.fetch,
          queueKeys + [RedisArgument(keys.inflight), RedisArgument(keys.jobs), RedisArgument(keys.stats)],
-         [RedisArgument(Self.milliseconds(now)), RedisArgument(Self.milliseconds(settings.lease)), RedisArgument(count),
+         [RedisArgument(Milliseconds.of(now)), RedisArgument(Milliseconds.of(settings.lease)), RedisArgument(count),
           RedisArgument(tokenPrefix), RedisArgument(settings.lowPriorityEvery)])
     }
 
@@ -235,7 +235,7 @@ public struct Queue: Sendable {
     /// Extends the leases of running jobs; per job, false when its lease is lost.
     public func renew(_ jobs: [(id: String, token: String)], on connection: RedisConnection, now: Date = Date()) throws -> [Bool] {
         guard !jobs.isEmpty else { return [] }
-        let arguments = [RedisArgument(Self.milliseconds(now)), RedisArgument(Self.milliseconds(settings.lease))]
+        let arguments = [RedisArgument(Milliseconds.of(now)), RedisArgument(Milliseconds.of(settings.lease))]
             + jobs.flatMap { [RedisArgument($0.id), RedisArgument($0.token)] }
         return try connection.evaluate(scripts.renew, keys: [RedisArgument(keys.inflight)], arguments: arguments)
             .array().map { try $0.int() == 1 }
@@ -257,9 +257,9 @@ public struct Queue: Sendable {
             RedisArgument(self.keys.poisoned),
         ]
         let arguments: [RedisArgument] = [
-            RedisArgument(Self.milliseconds(now)), RedisArgument(envelope.id), RedisArgument(token ?? ""), RedisArgument(action),
-            RedisArgument(Self.milliseconds(due)), RedisArgument(envelope.encoded()), RedisArgument(settings.deadLetterMaxEntries),
-            RedisArgument(Self.milliseconds(settings.deadLetterMaxAge)),
+            RedisArgument(Milliseconds.of(now)), RedisArgument(envelope.id), RedisArgument(token ?? ""), RedisArgument(action),
+            RedisArgument(Milliseconds.of(due)), RedisArgument(envelope.encoded()), RedisArgument(settings.deadLetterMaxEntries),
+            RedisArgument(Milliseconds.of(settings.deadLetterMaxAge)),
         ]
         return try connection.evaluate(scripts.fail, keys: keys, arguments: arguments).int() == 1
     }
@@ -279,7 +279,7 @@ public struct Queue: Sendable {
         let keys = [RedisArgument(self.keys.delayed), RedisArgument(self.keys.jobs)] + queueKeys + [RedisArgument(self.keys.wakeup)]
         var total = 0
         while true {
-            let moved = Int(try connection.evaluate(scripts.promote, keys: keys, arguments: [RedisArgument(Self.milliseconds(now)), RedisArgument(batch)]).int())
+            let moved = Int(try connection.evaluate(scripts.promote, keys: keys, arguments: [RedisArgument(Milliseconds.of(now)), RedisArgument(batch)]).int())
             total += moved
             if moved < batch { return total }
         }
@@ -295,7 +295,7 @@ public struct Queue: Sendable {
         while true {
             let reply = try connection.evaluate(
                 scripts.reap, keys: keys,
-                arguments: [RedisArgument(Self.milliseconds(now)), RedisArgument(batch), RedisArgument(settings.maxRecoveries)]).array()
+                arguments: [RedisArgument(Milliseconds.of(now)), RedisArgument(batch), RedisArgument(settings.maxRecoveries)]).array()
             guard reply.count == 2 else { throw RedisError.unexpectedReply(expected: "reap counts", got: .array(reply)) }
             let (back, poisoned) = (Int(try reply[0].int()), Int(try reply[1].int()))
             requeued += back
@@ -343,7 +343,7 @@ public struct Queue: Sendable {
             let bodies = try connection.pipeline(oldestIDs.map { ["HGET", RedisArgument(keys.jobs), RedisArgument($0.1)] })
             for ((priority, _), body) in zip(oldestIDs, bodies) {
                 if let raw = try body.string(), let envelope = try? JobEnvelope.decode(raw) {
-                    ages[priority] = .milliseconds(max(0, Self.milliseconds(now) - Self.milliseconds(envelope.enqueuedAt)))
+                    ages[priority] = .milliseconds(max(0, Milliseconds.of(now) - Milliseconds.of(envelope.enqueuedAt)))
                 }
             }
         }
@@ -404,7 +404,7 @@ public struct Queue: Sendable {
     /// Deletes dead letters that died at or before `cutoff` (all of them when nil), then the
     /// oldest beyond `keepAtMost` (when given).
     public func purgeDead(diedAtOrBefore cutoff: Date?, keepAtMost: Int? = nil, on connection: RedisConnection, batch: Int = 1000) throws -> Int {
-        let limit = cutoff.map { RedisArgument(Self.milliseconds($0)) } ?? "+inf"
+        let limit = cutoff.map { RedisArgument(Milliseconds.of($0)) } ?? "+inf"
         var total = 0
         while true {
             let removed = Int(try connection.evaluate(
@@ -412,44 +412,6 @@ public struct Queue: Sendable {
                 arguments: [limit, RedisArgument(batch), RedisArgument(keepAtMost ?? 0)]).int())
             total += removed
             if removed < batch { return total }
-        }
-    }
-
-    // MARK: Helpers
-
-    public static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-    public static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-    }
-
-    /// A new job id: a random (version 4) UUID in lowercase, from the system's random source
-    /// (`getrandom`; Foundation's `UUID()` opened /dev/urandom on every call).
-    public static func newID() -> String {
-        var (high, low) = RandomBytes.twoWords()
-        high = (high & ~0xF000) | 0x4000  // version 4
-        low = (low & ~(0xC << 60)) | (0x8 << 60)  // RFC 4122 variant
-        // 8-4-4-4-12 hex digits, written straight into the string's storage.
-        return String(unsafeUninitializedCapacity: 36) { output in
-            Hex.write(high >> 32, count: 8, into: output, at: 0)
-            Hex.write(high >> 16, count: 4, into: output, at: 9)
-            Hex.write(high, count: 4, into: output, at: 14)
-            Hex.write(low >> 48, count: 4, into: output, at: 19)
-            Hex.write(low, count: 12, into: output, at: 24)
-            output[8] = UInt8(ascii: "-")
-            output[13] = UInt8(ascii: "-")
-            output[18] = UInt8(ascii: "-")
-            output[23] = UInt8(ascii: "-")
-            return 36
-        }
-    }
-
-    /// A W3C trace id: 32 lowercase hex digits.
-    public static func newTraceID() -> String {
-        let (high, low) = RandomBytes.twoWords()
-        return String(unsafeUninitializedCapacity: 32) { bytes in
-            Hex.write(high, count: 16, into: bytes, at: 0)
-            Hex.write(low, count: 16, into: bytes, at: 16)
-            return 32
         }
     }
 }

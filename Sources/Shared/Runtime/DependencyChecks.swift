@@ -49,7 +49,7 @@ public struct DependencyChecks: Sendable {
             if failing.isEmpty { return true }
             for status in failing {
                 logger.warning("dependency unavailable, retrying", metadata: [
-                    "dependency": .string(status.name), "error": .string(status.error ?? ""), "retry_in_ms": "\(Queue.milliseconds(delay))",
+                    "dependency": .string(status.name), "error": .string(status.error ?? ""), "retry_in_ms": "\(Milliseconds.of(delay))",
                 ])
             }
             try? await Task.sleep(for: delay)
@@ -85,7 +85,7 @@ public struct DependencyChecks: Sendable {
     }
 
     static func describe(_ duration: Duration) -> String {
-        let milliseconds = Queue.milliseconds(duration)
+        let milliseconds = Milliseconds.of(duration)
         return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
     }
 }

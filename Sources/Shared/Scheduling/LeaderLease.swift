@@ -16,7 +16,7 @@ public struct LeaderLease: Sendable {
 
     /// Takes the lease if free, renews it if held; true when this owner leads now.
     public func acquireOrRenew(on redis: RedisConnection) throws -> Bool {
-        try redis.evaluate(scripts.lease, keys: [RedisArgument(key)], arguments: [RedisArgument(owner), RedisArgument(max(1, Queue.milliseconds(length)))]).int() == 1
+        try redis.evaluate(scripts.lease, keys: [RedisArgument(key)], arguments: [RedisArgument(owner), RedisArgument(max(1, Milliseconds.of(length)))]).int() == 1
     }
 
     /// Gives the lease up if this owner holds it.

@@ -45,7 +45,7 @@ public struct ScheduleRunner: Sendable {
                     JobRequest(
                         type: schedule.jobType, payload: schedule.payload, priority: schedule.priority, tenant: schedule.tenant,
                         provider: schedule.provider, connection: schedule.connection?.uuidString.lowercased(),
-                        dedupeKey: "schedule:\(schedule.id.uuidString.lowercased()):\(Queue.milliseconds(schedule.nextRunAt))", dedupeTTL: dedupeTTL)
+                        dedupeKey: "schedule:\(schedule.id.uuidString.lowercased()):\(Milliseconds.of(schedule.nextRunAt))", dedupeTTL: dedupeTTL)
                 }
                 let outcomes = try queue.enqueue(requests, on: redis, now: now)
                 var ids: [String] = []

@@ -126,7 +126,7 @@ struct JSONTests {
 @Suite("Identifiers and timestamps")
 struct IdentifierTests {
     @Test func jobIDsAreVersion4UUIDsAndUnique() {
-        let ids = (0..<1000).map { _ in Queue.newID() }
+        let ids = (0..<1000).map { _ in Identifiers.uuid() }
         #expect(Set(ids).count == 1000)
         for id in ids.prefix(50) {
             #expect(UUID(uuidString: id) != nil, "\(id) is not a UUID")
@@ -138,7 +138,7 @@ struct IdentifierTests {
     }
 
     @Test func traceIDsAreThirtyTwoHexDigits() {
-        let id = Queue.newTraceID()
+        let id = Identifiers.traceID()
         #expect(id.count == 32 && id.allSatisfy { $0.isHexDigit && !$0.isUppercase })
     }
 

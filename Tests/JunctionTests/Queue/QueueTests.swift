@@ -181,7 +181,7 @@ struct QueueTests {
             return (score, end)
         }
         #expect(due == .retry(due: now + 42))
-        #expect(score == Double(Queue.milliseconds(now + 42)))
+        #expect(score == Double(Milliseconds.of(now + 42)))
     }
 
     @Test func deadLetterReplayRunsTheJobAgainWithAttemptsReset() async throws {

@@ -207,7 +207,7 @@ struct IngressEndpointTests {
         let stack = try await TestStack.shared()
         let database = try await stack.migratedDatabase()
         let store = WebhookEndpointStore(keys: try KeyRing(parsing: TestStack.encryptionKeys))
-        let token = "mc" + Queue.newID().replacingOccurrences(of: "-", with: "")
+        let token = "mc" + Identifiers.uuid().replacingOccurrences(of: "-", with: "")
         let connection = try await TestStack.onThread {
             let db = try PostgresConnection(database)
             let id = try #require(try db.query("INSERT INTO connections (tenant, provider) VALUES ('venue-9', 'stripe') RETURNING id").rows.first)

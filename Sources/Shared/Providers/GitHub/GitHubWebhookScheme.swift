@@ -23,7 +23,7 @@ public struct GitHubWebhookScheme: WebhookScheme {
     public func sample(url: String, secret: String, eventType: String?, now: Date) -> WebhookDelivery {
         let body = #"{"action":"opened","issue":{"number":\#(Int64(now.timeIntervalSince1970) % 1000),"title":"Sync fails for venue 42"},"repository":{"full_name":"junction/demo"}}"#
         let signature = Signatures.hexString(Signatures.hmacSHA256(secret, Array(body.utf8)))
-        return .json(url, body, ["X-Hub-Signature-256": "sha256=\(signature)", "X-GitHub-Delivery": Queue.newID(), "X-GitHub-Event": eventType ?? "issues"])
+        return .json(url, body, ["X-Hub-Signature-256": "sha256=\(signature)", "X-GitHub-Delivery": Identifiers.uuid(), "X-GitHub-Event": eventType ?? "issues"])
     }
 
     public var vector: WebhookVector {

@@ -34,7 +34,7 @@ public struct HubSpotWebhookScheme: WebhookScheme {
     }
 
     public func sample(url: String, secret: String, eventType: String?, now: Date) -> WebhookDelivery {
-        let id = Queue.newID().replacingOccurrences(of: "-", with: "")
+        let id = Identifiers.uuid().replacingOccurrences(of: "-", with: "")
         let seconds = Int64(now.timeIntervalSince1970)
         let milliseconds = String(seconds * 1000)
         let body = #"[{"eventId":\#(seconds * 1000 + 1),"subscriptionId":\#(Int64(id.prefix(6), radix: 16) ?? 1),"portalId":62515,"occurredAt":\#(milliseconds),"subscriptionType":"\#(eventType ?? "contact.propertyChange")","attemptNumber":0,"objectId":123,"propertyName":"email","propertyValue":"zoe@example.com"}]"#

@@ -29,7 +29,7 @@ public struct MailchimpWebhookScheme: WebhookScheme {
     }
 
     public func sample(url: String, secret: String, eventType: String?, now: Date) -> WebhookDelivery {
-        let id = Queue.newID().replacingOccurrences(of: "-", with: "")
+        let id = Identifiers.uuid().replacingOccurrences(of: "-", with: "")
         let body = "type=\(eventType ?? "subscribe")&fired_at=\(Timestamp.format(now).prefix(19).replacingOccurrences(of: "T", with: "+"))&data%5Bid%5D=\(id.prefix(10))&data%5Blist_id%5D=a6b5da1054&data%5Bemail%5D=zoe%40example.com"
         return WebhookDelivery(url: url, headers: ["Content-Type": "application/x-www-form-urlencoded"], body: Array(body.utf8))
     }

@@ -33,7 +33,7 @@ public struct MandrillWebhookScheme: WebhookScheme {
     }
 
     public func sample(url: String, secret: String, eventType: String?, now: Date) -> WebhookDelivery {
-        let id = Queue.newID().replacingOccurrences(of: "-", with: "")
+        let id = Identifiers.uuid().replacingOccurrences(of: "-", with: "")
         let events = #"[{"event":"\#(eventType ?? "send")","_id":"\#(id)","ts":\#(Int64(now.timeIntervalSince1970)),"msg":{"email":"zoe@example.com","subject":"Your receipt"}}]"#
         let body = "mandrill_events=" + (events.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
         let signature = Data(Signatures.hmacSHA1(secret, Array((url + "mandrill_events" + events).utf8))).base64EncodedString()

@@ -42,7 +42,7 @@ public struct QuickBooksWebhookScheme: WebhookScheme {
     }
 
     public func sample(url: String, secret: String, eventType: String?, now: Date) -> WebhookDelivery {
-        let body = #"[{"specversion":"1.0","id":"\#(Queue.newID())","source":"intuit.dsnBgbseACLLRZNxo2dfc4evmEJdxde58xeeYcZliOU=","type":"\#(eventType ?? "qbo.customer.updated.v1")","datacontenttype":"application/json","time":"\#(Timestamp.format(now))","intuitentityid":"\#(Int64(now.timeIntervalSince1970) % 10_000)","intuitaccountid":"9130355029834636","data":{}}]"#
+        let body = #"[{"specversion":"1.0","id":"\#(Identifiers.uuid())","source":"intuit.dsnBgbseACLLRZNxo2dfc4evmEJdxde58xeeYcZliOU=","type":"\#(eventType ?? "qbo.customer.updated.v1")","datacontenttype":"application/json","time":"\#(Timestamp.format(now))","intuitentityid":"\#(Int64(now.timeIntervalSince1970) % 10_000)","intuitaccountid":"9130355029834636","data":{}}]"#
         let signature = Data(Signatures.hmacSHA256(secret, Array(body.utf8))).base64EncodedString()
         return .json(url, body, ["intuit-signature": signature], contentType: "application/cloudevents-batch+json")
     }

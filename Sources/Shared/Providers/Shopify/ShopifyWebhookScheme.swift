@@ -17,10 +17,10 @@ public struct ShopifyWebhookScheme: WebhookScheme {
     }
 
     public func sample(url: String, secret: String, eventType: String?, now: Date) -> WebhookDelivery {
-        let id = Queue.newID().replacingOccurrences(of: "-", with: "")
+        let id = Identifiers.uuid().replacingOccurrences(of: "-", with: "")
         let body = #"{"id":\#(Int64(now.timeIntervalSince1970) * 1000 + Int64(id.prefix(3).utf8.reduce(0) { $0 + Int($1) })),"email":"zoe@example.com","first_name":"Zoë","last_name":"Martín","updated_at":"\#(Timestamp.format(now))"}"#
         let signature = Data(Signatures.hmacSHA256(secret, Array(body.utf8))).base64EncodedString()
-        return .json(url, body, ["X-Shopify-Hmac-Sha256": signature, "X-Shopify-Webhook-Id": Queue.newID(), "X-Shopify-Topic": eventType ?? "customers/update", "X-Shopify-Shop-Domain": "junction-demo.myshopify.com"])
+        return .json(url, body, ["X-Shopify-Hmac-Sha256": signature, "X-Shopify-Webhook-Id": Identifiers.uuid(), "X-Shopify-Topic": eventType ?? "customers/update", "X-Shopify-Shop-Domain": "junction-demo.myshopify.com"])
     }
 
     public var vector: WebhookVector {

@@ -35,7 +35,7 @@ public struct SlackWebhookScheme: WebhookScheme {
     }
 
     public func sample(url: String, secret: String, eventType: String?, now: Date) -> WebhookDelivery {
-        let id = Queue.newID().replacingOccurrences(of: "-", with: "")
+        let id = Identifiers.uuid().replacingOccurrences(of: "-", with: "")
         let seconds = Int64(now.timeIntervalSince1970)
         let body = #"{"token":"deprecated","team_id":"T1DC2JH3J","api_app_id":"A2H9RFS1A","event":{"type":"\#(eventType ?? "app_mention")","user":"U2147483697","text":"<@U0LAN0Z89> sync now","ts":"\#(seconds).000200","channel":"C2147483705"},"type":"event_callback","event_id":"Ev\#(id.prefix(10).uppercased())","event_time":\#(seconds)}"#
         let signature = Signatures.hexString(Signatures.hmacSHA256(secret, Array("v0:\(seconds):\(body)".utf8)))

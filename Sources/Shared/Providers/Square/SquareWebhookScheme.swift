@@ -19,7 +19,7 @@ public struct SquareWebhookScheme: WebhookScheme {
     }
 
     public func sample(url: String, secret: String, eventType: String?, now: Date) -> WebhookDelivery {
-        let body = #"{"merchant_id":"ML8M1AQ1GQG2K","type":"\#(eventType ?? "customer.updated")","event_id":"\#(Queue.newID())","created_at":"\#(Timestamp.format(now))","data":{"type":"customer","id":"JDKYHBWT1D4F8MFH63DBMEN8Y4"}}"#
+        let body = #"{"merchant_id":"ML8M1AQ1GQG2K","type":"\#(eventType ?? "customer.updated")","event_id":"\#(Identifiers.uuid())","created_at":"\#(Timestamp.format(now))","data":{"type":"customer","id":"JDKYHBWT1D4F8MFH63DBMEN8Y4"}}"#
         let signature = Data(Signatures.hmacSHA256(secret, Array((url + body).utf8))).base64EncodedString()
         return .json(url, body, ["x-square-hmacsha256-signature": signature])
     }

@@ -42,7 +42,7 @@ public struct StripeWebhookScheme: WebhookScheme {
     }
 
     public func sample(url: String, secret: String, eventType: String?, now: Date) -> WebhookDelivery {
-        let id = Queue.newID().replacingOccurrences(of: "-", with: "")
+        let id = Identifiers.uuid().replacingOccurrences(of: "-", with: "")
         let seconds = Int64(now.timeIntervalSince1970)
         let type = eventType ?? "customer.updated"
         let body = #"{"id":"evt_\#(id.prefix(24))","object":"event","api_version":"2024-06-20","created":\#(seconds),"type":"\#(type)","livemode":false,"pending_webhooks":1,"data":{"object":{"id":"cus_\#(id.suffix(14))","object":"customer","email":"zoe@example.com","name":"Zoë Martín","metadata":{"venue":"42"}}}}"#

@@ -62,7 +62,7 @@ public struct TwilioWebhookScheme: WebhookScheme {
     }
 
     public func sample(url: String, secret: String, eventType: String?, now: Date) -> WebhookDelivery {
-        let id = Queue.newID().replacingOccurrences(of: "-", with: "")
+        let id = Identifiers.uuid().replacingOccurrences(of: "-", with: "")
         let fields = [("AccountSid", "AC0123456789abcdef0123456789abcdef"), ("From", "+14158675309"), ("MessageSid", "SM\(id.prefix(32))"),
                       ("MessageStatus", eventType ?? "delivered"), ("To", "+18005551212")]
         let body = fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0.1)" }.joined(separator: "&")
