@@ -15,7 +15,6 @@ let package = Package(
         .executable(name: "junction-scheduler", targets: ["junction-scheduler"]),
         .executable(name: "junction", targets: ["junction"]),
         .executable(name: "junction-sandbox", targets: ["junction-sandbox"]),
-        .library(name: "JunctionShared", targets: ["JunctionShared"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -42,22 +41,46 @@ let package = Package(
         // curl_easy_setopt is variadic, which Swift cannot call: typed wrappers.
         .target(name: "CCurlShim", dependencies: ["CCurl"], path: "Sources/CCurlShim"),
 
+        // The libraries, by layer: each imports only the ones below it that it needs
+        // (docs/architecture.md). The processes' own libraries sit behind thin executables, so the
+        // tests import what they test.
         .target(
-            name: "JunctionShared",
+            name: "JunctionCore",
             dependencies: [
                 "CHiredis", "CLibPQ", "CCurl", "CCurlShim",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/Shared",
-            resources: [.copy("Migrations/sql"), .copy("Queue/scripts")],
+            path: "Sources/Shared/Core",
+            resources: [.copy("Migrations/sql")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "JunctionProviders",
+            dependencies: ["JunctionCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/Shared/Providers",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "JunctionQueue",
+            dependencies: ["JunctionCore", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Shared/Queue",
+            resources: [.copy("scripts")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "JunctionCoordination",
+            dependencies: ["JunctionCore", "JunctionQueue", "JunctionProviders"],
+            path: "Sources/Shared/Coordination",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "JunctionStores",
+            dependencies: ["JunctionCore", "JunctionQueue", "JunctionProviders"],
+            path: "Sources/Shared/Stores",
             swiftSettings: swiftSettings),
 
-        .executableTarget(
-            name: "junction-ingress",
+        .target(
+            name: "JunctionIngress",
             dependencies: [
-                "JunctionShared",
+                "JunctionCore", "JunctionQueue", "JunctionProviders", "JunctionStores",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -69,29 +92,35 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Ingress",
+            exclude: ["Main"],
             swiftSettings: swiftSettings),
-        .executableTarget(
-            name: "junction-worker",
+        .executableTarget(name: "junction-ingress", dependencies: ["JunctionIngress"], path: "Sources/Ingress/Main", swiftSettings: swiftSettings),
+        .target(
+            name: "JunctionWorker",
             dependencies: [
-                "JunctionShared",
+                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Worker",
+            exclude: ["Main"],
             swiftSettings: swiftSettings),
-        .executableTarget(
-            name: "junction-scheduler",
+        .executableTarget(name: "junction-worker", dependencies: ["JunctionWorker"], path: "Sources/Worker/Main", swiftSettings: swiftSettings),
+        .target(
+            name: "JunctionScheduler",
             dependencies: [
-                "JunctionShared",
+                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionStores",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Scheduler",
+            exclude: ["Main"],
             swiftSettings: swiftSettings),
+        .executableTarget(name: "junction-scheduler", dependencies: ["JunctionScheduler"], path: "Sources/Scheduler/Main", swiftSettings: swiftSettings),
         .executableTarget(
             name: "junction-sandbox",
             dependencies: [
-                "JunctionShared",
+                "JunctionCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -104,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "junction",
             dependencies: [
-                "JunctionShared",
+                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores", "JunctionIngress",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/CLI",
@@ -113,7 +142,8 @@ let package = Package(
         .testTarget(
             name: "JunctionTests",
             dependencies: [
-                "JunctionShared",
+                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores",
+                "JunctionIngress", "JunctionWorker", "JunctionScheduler",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionQueue
 
 /// What the queue commands share: settings from the environment and a blocking Redis
 /// connection (a command-line tool owns its main thread, so blocking calls are fine here).

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import JunctionShared
+import JunctionCoordination
+import JunctionCore
+import JunctionProviders
 
 /// `junction locks`: the fleet-wide locks held now.
 struct LocksCommand: ParsableCommand {

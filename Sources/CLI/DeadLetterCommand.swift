@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import JunctionShared
+import JunctionCore
 
 /// `junction dlq list|show|replay|purge`: the dead letters, for whoever is on call.
 struct DeadLetterCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionProviders
+import JunctionStores
 
 /// `junction endpoints list|add|rotate|disable|enable|remove`: per-endpoint webhook secrets.
 struct EndpointsCommand: ParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import JunctionShared
+import JunctionQueue
 
 /// `junction jobs enqueue TYPE --payload JSON`.
 struct JobsCommand: ParsableCommand {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import JunctionShared
 
 /// `junction`: the ops command line.
 @main

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import JunctionShared
+import JunctionCore
 
 /// `junction migrate`: applies pending schema migrations; `--status` lists them instead.
 struct MigrateCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionQueue
 
 /// `junction queue stats`.
 struct QueueCommand: ParsableCommand {

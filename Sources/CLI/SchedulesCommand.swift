@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import JunctionShared
+import JunctionCoordination
+import JunctionCore
+import JunctionQueue
+import JunctionStores
 
 /// `junction schedules list|add|remove|pause|resume|run-now`.
 struct SchedulesCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionIngress
+import JunctionProviders
 
 /// `junction webhook send PROVIDER`: posts a realistic sample, signed as the provider signs it.
 struct WebhookCommand: ParsableCommand {

@@ -1,4 +1,4 @@
-import JunctionShared
+import JunctionCore
 import Logging
 import ServiceLifecycle
 

@@ -1,5 +1,5 @@
 import Hummingbird
-import JunctionShared
+import JunctionCore
 
 /// `GET /health` (the process is alive) and `GET /health/ready` (Redis and PostgreSQL answer, and
 /// the per-endpoint webhook secrets are loaded). Readiness answers within ``deadline``: a

@@ -1,5 +1,5 @@
 import Hummingbird
-import JunctionShared
+import JunctionCore
 
 /// An RFC 9457 problem answer: `application/problem+json` with a stable `type` per kind of error.
 struct Problem: Error, Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
-import JunctionShared
+import JunctionProviders
+import JunctionQueue
 import NIOCore
 import NIOHTTP1
 

@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
-import JunctionShared
+import JunctionCore
+import JunctionProviders
+import JunctionQueue
 import Logging
 
 /// An answer to a webhook request, independent of the server code that writes it.

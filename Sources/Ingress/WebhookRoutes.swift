@@ -1,5 +1,5 @@
 import Hummingbird
-import JunctionShared
+import JunctionProviders
 
 /// The webhook paths' validation handshakes, which arrive as GET or HEAD and so reach the router:
 /// each scheme lists the unsigned probes its provider sends (``WebhookScheme/validationProbes``:

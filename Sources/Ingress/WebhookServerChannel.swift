@@ -1,5 +1,5 @@
 import HummingbirdCore
-import JunctionShared
+import JunctionQueue
 import Logging
 import NIOCore
 import NIOHTTP1

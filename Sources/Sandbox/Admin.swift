@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import JunctionShared
+import JunctionCore
 
 /// `/_sandbox/…`: faults, the request log, credentials, and data changes that fire webhooks.
 ///

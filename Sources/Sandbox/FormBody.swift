@@ -1,5 +1,5 @@
 import Foundation
-import JunctionShared
+import JunctionCore
 
 /// `application/x-www-form-urlencoded` as Stripe reads it: `metadata[plan]=pro`,
 /// `address[city]=Lyon`, `expand[]=customer` become nested objects and arrays.

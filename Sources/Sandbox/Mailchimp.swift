@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
-import JunctionShared
+import JunctionCore
 
 /// Mailchimp Marketing's members API for the list `a6b5da1054`: list with `count`, `offset` and
 /// `since_last_changed` (`total_items`), `PUT …/members/{md5 of the lowercased email}` upsert,

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Hummingbird
-import JunctionShared
+import JunctionCore
 
 /// Authorization codes and tokens the sandbox issued.
 struct OAuthState: Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import JunctionShared
+import JunctionCore
 
 /// QuickBooks Online v3 for one realm: `query` (enough of the grammar for
 /// `SELECT * | COUNT(*) FROM Customer|Invoice|Item [WHERE Metadata.LastUpdatedTime > '…']

@@ -1,5 +1,5 @@
 import Foundation
-import JunctionShared
+import JunctionCore
 
 /// One stored object: its id, its place in creation order, and its fields.
 struct Record: Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import JunctionShared
+import JunctionCore
 import Logging
 import ServiceLifecycle
 import Synchronization

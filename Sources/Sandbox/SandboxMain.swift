@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
-import JunctionShared
+import JunctionCore
 import Logging
 import Synchronization
 

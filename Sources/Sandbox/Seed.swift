@@ -1,5 +1,5 @@
 import Foundation
-import JunctionShared
+import JunctionCore
 
 /// Deterministic data: the same count and seed value always give the same records, spread over
 /// the past year in creation order.

@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import JunctionShared
+import JunctionCore
 
 /// Square's v2 shape: customers (list with `cursor`/`limit`, create, retrieve, update with
 /// `version`), payments, the catalog list and inventory counts; Bearer auth; `{errors:[…]}` bodies.

@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import JunctionShared
+import JunctionCore
 
 /// Stripe's REST shape for seven resources: list (newest first, `limit`, `starting_after`,
 /// `ending_before`, `created[gte|gt|lte|lt]`), retrieve, create and update with form bodies, with

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import JunctionShared
+import JunctionCore
 import Logging
 
 /// Posts signed webhooks when data changes, signed exactly as each provider signs, and retries a

@@ -1,5 +1,8 @@
 import Foundation
-import JunctionShared
+import JunctionCoordination
+import JunctionCore
+import JunctionQueue
+import JunctionStores
 import Logging
 
 /// The scheduler's thread, with its own Redis and PostgreSQL connections. Every tick it takes or

@@ -1,4 +1,6 @@
-import JunctionShared
+import JunctionCore
+
+
 
 /// How the scheduler runs: read from `JUNCTION_SCHEDULER_*` and `JUNCTION_RETENTION_*` at start.
 struct SchedulerSettings: Sendable {

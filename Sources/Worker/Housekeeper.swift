@@ -1,5 +1,6 @@
 import Foundation
-import JunctionShared
+import JunctionCoordination
+import JunctionCore
 import Logging
 
 /// A worker process's background thread, with its own Redis connection:

@@ -1,5 +1,7 @@
 import Foundation
-import JunctionShared
+import JunctionCoordination
+import JunctionCore
+import JunctionQueue
 import Logging
 
 /// What every processor of a worker process shares.

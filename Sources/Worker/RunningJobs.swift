@@ -1,4 +1,5 @@
-import JunctionShared
+import JunctionCoordination
+import JunctionCore
 import Synchronization
 
 /// The jobs this process holds leases on (running, or fetched in a batch and waiting their turn),

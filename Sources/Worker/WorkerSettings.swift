@@ -1,4 +1,7 @@
-import JunctionShared
+import JunctionCoordination
+import JunctionCore
+
+
 
 /// How one worker process runs: read from `JUNCTION_WORKER_*` at start.
 struct WorkerSettings: Sendable {

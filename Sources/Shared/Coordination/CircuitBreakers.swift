@@ -1,4 +1,6 @@
 import Foundation
+import JunctionCore
+import JunctionQueue
 
 /// A breaker's state as `junction breakers` shows it.
 public struct BreakerStatus: Sendable, Equatable {

@@ -1,4 +1,6 @@
 import Foundation
+import JunctionCore
+import JunctionProviders
 
 /// How the fleet treats providers: circuit breaker thresholds, rate limits, base URLs. Read from
 /// `JUNCTION_BREAKER_*`, `JUNCTION_RATE_LIMIT_*` and `JUNCTION_PROVIDER_URL_*`.

@@ -1,4 +1,6 @@
 import Foundation
+import JunctionCore
+import JunctionQueue
 
 extension QueueKeys {
     /// A fleet-wide lock: value `<owner>|<fence>`, with a TTL.

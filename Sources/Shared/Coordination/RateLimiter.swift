@@ -1,4 +1,7 @@
 import Foundation
+import JunctionCore
+import JunctionProviders
+import JunctionQueue
 
 /// What ``RateLimiter/acquire(provider:connection:token:now:on:)`` found.
 public enum LimitDecision: Sendable, Equatable {

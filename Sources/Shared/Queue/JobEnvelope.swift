@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCore
 
 /// A job as it is stored in Redis and in the dead letters: everything needed to run it again and
 /// everything that happened to it so far.

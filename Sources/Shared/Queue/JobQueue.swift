@@ -1,3 +1,4 @@
+import JunctionCore
 import Synchronization
 
 /// The queue for async code (the ingress, the CLI's async parts): each call runs on a

@@ -1,3 +1,6 @@
+import JunctionCore
+
+
 extension Queue {
     /// Promotes due delayed jobs and recovers expired leases, if no other process did so within
     /// `interval` (a `SET NX PX` lock shared by the fleet). Returns nil when another process holds

@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCore
 
 /// What to enqueue.
 public struct JobRequest: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCore
 
 /// The queue's and the coordination's Lua scripts, one file per atomic transition in `Queue/scripts` (shipped in the
 /// resource bundle). Each file's header lists its KEYS, ARGV and reply.
@@ -28,7 +29,7 @@ public struct QueueScripts: Sendable {
 
     /// Reads the scripts from `directory`, `JUNCTION_SCRIPTS_DIR`, or the resource bundle.
     public static func bundled(directory: URL? = nil, environment: EnvironmentVariables = EnvironmentVariables()) throws -> QueueScripts {
-        let folder = try BundledResources.directory("scripts", explicit: directory, overrideVariable: "JUNCTION_SCRIPTS_DIR", environment: environment)
+        let folder = try BundledResources.directory("scripts", library: "JunctionQueue", explicit: directory, overrideVariable: "JUNCTION_SCRIPTS_DIR", environment: environment)
         func load(_ name: String) throws -> RedisScript {
             RedisScript(name: name, source: try String(contentsOf: folder.appendingPathComponent("\(name).lua"), encoding: .utf8))
         }

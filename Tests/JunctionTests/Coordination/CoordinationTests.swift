@@ -1,5 +1,8 @@
 import Foundation
-import JunctionShared
+import JunctionCoordination
+import JunctionCore
+import JunctionProviders
+import JunctionStores
 import Testing
 
 /// Settings with small thresholds, for breaker and limiter tests.

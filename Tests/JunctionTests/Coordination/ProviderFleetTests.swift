@@ -1,6 +1,11 @@
 import Foundation
 import Hummingbird
-import JunctionShared
+import JunctionCoordination
+import JunctionCore
+import JunctionProviders
+import JunctionQueue
+import JunctionStores
+import JunctionWorker
 import Synchronization
 import Testing
 

@@ -1,5 +1,8 @@
 import Foundation
-import JunctionShared
+import JunctionCoordination
+import JunctionCore
+import JunctionProviders
+import JunctionStores
 import Testing
 
 /// The registry keeps what each provider's description promises: every shared mechanism (the

@@ -1,5 +1,6 @@
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionQueue
 import Synchronization
 import Testing
 

@@ -1,5 +1,7 @@
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionQueue
+import JunctionWorker
 import Testing
 
 @Suite("Queue transitions")

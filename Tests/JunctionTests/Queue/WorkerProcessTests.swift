@@ -1,5 +1,6 @@
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionQueue
 import Testing
 
 /// Real `junction-worker` processes against real Redis and PostgreSQL.

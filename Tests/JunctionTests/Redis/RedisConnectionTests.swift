@@ -1,5 +1,5 @@
 import Foundation
-import JunctionShared
+import JunctionCore
 import Testing
 
 @Suite("Redis client")

@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 import Hummingbird
-import JunctionShared
+import JunctionCore
+import JunctionProviders
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionStores
 import Testing
 
 @Suite("Cron expressions")

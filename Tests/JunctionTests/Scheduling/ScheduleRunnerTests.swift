@@ -1,5 +1,8 @@
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionQueue
+import JunctionScheduler
+import JunctionStores
 import Testing
 
 @Suite("Schedules")

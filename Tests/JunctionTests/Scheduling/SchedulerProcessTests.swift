@@ -1,5 +1,10 @@
 import Foundation
-import JunctionShared
+import JunctionCoordination
+import JunctionCore
+import JunctionQueue
+import JunctionScheduler
+import JunctionStores
+import JunctionWorker
 import Testing
 
 /// Real `junction-scheduler` processes: leadership, takeover, and no duplicate enqueue.

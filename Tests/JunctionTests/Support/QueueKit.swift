@@ -1,5 +1,6 @@
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionQueue
 
 /// Queues for tests: each gets a namespace of its own on the shared Redis, so tests never see
 /// each other's jobs.

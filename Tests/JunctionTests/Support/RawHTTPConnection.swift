@@ -1,6 +1,6 @@
 import Foundation
-#if canImport(Glibc)
 import Glibc
+#if canImport(Glibc)
 #endif
 
 /// A plain TCP connection to a local server, for what an HTTP client library hides: pipelined

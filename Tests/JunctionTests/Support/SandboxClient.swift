@@ -1,5 +1,5 @@
 import Foundation
-import JunctionShared
+import JunctionCore
 import Testing
 
 /// A running `junction-sandbox` and a Swift API over its admin endpoints.

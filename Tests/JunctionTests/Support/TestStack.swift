@@ -1,5 +1,5 @@
 import Foundation
-import JunctionShared
+import JunctionCore
 import Synchronization
 
 /// Real Redis and PostgreSQL servers for the tests, started by `scripts/stack` on free loopback
@@ -87,7 +87,7 @@ struct TestStack: Sendable {
 
     static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let migrationsDirectory = repositoryRoot.appendingPathComponent("Sources/Shared/Migrations/sql")
+    static let migrationsDirectory = repositoryRoot.appendingPathComponent("Sources/Shared/Core/Migrations/sql")
     /// Where `swift build` put the executables (next to the test bundle).
     static let binDirectory: URL = {
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()

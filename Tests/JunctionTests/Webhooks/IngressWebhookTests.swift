@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionProviders
+import JunctionQueue
 import Testing
 
 /// The real `junction-ingress` taking signed deliveries over HTTP and enqueueing into real Redis.

@@ -1,6 +1,10 @@
 import Crypto
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionIngress
+import JunctionProviders
+import JunctionQueue
+import JunctionStores
 import Testing
 
 @Suite("Key ring")

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
-import JunctionShared
+import JunctionCore
+import JunctionProviders
 import Testing
 
 /// Every provider's scheme against the published (or independently computed) vectors in

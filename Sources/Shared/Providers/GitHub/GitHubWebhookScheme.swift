@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCore
 
 /// GitHub: `X-Hub-Signature-256: sha256=<hex>`, HMAC-SHA256 of the raw body (the SHA-1
 /// `X-Hub-Signature` header is ignored). The event id is `X-GitHub-Delivery`; a `ping` (sent when

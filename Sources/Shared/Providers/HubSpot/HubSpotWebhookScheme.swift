@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCore
 
 /// HubSpot v3: `X-HubSpot-Signature-v3`, base64 HMAC-SHA256 (client secret) of
 /// `METHOD + full URI + body + X-HubSpot-Request-Timestamp` (milliseconds); requests older than the

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JunctionCore
 
 /// Mailchimp Marketing webhooks are unsigned: the callback URL carries an unguessable
 /// per-connection token (its last path segment), compared in constant time with the endpoint's

@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCore
 
 /// Mailchimp Transactional (Mandrill): `X-Mandrill-Signature`, base64 HMAC-SHA1 (webhook key) of
 /// the URL as configured followed by each POST field sorted by name as `name + value`. One

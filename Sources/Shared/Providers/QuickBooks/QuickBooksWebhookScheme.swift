@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCore
 
 /// QuickBooks (Intuit): `intuit-signature`, base64 HMAC-SHA256 (the app's verifier token) of the
 /// raw body. The same scheme covers CloudEvents arrays (each event's `id`) and the legacy

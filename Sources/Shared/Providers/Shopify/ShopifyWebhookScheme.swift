@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCore
 
 /// Shopify: `X-Shopify-Hmac-Sha256`, base64 HMAC-SHA256 (app client secret) of the raw body; the
 /// event id is `X-Shopify-Webhook-Id`. Shopify may take an hour to switch to a rotated secret, so

@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCore
 
 /// Slack: `X-Slack-Signature: v0=<hex>`, HMAC-SHA256 (signing secret) of
 /// `"v0:{X-Slack-Request-Timestamp}:{body}"`; the timestamp must be within the tolerance. The

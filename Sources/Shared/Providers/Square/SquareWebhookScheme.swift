@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCore
 
 /// Square: `x-square-hmacsha256-signature`, base64 HMAC-SHA256 (subscription signature key) of the
 /// notification URL exactly as configured followed by the raw body. The event id is `event_id`.

@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCore
 
 /// Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=…]`, HMAC-SHA256 of `"{t}.{body}"` in lowercase
 /// hex. Any `v1` may match any active secret (Stripe signs with every secret during a rotation);

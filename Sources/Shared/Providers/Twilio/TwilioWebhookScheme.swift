@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JunctionCore
 
 /// Twilio: `X-Twilio-Signature`, base64 HMAC-SHA1 (account auth token).
 /// - Form posts: the full URL, then each parameter name sorted, with each of its values sorted,

@@ -1,0 +1,68 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import JunctionCore
+import JunctionQueue
+import JunctionStores
+import Logging
+import NIOCore
+import NIOPosix
+
+/// `junction-ingress`: the HTTP gateway. This build serves webhooks and the health endpoints; the
+/// OAuth flow and the management API mount on the same router as their issues land.
+public enum IngressProcess {
+    public static func main() async throws {
+        // Swift concurrency's tasks run on NIO's event loops: a request handler and the socket it
+        // answers on share a thread, instead of hopping between two pools for every request.
+        // Blocking calls (hiredis, libpq) still run only on BlockingPool's own threads.
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        let environment = EnvironmentVariables()
+        let core = ProcessBootstrap.core(process: "junction-ingress", environment: environment)
+        let (settings, webhooks, queueSettings, keys) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
+            let ingress = try IngressSettings(environment: environment)
+            return (ingress, try WebhookSettings(environment: environment, ingress: ingress), try QueueSettings(environment: environment),
+                    try KeyRing(environment: environment))
+        }
+        let logger = Logger(label: "junction.ingress")
+        let redis = RedisClient(core.redis, connections: core.redisConnections)
+        let database = PostgresClient(core.database, connections: core.databaseConnections)
+
+        // Refuse an evicting Redis now; if Redis is down, /health/ready says so and the check
+        // happens at the next start.
+        do {
+            try await RedisEvictionPolicy.verify(redis, logger: logger)
+        } catch let error as UnsafeRedisConfiguration {
+            logger.critical("refusing to start", metadata: ["error": .string(error.description)])
+            FileHandle.standardError.write(Data("junction-ingress: \(error)\n".utf8))
+            exit(1)
+        } catch {
+            logger.warning("cannot check Redis at start; /health/ready reports it until it answers", metadata: ["error": .string("\(error)")])
+        }
+
+        let endpoints = WebhookEndpointCache(store: WebhookEndpointStore(keys: keys), logger: logger)
+        let router = Router()
+        HealthRoutes(checks: DependencyChecks(redis: redis, database: database), endpoints: endpoints).register(on: router)
+        let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
+        WebhookRoutes().register(on: router)
+        let intake = WebhookIntake(settings: webhooks, endpoints: endpoints, logger: logger)
+        // Two round trips in flight: Redis answers one while the next batch forms. More made the
+        // batches smaller and cost Redis more per webhook (bench/ingress: 4 in flight gave about
+        // 4 jobs per script call and 45 µs of Redis CPU per webhook, 2 gave about 6 and 33 µs).
+        let jobs = JobQueue(redis: redis, queue: queue, maxFlushes: min(2, core.redisConnections))
+        let app = Application(
+            router: router,
+            server: HTTPServerBuilder { responder in WebhookServerChannel(responder: responder, intake: intake, jobs: jobs) },
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+            onServerRunning: { channel in
+                logger.info("listening", metadata: [
+                    "address": .string(channel.localAddress.map { "\($0)" } ?? "\(settings.host):\(settings.port)"),
+                    "redis": .string(core.redis.redactedURL), "database": .string(core.database.redactedURL),
+                ])
+            },
+            logger: logger)
+        let refresher = EndpointRefresher(cache: endpoints, database: database, interval: webhooks.endpointRefresh, logger: logger)
+        await ProcessBootstrap.run(app, refresher, process: "junction-ingress", logger: logger)
+        await redis.shutdown()
+        await database.shutdown()
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import JunctionCoordination
+import JunctionCore
+import JunctionQueue
+import Logging
+import ServiceLifecycle
+
+/// `junction-scheduler`: fires periodic jobs from the `schedules` table, promotes delayed jobs,
+/// recovers expired leases and applies retention. Run two or three replicas; one leads.
+public struct SchedulerProcess: Service {
+    let settings: SchedulerSettings
+    let core: CoreSettings
+    let queue: Queue
+    let keys: KeyRing
+    let logger: Logger
+
+    public static func main() async throws {
+        let environment = EnvironmentVariables()
+        let core = ProcessBootstrap.core(process: "junction-scheduler", environment: environment)
+        let (settings, queueSettings, keys) = ProcessBootstrap.settings(process: "junction-scheduler") { () throws(ConfigurationError) in
+            (try SchedulerSettings(environment: environment), try QueueSettings(environment: environment), try KeyRing(environment: environment))
+        }
+        let logger = Logger(label: "junction.scheduler")
+        let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
+        await ProcessBootstrap.run(SchedulerProcess(settings: settings, core: core, queue: queue, keys: keys, logger: logger), process: "junction-scheduler", logger: logger)
+    }
+
+    public func run() async throws {
+        guard try await ProcessBootstrap.waitForDependencies(core, logger: logger) else { return }
+        let owner = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
+        let lease = LeaderLease(keys: queue.settings.keys, owner: owner, length: settings.lease, scripts: queue.scripts)
+        let scheduler = SchedulerLoop(settings: settings, core: core, queue: queue, lease: lease, keys: keys, logger: logger)
+        let loop = BackgroundThread(name: "scheduler") { stopped in scheduler.loop(until: stopped) }
+        loop.start()
+        logger.info("scheduler started", metadata: [
+            "owner": .string(owner), "tick_ms": .stringConvertible(Milliseconds.of(settings.tick)),
+            "lease_ms": .stringConvertible(Milliseconds.of(settings.lease)), "namespace": .string(queue.settings.keys.namespace),
+        ])
+        try? await gracefulShutdown()
+        await loop.stop()
+    }
+}

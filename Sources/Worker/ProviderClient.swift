@@ -1,0 +1,131 @@
+import Foundation
+import JunctionCoordination
+import JunctionCore
+import JunctionQueue
+import Logging
+
+/// A provider call refused before it went out, or answered 429: the job should run again later
+/// without spending an attempt (the worker turns it into ``JobFailure/reschedule(after:reason:)``).
+public struct ProviderBackoff: Error, Sendable, Equatable, CustomStringConvertible {
+    public let provider: String
+    public let retryAt: Date
+    /// `circuit open`, `circuit half-open`, `rate`, `concurrency`, `paused`, `429`.
+    public let reason: String
+
+    public var description: String { "\(provider): \(reason); try again at \(Timestamp.format(retryAt))" }
+}
+
+/// The one way a job calls a provider: circuit breakers → rate limiter → HTTP call with a timeout
+/// → classify the outcome → feed the breakers and the limiter. (Breakers first: a call an open
+/// breaker refuses should not spend a rate slot.) One per worker processor (it owns
+/// a curl handle and uses the processor's Redis connection); handlers get it from their
+/// ``JobContext`` and have no other HTTP client.
+///
+/// Outcomes: a response is returned for every status but 429 (the handler judges 4xx); a 429
+/// pauses the provider (and connection) fleet-wide until its `Retry-After` and throws
+/// ``ProviderBackoff``; an open breaker or a long wait for a rate slot throws ``ProviderBackoff``
+/// before any request goes out; a timeout or connection failure throws the
+/// ``OutboundHTTPError`` (retryable). Timeouts, connection errors and 5xx count against the
+/// breakers; other answers, 4xx included, count as healthy; a 429 counts as neither.
+public final class ProviderClient {
+    public let settings: CoordinationSettings
+    let breakers: CircuitBreakers
+    let limiter: RateLimiter
+    public let redis: RedisConnection
+    let logger: Logger
+    private var handle: CurlHandle?
+    /// Stops waits early when the job is cancelled.
+    var isCancelled: () -> Bool = { false }
+
+    public init(queue: Queue, settings: CoordinationSettings, redis: RedisConnection, logger: Logger) {
+        self.settings = settings
+        breakers = CircuitBreakers(queue: queue, settings: settings)
+        limiter = RateLimiter(queue: queue, settings: settings)
+        self.redis = redis
+        self.logger = logger
+    }
+
+    deinit { handle?.close() }
+
+    /// The provider's base URL (the sandbox or the real API) followed by `path`.
+    public func url(provider: String, path: String) -> String {
+        (settings.baseURLs[provider] ?? "") + (path.hasPrefix("/") ? path : "/" + path)
+    }
+
+    public func send(_ request: OutboundRequest, provider: String, connection: String? = nil) throws -> OutboundResponse {
+        let token = UUID().uuidString.lowercased()
+        let scopes = [provider] + (connection.map { ["\(provider):\($0)"] } ?? [])
+
+        // 1. The breakers, all scopes in one round trip: any open one refuses the call before it
+        //    goes out.
+        let decisions = try breakers.allow(scopes, token: token, on: redis)
+        let probing = zip(scopes, decisions).filter { $0.1 == .probe }.map(\.0)
+        for scope in probing { logger.info("circuit half-open: this call is the probe", metadata: ["scope": .string(scope)]) }
+        for (scope, decision) in zip(scopes, decisions) {
+            guard case .refused(let state, let retryAt) = decision else { continue }
+            // A probe granted in another scope gets no verdict: let the next caller probe.
+            if !probing.isEmpty { try breakers.record(probing, .neutral, token: token, on: redis) }
+            throw ProviderBackoff(provider: provider, retryAt: retryAt, reason: "circuit \(state == "open" ? "open" : "half-open") for \(scope)")
+        }
+
+        // 2. The limiter: wait briefly for a slot, or reschedule.
+        while true {
+            switch try limiter.acquire(provider: provider, connection: connection, token: token, on: redis) {
+            case .granted: break
+            case .wait(let until, let reason):
+                let wait = until.timeIntervalSinceNow
+                if wait > settings.maxLimitWait / .seconds(1) || isCancelled() {
+                    if !probing.isEmpty { try breakers.record(probing, .neutral, token: token, on: redis) }
+                    throw ProviderBackoff(provider: provider, retryAt: until, reason: reason == "paused" ? "paused after a 429" : "rate limit (\(reason))")
+                }
+                Thread.sleep(forTimeInterval: max(0.001, wait))
+                continue
+            }
+            break
+        }
+        defer { try? limiter.release(provider: provider, connection: connection, token: token, on: redis) }
+
+        // 3. The call.
+        var call = request
+        call.timeout = min(call.timeout, settings.callTimeout)
+        let result: Result<OutboundResponse, OutboundHTTPError>
+        do {
+            if handle == nil { handle = try CurlHandle() }
+            result = .success(try handle!.perform(call, maxResponseBytes: 32 << 20))
+        } catch {
+            result = .failure(error)
+        }
+
+        // 4. Classify and feed the breakers and the limiter.
+        let outcome: CircuitBreakers.Outcome
+        var pause: Duration?
+        switch result {
+        case .failure(let error): outcome = error.isRetryable ? .failure : .success
+        case .success(let response) where response.status == 429:
+            outcome = .neutral
+            pause = response.retryAfter() ?? .seconds(1)
+        case .success(let response): outcome = response.status >= 500 ? .failure : .success
+        }
+        for (scope, (state, changed)) in zip(scopes, try breakers.record(scopes, outcome, token: token, on: redis)) {
+            if changed {
+                if state == "open" {
+                    logger.warning("circuit opened", metadata: [
+                        "scope": .string(scope), "cooldown_ms": .stringConvertible(Milliseconds.of(settings.breakerCooldown)),
+                        "effect": "calls refused fleet-wide until the cool-down ends",
+                    ])
+                } else {
+                    logger.info("circuit \(state)", metadata: ["scope": .string(scope)])
+                }
+            }
+        }
+        if let pause {
+            try limiter.pause(provider: provider, connection: connection, for: pause, on: redis)
+            let pausedUntil = Date() + pause / .seconds(1)
+            logger.warning("provider answered 429; paused fleet-wide", metadata: [
+                "provider": .string(provider), "until": .string(Timestamp.format(pausedUntil)),
+            ])
+            throw ProviderBackoff(provider: provider, retryAt: pausedUntil, reason: "429")
+        }
+        return try result.get()
+    }
+}

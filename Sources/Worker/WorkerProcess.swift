@@ -1,0 +1,20 @@
+import JunctionCore
+import JunctionQueue
+import Logging
+
+/// `junction-worker`: runs jobs. Ops scale it by adding replicas; every replica is the same.
+public enum WorkerProcess {
+    public static func main() async throws {
+        let environment = EnvironmentVariables()
+        let core = ProcessBootstrap.core(process: "junction-worker", environment: environment)
+        let (settings, queueSettings) = ProcessBootstrap.settings(process: "junction-worker") { () throws(ConfigurationError) in
+            (try WorkerSettings(environment: environment), try QueueSettings(environment: environment))
+        }
+        let logger = Logger(label: "junction.worker")
+        let runtime = WorkerRuntime(
+            settings: settings, core: core,
+            queue: Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger)),
+            handlers: .standard, logger: logger)
+        await ProcessBootstrap.run(runtime, process: "junction-worker", logger: logger)
+    }
+}
