@@ -64,12 +64,13 @@ let package = Package(
             name: "JunctionQueue",
             dependencies: ["JunctionCore", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Shared/Queue",
-            resources: [.copy("scripts")],
+            resources: [.copy("Scripts/lua")],
             swiftSettings: swiftSettings),
         .target(
             name: "JunctionCoordination",
-            dependencies: ["JunctionCore", "JunctionQueue", "JunctionProviders"],
+            dependencies: ["JunctionCore", "JunctionProviders", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Shared/Coordination",
+            resources: [.copy("Scripts/lua")],
             swiftSettings: swiftSettings),
         .target(
             name: "JunctionStores",

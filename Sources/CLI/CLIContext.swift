@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JunctionCoordination
 import JunctionCore
 import JunctionQueue
 
@@ -7,6 +8,7 @@ import JunctionQueue
 /// connection (a command-line tool owns its main thread, so blocking calls are fine here).
 struct QueueCommandContext {
     let queue: Queue
+    let coordination: Coordination
     let redis: RedisConnection
 
     static func open() throws -> QueueCommandContext {
@@ -15,14 +17,18 @@ struct QueueCommandContext {
             (try CoreSettings(environment: environment, processName: "junction-cli"), try QueueSettings(environment: environment))
         }
         let scripts: QueueScripts
+        let coordinationScripts: CoordinationScripts
         do {
             scripts = try QueueScripts.bundled(environment: environment)
+            coordinationScripts = try CoordinationScripts.bundled(environment: environment)
         } catch {
             printError("junction: \(error)")
             throw ExitStatus.software
         }
         do {
-            return QueueCommandContext(queue: Queue(settings: settings, scripts: scripts), redis: try RedisConnection(core.redis))
+            return QueueCommandContext(
+                queue: Queue(settings: settings, scripts: scripts), coordination: Coordination(namespace: settings.keys.namespace, scripts: coordinationScripts),
+                redis: try RedisConnection(core.redis))
         } catch {
             printError("junction: \(error)")
             throw ExitStatus.unavailable

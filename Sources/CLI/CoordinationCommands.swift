@@ -10,7 +10,7 @@ struct LocksCommand: ParsableCommand {
 
     func run() throws {
         let context = try QueueCommandContext.open()
-        let locks = try context.run { try DistributedLocks(queue: context.queue).list(on: context.redis) }
+        let locks = try context.run { try DistributedLocks(context.coordination).list(on: context.redis) }
         if locks.isEmpty { print("no locks held") }
         for lock in locks {
             print("\(lock.name)  fence \(lock.fence)  holder \(lock.owner)  expires in \(humanDuration(lock.expiresIn))")
@@ -31,14 +31,14 @@ struct BreakersCommand: ParsableCommand {
         func run() throws {
             let context = try QueueCommandContext.open()
             let breakers = try context.run {
-                try CircuitBreakers(queue: context.queue, settings: try CoordinationCommand.settings()).list(on: context.redis)
+                try CircuitBreakers(context.coordination, settings: try CoordinationCommand.settings()).list(on: context.redis)
             }
             if breakers.isEmpty { print("no breakers have seen calls") }
             for breaker in breakers {
                 var line = "\(breaker.scope)  \(breaker.state)"
                 if let reopen = breaker.reopenAt { line += "  half-open at \(Timestamp.format(reopen))" }
-                if breaker.state != "closed", let opened = breaker.openedAt { line += "  opened \(Timestamp.format(opened))" }
-                if breaker.state != "closed", let failures = breaker.failuresWhenOpened, let calls = breaker.callsWhenOpened {
+                if breaker.state != .closed, let opened = breaker.openedAt { line += "  opened \(Timestamp.format(opened))" }
+                if breaker.state != .closed, let failures = breaker.failuresWhenOpened, let calls = breaker.callsWhenOpened {
                     line += "  (\(failures) of \(calls) calls failed)"
                 }
                 print(line)
@@ -54,7 +54,7 @@ struct BreakersCommand: ParsableCommand {
 
         func run() throws {
             let context = try QueueCommandContext.open()
-            let breakers = CircuitBreakers(queue: context.queue, settings: try CoordinationCommand.settings())
+            let breakers = CircuitBreakers(context.coordination, settings: try CoordinationCommand.settings())
             let existed = try context.run { try breakers.reset(scope, on: context.redis) }
             print(existed ? "closed \(scope)" : "\(scope) had no state (closed already)")
         }
@@ -73,7 +73,7 @@ struct LimitsCommand: ParsableCommand {
             print("\(provider)  per connection \(own)  fleet \(fleet)")
         }
         let context = try QueueCommandContext.open()
-        let activity = try context.run { try RateLimiter(queue: context.queue, settings: settings).activity(on: context.redis) }
+        let activity = try context.run { try RateLimiter(context.coordination, settings: settings).activity(on: context.redis) }
         let busy = activity.filter { $0.inFlight > 0 || $0.pausedUntil != nil }
         print(busy.isEmpty ? "nothing in flight or paused" : "now:")
         for scope in busy {

@@ -160,7 +160,7 @@ struct SchedulerCommand: ParsableCommand {
 
         func run() throws {
             let context = try QueueCommandContext.open()
-            if let holder = try context.run({ try LeaderLease.holder(keys: context.queue.settings.keys, on: context.redis) }) {
+            if let holder = try context.run({ try LeaderLease.holder(keys: context.coordination.keys, on: context.redis) }) {
                 print("leader: \(holder.owner)  (lease renews within \(humanDuration(holder.remaining)))")
             } else {
                 print("no leader: no scheduler is running, or the last one stopped less than a lease ago")

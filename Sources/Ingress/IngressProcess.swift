@@ -48,7 +48,7 @@ public enum IngressProcess {
         // Two round trips in flight: Redis answers one while the next batch forms. More made the
         // batches smaller and cost Redis more per webhook (bench/ingress: 4 in flight gave about
         // 4 jobs per script call and 45 µs of Redis CPU per webhook, 2 gave about 6 and 33 µs).
-        let jobs = JobQueue(redis: redis, queue: queue, maxFlushes: min(2, core.redisConnections))
+        let jobs = GroupCommitEnqueuer(redis: redis, queue: queue, maxFlushes: min(2, core.redisConnections))
         let app = Application(
             router: router,
             server: HTTPServerBuilder { responder in WebhookServerChannel(responder: responder, intake: intake, jobs: jobs) },

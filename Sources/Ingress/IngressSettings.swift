@@ -1,7 +1,6 @@
 import JunctionCore
 
 
-
 /// Where the ingress listens.
 public struct IngressSettings: Sendable {
     public var host: String

@@ -11,7 +11,7 @@ import NIOHTTP1
 /// Deliveries are the ingress's hot path, and answering them here skips what a routed request
 /// costs: an async body stream, a task per request, and the conversion of every header field to
 /// `HTTPFields`. A delivery is read into one buffer on its event loop, verified there (CPU work
-/// only), and its jobs are handed to ``JobQueue``'s group commit; the answer is written from the
+/// only), and its jobs are handed to ``GroupCommitEnqueuer``'s group commit; the answer is written from the
 /// event loop once Redis has confirmed them. Nothing here blocks: the Redis call runs on a pool
 /// thread.
 ///
@@ -46,7 +46,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private let intake: WebhookIntake
-    private let jobs: JobQueue
+    private let jobs: GroupCommitEnqueuer
     private var state = State.idle
     /// Requests passed to the router whose response has not ended yet.
     private var routerOpen = 0
@@ -60,7 +60,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Starts a Redis flush at the end of this event loop's turn (made once per connection).
     private var startFlush: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
 
-    init(intake: WebhookIntake, jobs: JobQueue) {
+    init(intake: WebhookIntake, jobs: GroupCommitEnqueuer) {
         self.intake = intake
         self.jobs = jobs
     }

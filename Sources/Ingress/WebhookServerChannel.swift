@@ -14,7 +14,7 @@ struct WebhookServerChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
     let responder: HTTPChannelHandler.Responder
     let intake: WebhookIntake
-    let jobs: JobQueue
+    let jobs: GroupCommitEnqueuer
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {

@@ -53,7 +53,9 @@ struct SchedulerLoop: Sendable {
                             "tick_ms": .stringConvertible(Milliseconds.of(ContinuousClock.now - tickStarted)),
                         ])
                     }
-                    if let done = try queue.maintain(on: connection, interval: settings.tick, owner: lease.owner),
+                    // The fleet's one maintenance turn per JUNCTION_QUEUE_MAINTENANCE_INTERVAL, shared
+                    // with the workers' housekeepers: whoever asks first does it.
+                    if let done = try queue.maintain(on: connection, owner: lease.owner),
                        done.requeued > 0 || done.dead > 0 {
                         logger.warning("recovered jobs whose lease expired", metadata: [
                             "requeued": .stringConvertible(done.requeued), "dead_letters": .stringConvertible(done.dead),

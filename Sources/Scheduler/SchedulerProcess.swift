@@ -11,6 +11,7 @@ public struct SchedulerProcess: Service {
     let settings: SchedulerSettings
     let core: CoreSettings
     let queue: Queue
+    let coordination: Coordination
     let keys: KeyRing
     let logger: Logger
 
@@ -22,13 +23,15 @@ public struct SchedulerProcess: Service {
         }
         let logger = Logger(label: "junction.scheduler")
         let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
-        await ProcessBootstrap.run(SchedulerProcess(settings: settings, core: core, queue: queue, keys: keys, logger: logger), process: "junction-scheduler", logger: logger)
+        let coordination = Coordination(namespace: queueSettings.keys.namespace, scripts: ProcessBootstrap.coordinationScripts(environment: environment, logger: logger))
+        let process = SchedulerProcess(settings: settings, core: core, queue: queue, coordination: coordination, keys: keys, logger: logger)
+        await ProcessBootstrap.run(process, process: "junction-scheduler", logger: logger)
     }
 
     public func run() async throws {
         guard try await ProcessBootstrap.waitForDependencies(core, logger: logger) else { return }
         let owner = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
-        let lease = LeaderLease(keys: queue.settings.keys, owner: owner, length: settings.lease, scripts: queue.scripts)
+        let lease = LeaderLease(coordination, owner: owner, length: settings.lease)
         let scheduler = SchedulerLoop(settings: settings, core: core, queue: queue, lease: lease, keys: keys, logger: logger)
         let loop = BackgroundThread(name: "scheduler") { stopped in scheduler.loop(until: stopped) }
         loop.start()

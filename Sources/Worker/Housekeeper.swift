@@ -28,8 +28,8 @@ struct Housekeeper: Sendable {
                     renew(on: redis, logger: logger)
                 }
                 if now >= nextMaintenance {
-                    nextMaintenance = now + context.settings.maintenanceInterval
-                    if let done = try context.queue.maintain(on: redis, interval: context.settings.maintenanceInterval, owner: context.workerID),
+                    nextMaintenance = now + context.queue.settings.maintenanceInterval
+                    if let done = try context.queue.maintain(on: redis, owner: context.workerID),
                        done.requeued > 0 || done.dead > 0 {
                         logger.warning("recovered jobs whose lease expired", metadata: [
                             "requeued": .stringConvertible(done.requeued), "dead_letters": .stringConvertible(done.dead),
@@ -58,7 +58,7 @@ struct Housekeeper: Sendable {
     private func renewLocks(_ entries: [RunningJobs.Entry], on redis: RedisConnection, logger: Logger) throws {
         let locked = entries.compactMap { entry in entry.lock.map { (entry.id, $0) } }
         guard !locked.isEmpty else { return }
-        let locks = DistributedLocks(queue: context.queue)
+        let locks = DistributedLocks(context.coordination)
         let replies = try redis.evaluate(locked.map { locks.renewCall($0.1) })
         for ((id, lock), reply) in zip(locked, replies) where (try? reply.int()) != 1 {
             context.running.cancelForLostLock(id)

@@ -7,6 +7,7 @@ import Logging
 /// What every processor of a worker process shares.
 struct ProcessorContext: Sendable {
     let queue: Queue
+    let coordination: Coordination
     let handlers: HandlerRegistry
     let settings: WorkerSettings
     let core: CoreSettings
@@ -155,11 +156,11 @@ final class Processor {
                     context.running.setLock(envelope.id, nil)
                     // Logged before the release, so log order never shows two holders at once.
                     jobLogger.debug("lock releasing", metadata: ["lock": .string(lock.name), "fence": .stringConvertible(lock.fence)])
-                    _ = try? DistributedLocks(queue: context.queue).release(lock, on: connection)
+                    _ = try? DistributedLocks(context.coordination).release(lock, on: connection)
                 }
             }
             if providers == nil || providers?.redis !== connection {
-                providers = ProviderClient(queue: context.queue, settings: context.settings.coordination, redis: connection, logger: logger)
+                providers = ProviderClient(context.coordination, settings: context.settings.coordination, redis: connection, logger: logger)
             }
             try handler.run(JobContext(
                 envelope: envelope, logger: jobLogger, redis: connection, cancellation: cancellation, database: openDatabase,
@@ -193,7 +194,7 @@ final class Processor {
         guard DistributedLocks.isValidName(name) else {
             throw JobFailure.permanent("lock name \"\(name)\" is not 1 to 200 characters without spaces or glob characters")
         }
-        switch try DistributedLocks(queue: context.queue).acquire(name, ttl: context.queue.settings.lease, on: connection) {
+        switch try DistributedLocks(context.coordination).acquire(name, ttl: context.queue.settings.lease, on: connection) {
         case .acquired(let lock):
             context.running.setLock(envelope.id, lock)
             return lock

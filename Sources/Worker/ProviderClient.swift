@@ -1,7 +1,6 @@
 import Foundation
 import JunctionCoordination
 import JunctionCore
-import JunctionQueue
 import Logging
 
 /// A provider call refused before it went out, or answered 429: the job should run again later
@@ -37,10 +36,10 @@ public final class ProviderClient {
     /// Stops waits early when the job is cancelled.
     var isCancelled: () -> Bool = { false }
 
-    public init(queue: Queue, settings: CoordinationSettings, redis: RedisConnection, logger: Logger) {
+    public init(_ coordination: Coordination, settings: CoordinationSettings, redis: RedisConnection, logger: Logger) {
         self.settings = settings
-        breakers = CircuitBreakers(queue: queue, settings: settings)
-        limiter = RateLimiter(queue: queue, settings: settings)
+        breakers = CircuitBreakers(coordination, settings: settings)
+        limiter = RateLimiter(coordination, settings: settings)
         self.redis = redis
         self.logger = logger
     }
@@ -65,7 +64,7 @@ public final class ProviderClient {
             guard case .refused(let state, let retryAt) = decision else { continue }
             // A probe granted in another scope gets no verdict: let the next caller probe.
             if !probing.isEmpty { try breakers.record(probing, .neutral, token: token, on: redis) }
-            throw ProviderBackoff(provider: provider, retryAt: retryAt, reason: "circuit \(state == "open" ? "open" : "half-open") for \(scope)")
+            throw ProviderBackoff(provider: provider, retryAt: retryAt, reason: "circuit \(state) for \(scope)")
         }
 
         // 2. The limiter: wait briefly for a slot, or reschedule.
@@ -76,7 +75,7 @@ public final class ProviderClient {
                 let wait = until.timeIntervalSinceNow
                 if wait > settings.maxLimitWait / .seconds(1) || isCancelled() {
                     if !probing.isEmpty { try breakers.record(probing, .neutral, token: token, on: redis) }
-                    throw ProviderBackoff(provider: provider, retryAt: until, reason: reason == "paused" ? "paused after a 429" : "rate limit (\(reason))")
+                    throw ProviderBackoff(provider: provider, retryAt: until, reason: reason == .paused ? "paused after a 429" : "rate limit (\(reason.rawValue))")
                 }
                 Thread.sleep(forTimeInterval: max(0.001, wait))
                 continue
@@ -108,7 +107,7 @@ public final class ProviderClient {
         }
         for (scope, (state, changed)) in zip(scopes, try breakers.record(scopes, outcome, token: token, on: redis)) {
             if changed {
-                if state == "open" {
+                if state == .open {
                     logger.warning("circuit opened", metadata: [
                         "scope": .string(scope), "cooldown_ms": .stringConvertible(Milliseconds.of(settings.breakerCooldown)),
                         "effect": "calls refused fleet-wide until the cool-down ends",

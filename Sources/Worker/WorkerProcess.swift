@@ -1,3 +1,4 @@
+import JunctionCoordination
 import JunctionCore
 import JunctionQueue
 import Logging
@@ -14,6 +15,7 @@ public enum WorkerProcess {
         let runtime = WorkerRuntime(
             settings: settings, core: core,
             queue: Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger)),
+            coordination: Coordination(namespace: queueSettings.keys.namespace, scripts: ProcessBootstrap.coordinationScripts(environment: environment, logger: logger)),
             handlers: .standard, logger: logger)
         await ProcessBootstrap.run(runtime, process: "junction-worker", logger: logger)
     }

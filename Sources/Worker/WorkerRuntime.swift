@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCoordination
 import JunctionCore
 import JunctionQueue
 import Logging
@@ -12,6 +13,7 @@ struct WorkerRuntime: Service {
     let settings: WorkerSettings
     let core: CoreSettings
     let queue: Queue
+    let coordination: Coordination
     let handlers: HandlerRegistry
     let logger: Logger
 
@@ -20,7 +22,7 @@ struct WorkerRuntime: Service {
 
         let workerID = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
         let context = ProcessorContext(
-            queue: queue, handlers: handlers, settings: settings, core: core, running: RunningJobs(), stopping: CancellationFlag(),
+            queue: queue, coordination: coordination, handlers: handlers, settings: settings, core: core, running: RunningJobs(), stopping: CancellationFlag(),
             workerID: workerID, logger: logger)
         let housekeeper = BackgroundThread(name: "housekeeper") { stopped in Housekeeper(context: context).loop(until: stopped) }
         housekeeper.start()

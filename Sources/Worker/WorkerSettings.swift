@@ -2,7 +2,6 @@ import JunctionCoordination
 import JunctionCore
 
 
-
 /// How one worker process runs: read from `JUNCTION_WORKER_*` at start.
 struct WorkerSettings: Sendable {
     /// Processors, each a thread with its own Redis connection, running one job at a time.
@@ -11,8 +10,6 @@ struct WorkerSettings: Sendable {
     var shutdownGrace: Duration
     /// Most jobs one processor leases per fetch while jobs are quick.
     var fetchBatch: Int
-    /// How often some process of the fleet promotes due delayed jobs and recovers expired leases.
-    var maintenanceInterval: Duration
     /// Circuit breakers, rate limits and provider base URLs (`JUNCTION_BREAKER_*`,
     /// `JUNCTION_RATE_LIMIT_*`, `JUNCTION_PROVIDER_*`).
     var coordination: CoordinationSettings
@@ -21,7 +18,6 @@ struct WorkerSettings: Sendable {
         concurrency = try environment.integer("JUNCTION_WORKER_CONCURRENCY", default: 4, in: 1...512)
         shutdownGrace = try environment.duration("JUNCTION_WORKER_SHUTDOWN_GRACE", default: "25s")
         fetchBatch = try environment.integer("JUNCTION_WORKER_FETCH_BATCH", default: 16, in: 1...1000)
-        maintenanceInterval = try environment.duration("JUNCTION_QUEUE_MAINTENANCE_INTERVAL", default: "250ms")
         coordination = try CoordinationSettings(environment: environment)
     }
 }

@@ -1,19 +1,5 @@
 import Foundation
 import JunctionCore
-import JunctionQueue
-
-extension QueueKeys {
-    /// A fleet-wide lock: value `<owner>|<fence>`, with a TTL.
-    public func lock(_ name: String) -> String { "\(prefix):lock:\(name)" }
-    /// The lock's fencing counter: never expires, only grows.
-    public func fence(_ name: String) -> String { "\(prefix):fence:\(name)" }
-    /// A circuit breaker's state hash.
-    public func breaker(_ scope: String) -> String { "\(prefix):breaker:\(scope)" }
-    /// A rate limit's three keys: GCRA arrival time, calls in flight, pause.
-    public func limit(_ scope: String) -> [String] {
-        ["\(prefix):limit:\(scope):tat", "\(prefix):limit:\(scope):inflight", "\(prefix):limit:\(scope):pause"]
-    }
-}
 
 /// A lock this process holds: the value proves ownership, the fence orders it after every earlier
 /// holder of the same lock.
@@ -45,18 +31,17 @@ public enum LockAttempt: Sendable, Equatable {
 /// whose lock expired can never delete its successor's.
 ///
 /// ```swift
-/// let locks = DistributedLocks(queue: queue)
+/// let locks = DistributedLocks(coordination)
 /// guard case .acquired(let lock) = try locks.acquire("sync:venue-1:stripe:customers", ttl: .seconds(30), on: redis) else { … }
 /// defer { _ = try? locks.release(lock, on: redis) }
 /// try SyncStateStore().save(…, fence: lock.fence, on: database)
 /// ```
 public struct DistributedLocks: Sendable {
-    public let keys: QueueKeys
-    public let scripts: QueueScripts
+    public let coordination: Coordination
+    private var keys: CoordinationKeys { coordination.keys }
 
-    public init(queue: Queue) {
-        keys = queue.settings.keys
-        scripts = queue.scripts
+    public init(_ coordination: Coordination) {
+        self.coordination = coordination
     }
 
     public static func isValidName(_ name: String) -> Bool {
@@ -65,32 +50,23 @@ public struct DistributedLocks: Sendable {
 
     public func acquire(_ name: String, ttl: Duration, owner: String = UUID().uuidString.lowercased(), on redis: RedisConnection) throws -> LockAttempt {
         precondition(Self.isValidName(name), "lock names are 1 to 200 characters without spaces or glob characters")
-        let reply = try redis.evaluate(scripts.lock, keys: [RedisArgument(keys.lock(name)), RedisArgument(keys.fence(name))],
-                                       arguments: [RedisArgument(owner), RedisArgument(Milliseconds.of(ttl))]).array()
-        guard reply.count == 2 else { throw RedisError.unexpectedReply(expected: "{taken, fence or ttl}", got: .array(reply)) }
-        let number = try reply[1].int()
-        if try reply[0].int() == 1 {
-            return .acquired(HeldLock(name: name, value: "\(owner)|\(number)", fence: number, ttl: ttl))
-        }
-        return .busy(expiresIn: .milliseconds(max(0, number)))
+        let reply = try redis.evaluate(coordination.scripts.lock.call(name, owner: owner, ttl: ttl, keys: keys))
+        return try LockScript.attempt(reply, name: name, owner: owner, ttl: ttl)
     }
 
     /// The call that extends `lock` (for pipelining with lease renewals); its reply is 1 when
     /// still held.
-    public func renewCall(_ lock: HeldLock) -> ScriptCall {
-        (scripts.lockRenew, [RedisArgument(keys.lock(lock.name))], [RedisArgument(lock.value), RedisArgument(Milliseconds.of(lock.ttl))])
-    }
+    public func renewCall(_ lock: HeldLock) -> ScriptCall { coordination.scripts.lockRenew.call(lock, keys: keys) }
 
     /// Extends the lock by its TTL; false when it was lost (expired, or taken by someone else).
     public func renew(_ lock: HeldLock, on redis: RedisConnection) throws -> Bool {
-        let call = renewCall(lock)
-        return try redis.evaluate(call.script, keys: call.keys, arguments: call.arguments).int() == 1
+        try LockRenewScript.renewed(try redis.evaluate(renewCall(lock)))
     }
 
     /// Releases the lock if still held; false when it had already gone to someone else.
     @discardableResult
     public func release(_ lock: HeldLock, on redis: RedisConnection) throws -> Bool {
-        try redis.evaluate(scripts.release, keys: [RedisArgument(keys.lock(lock.name))], arguments: [RedisArgument(lock.value)]).int() == 1
+        try ReleaseScript.released(try redis.evaluate(coordination.scripts.release.call(key: keys.lock(lock.name), value: lock.value)))
     }
 
     /// Every lock held now, for `junction locks`.

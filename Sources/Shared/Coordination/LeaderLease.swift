@@ -1,5 +1,4 @@
 import JunctionCore
-import JunctionQueue
 
 
 /// Leadership among scheduler replicas: a Redis lease (`{junction}:scheduler:leader`) that the
@@ -9,28 +8,28 @@ public struct LeaderLease: Sendable {
     public let key: String
     public let owner: String
     public let length: Duration
-    let scripts: QueueScripts
+    let coordination: Coordination
 
-    public init(keys: QueueKeys, owner: String, length: Duration, scripts: QueueScripts) {
-        self.key = "\(keys.prefix):scheduler:leader"
+    public init(_ coordination: Coordination, owner: String, length: Duration) {
+        self.key = coordination.keys.schedulerLeader
         self.owner = owner
         self.length = length
-        self.scripts = scripts
+        self.coordination = coordination
     }
 
     /// Takes the lease if free, renews it if held; true when this owner leads now.
     public func acquireOrRenew(on redis: RedisConnection) throws -> Bool {
-        try redis.evaluate(scripts.lease, keys: [RedisArgument(key)], arguments: [RedisArgument(owner), RedisArgument(max(1, Milliseconds.of(length)))]).int() == 1
+        try LeaseScript.held(try redis.evaluate(coordination.scripts.lease.call(key: key, owner: owner, length: length)))
     }
 
     /// Gives the lease up if this owner holds it.
     public func release(on redis: RedisConnection) throws {
-        try redis.evaluate(scripts.release, keys: [RedisArgument(key)], arguments: [RedisArgument(owner)])
+        _ = try redis.evaluate(coordination.scripts.release.call(key: key, value: owner))
     }
 
     /// Who leads, and for how much longer unless renewed.
-    public static func holder(keys: QueueKeys, on redis: RedisConnection) throws -> (owner: String, remaining: Duration)? {
-        let key = RedisArgument("\(keys.prefix):scheduler:leader")
+    public static func holder(keys: CoordinationKeys, on redis: RedisConnection) throws -> (owner: String, remaining: Duration)? {
+        let key = RedisArgument(keys.schedulerLeader)
         let replies = try redis.pipeline([["GET", key], ["PTTL", key]])
         guard let owner = try replies[0].string() else { return nil }
         return (owner, .milliseconds(max(0, try replies[1].int())))

@@ -1,3 +1,5 @@
+import JunctionCore
+
 /// The Redis keys of one queue namespace. Every key carries the hash tag `{namespace}`, so all of
 /// them live in one slot and the scripts work on Redis Cluster.
 ///
@@ -11,7 +13,7 @@ public struct QueueKeys: Sendable, Equatable {
 
     public init(namespace: String = "junction") {
         self.namespace = namespace
-        self.prefix = "{\(namespace)}"
+        self.prefix = RedisNamespace(namespace).prefix
     }
 
     /// The list of ready job ids for `priority` (LPUSH to enqueue, RPOP to fetch).

@@ -11,6 +11,9 @@ public struct QueueSettings: Sendable {
     public var maxRecoveries: Int
     /// Every K-th fetch looks at the lists lowest priority first (0: never).
     public var lowPriorityEvery: Int
+    /// How often one process of the fleet promotes due delayed jobs and recovers expired leases
+    /// (``Queue/maintain(on:owner:)``): the same turn for every worker and scheduler.
+    public var maintenanceInterval: Duration
     public var deadLetterMaxEntries: Int
     public var deadLetterMaxAge: Duration
     /// Retry policy per priority.
@@ -20,6 +23,7 @@ public struct QueueSettings: Sendable {
 
     public init(
         keys: QueueKeys = QueueKeys(), lease: Duration = .seconds(30), maxRecoveries: Int = 3, lowPriorityEvery: Int = 10,
+        maintenanceInterval: Duration = .milliseconds(250),
         deadLetterMaxEntries: Int = 10_000, deadLetterMaxAge: Duration = .seconds(30 * 86_400),
         retryByPriority: [JobPriority: RetryPolicy] = Dictionary(uniqueKeysWithValues: JobPriority.allCases.map { ($0, RetryPolicy.defaults(for: $0)) }),
         retryByType: [String: RetryPolicy] = [:]
@@ -28,6 +32,7 @@ public struct QueueSettings: Sendable {
         self.lease = lease
         self.maxRecoveries = maxRecoveries
         self.lowPriorityEvery = lowPriorityEvery
+        self.maintenanceInterval = maintenanceInterval
         self.deadLetterMaxEntries = deadLetterMaxEntries
         self.deadLetterMaxAge = deadLetterMaxAge
         self.retryByPriority = retryByPriority
@@ -53,6 +58,7 @@ public struct QueueSettings: Sendable {
         }
         maxRecoveries = try environment.integer("JUNCTION_QUEUE_MAX_RECOVERIES", default: 3, in: 0...1000)
         lowPriorityEvery = try environment.integer("JUNCTION_QUEUE_LOW_PRIORITY_EVERY", default: 10, in: 0...1_000_000)
+        maintenanceInterval = try environment.duration("JUNCTION_QUEUE_MAINTENANCE_INTERVAL", default: "250ms")
         deadLetterMaxEntries = try environment.integer("JUNCTION_DLQ_MAX_ENTRIES", default: 10_000, in: 1...10_000_000)
         deadLetterMaxAge = try environment.duration("JUNCTION_DLQ_MAX_AGE", default: "30d")
         let maxDelay = try environment.duration("JUNCTION_RETRY_MAX_DELAY", default: "1h")

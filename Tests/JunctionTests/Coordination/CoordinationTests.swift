@@ -20,7 +20,7 @@ struct DistributedLockTests {
         let queue = QueueKit.queue()
         try await TestStack.onThread {
             let redis = try RedisConnection(stack.redis)
-            let locks = DistributedLocks(queue: queue)
+            let locks = DistributedLocks(QueueKit.coordination(queue))
             guard case .acquired(let first) = try locks.acquire("sync:venue-1:stripe:customers", ttl: .seconds(30), on: redis) else {
                 Issue.record("the free lock was not taken"); return
             }
@@ -52,7 +52,7 @@ struct DistributedLockTests {
         try await TestStack.onThread {
             let redis = try RedisConnection(stack.redis)
             let postgres = try PostgresConnection(database)
-            let locks = DistributedLocks(queue: queue)
+            let locks = DistributedLocks(QueueKit.coordination(queue))
             let store = SyncStateStore()
             guard case .acquired(let paused) = try locks.acquire("sync:t1:quickbooks:invoices", ttl: .milliseconds(100), on: redis) else {
                 Issue.record("not taken"); return
@@ -82,56 +82,56 @@ struct CircuitBreakerTests {
 
     @Test func consecutiveFailuresOpenItAndOneProbeAfterTheCooldownDecides() async throws {
         let stack = try await TestStack.shared()
-        let breakers = CircuitBreakers(queue: QueueKit.queue(), settings: try coordinationSettings())
+        let breakers = CircuitBreakers(QueueKit.coordination(QueueKit.queue()), settings: try coordinationSettings())
         try await TestStack.onThread {
             let redis = try RedisConnection(stack.redis)
             var now = Self.start
             #expect(try breakers.allow("stripe", token: "a", now: now, on: redis) == .closed)
-            #expect(try breakers.record("stripe", .failure, token: "a", now: now, on: redis) == ("closed", false))
-            #expect(try breakers.record("stripe", .failure, token: "a", now: now, on: redis) == ("closed", false))
-            #expect(try breakers.record("stripe", .failure, token: "a", now: now, on: redis) == ("open", true))
-            #expect(try breakers.allow("stripe", token: "b", now: now, on: redis) == .refused(state: "open", retryAt: now + 30))
+            #expect(try breakers.record("stripe", .failure, token: "a", now: now, on: redis) == (.closed, false))
+            #expect(try breakers.record("stripe", .failure, token: "a", now: now, on: redis) == (.closed, false))
+            #expect(try breakers.record("stripe", .failure, token: "a", now: now, on: redis) == (.open, true))
+            #expect(try breakers.allow("stripe", token: "b", now: now, on: redis) == .refused(state: .open, retryAt: now + 30))
             #expect(try breakers.allow("stripe:conn-1", token: "b", now: now, on: redis) == .closed, "scopes are independent")
             // Still open until the cool-down ends.
             now += 29
-            #expect(try breakers.allow("stripe", token: "b", now: now, on: redis) == .refused(state: "open", retryAt: Self.start + 30))
+            #expect(try breakers.allow("stripe", token: "b", now: now, on: redis) == .refused(state: .open, retryAt: Self.start + 30))
             // Half-open: exactly one probe; the others wait for its verdict.
             now += 2
             #expect(try breakers.allow("stripe", token: "probe-1", now: now, on: redis) == .probe)
-            #expect(try breakers.allow("stripe", token: "c", now: now, on: redis) == .refused(state: "half_open", retryAt: now + 1))
+            #expect(try breakers.allow("stripe", token: "c", now: now, on: redis) == .refused(state: .halfOpen, retryAt: now + 1))
             // A late answer from a call that is not the probe does not decide.
-            #expect(try breakers.record("stripe", .success, token: "a", now: now, on: redis) == ("half_open", false))
-            #expect(try breakers.record("stripe", .failure, token: "probe-1", now: now, on: redis) == ("open", true))
+            #expect(try breakers.record("stripe", .success, token: "a", now: now, on: redis) == (.halfOpen, false))
+            #expect(try breakers.record("stripe", .failure, token: "probe-1", now: now, on: redis) == (.open, true))
             #expect(try breakers.status("stripe", on: redis).reopenAt == now + 30)
             now += 31
             #expect(try breakers.allow("stripe", token: "probe-2", now: now, on: redis) == .probe)
-            #expect(try breakers.record("stripe", .success, token: "probe-2", now: now, on: redis) == ("closed", true))
+            #expect(try breakers.record("stripe", .success, token: "probe-2", now: now, on: redis) == (.closed, true))
             #expect(try breakers.allow("stripe", token: "d", now: now, on: redis) == .closed)
         }
     }
 
     @Test func aFailureRatioOverTheMinimumCallsOpensItAndClientErrorsNeverDo() async throws {
         let stack = try await TestStack.shared()
-        let breakers = CircuitBreakers(queue: QueueKit.queue(), settings: try coordinationSettings(["JUNCTION_BREAKER_CONSECUTIVE_FAILURES": "100"]))
+        let breakers = CircuitBreakers(QueueKit.coordination(QueueKit.queue()), settings: try coordinationSettings(["JUNCTION_BREAKER_CONSECUTIVE_FAILURES": "100"]))
         try await TestStack.onThread {
             let redis = try RedisConnection(stack.redis)
             let now = Self.start
             // 4xx answers are successes to the breaker: a hundred of them change nothing.
-            for _ in 0..<100 { #expect(try breakers.record("hubspot", .success, token: "x", now: now, on: redis).state == "closed") }
+            for _ in 0..<100 { #expect(try breakers.record("hubspot", .success, token: "x", now: now, on: redis).state == .closed) }
             // 2 failures of 3 calls: under the minimum of 4 calls; the 4th call (a failure) passes 50 %.
             let scope = "square"
-            #expect(try breakers.record(scope, .failure, token: "x", now: now, on: redis).state == "closed")
-            #expect(try breakers.record(scope, .success, token: "x", now: now, on: redis).state == "closed")
-            #expect(try breakers.record(scope, .failure, token: "x", now: now, on: redis).state == "closed")
-            #expect(try breakers.record(scope, .failure, token: "x", now: now, on: redis) == ("open", true))
+            #expect(try breakers.record(scope, .failure, token: "x", now: now, on: redis).state == .closed)
+            #expect(try breakers.record(scope, .success, token: "x", now: now, on: redis).state == .closed)
+            #expect(try breakers.record(scope, .failure, token: "x", now: now, on: redis).state == .closed)
+            #expect(try breakers.record(scope, .failure, token: "x", now: now, on: redis) == (.open, true))
             let status = try breakers.status(scope, on: redis)
             #expect(status.failuresWhenOpened == 3 && status.callsWhenOpened == 4)
             // Calls older than the window no longer count.
             let later = now + 61
-            #expect(try breakers.record("mailchimp", .failure, token: "x", now: now, on: redis).state == "closed")
-            #expect(try breakers.record("mailchimp", .failure, token: "x", now: now, on: redis).state == "closed")
-            #expect(try breakers.record("mailchimp", .success, token: "x", now: later, on: redis).state == "closed")
-            #expect(try breakers.record("mailchimp", .failure, token: "x", now: later, on: redis).state == "closed", "1 of 2 in the window")
+            #expect(try breakers.record("mailchimp", .failure, token: "x", now: now, on: redis).state == .closed)
+            #expect(try breakers.record("mailchimp", .failure, token: "x", now: now, on: redis).state == .closed)
+            #expect(try breakers.record("mailchimp", .success, token: "x", now: later, on: redis).state == .closed)
+            #expect(try breakers.record("mailchimp", .failure, token: "x", now: later, on: redis).state == .closed, "1 of 2 in the window")
             #expect(try breakers.reset(scope, on: redis))
             #expect(try breakers.allow(scope, token: "y", now: now, on: redis) == .closed)
         }
@@ -139,7 +139,7 @@ struct CircuitBreakerTests {
 
     @Test func manyConcurrentCallersGetExactlyOneHalfOpenProbe() async throws {
         let stack = try await TestStack.shared()
-        let breakers = CircuitBreakers(queue: QueueKit.queue(), settings: try coordinationSettings())
+        let breakers = CircuitBreakers(QueueKit.coordination(QueueKit.queue()), settings: try coordinationSettings())
         let opened = Self.start
         try await TestStack.onThread {
             let redis = try RedisConnection(stack.redis)
@@ -167,7 +167,7 @@ struct RateLimiterTests {
 
     @Test func gcraSpacesCallsAndAllowsTheBurst() async throws {
         let stack = try await TestStack.shared()
-        let limiter = RateLimiter(queue: QueueKit.queue(), settings: try coordinationSettings(["JUNCTION_RATE_LIMIT_STRIPE": "20/1s,burst=3"]))
+        let limiter = RateLimiter(QueueKit.coordination(QueueKit.queue()), settings: try coordinationSettings(["JUNCTION_RATE_LIMIT_STRIPE": "20/1s,burst=3"]))
         try await TestStack.onThread {
             let redis = try RedisConnection(stack.redis)
             let now = Self.start
@@ -175,7 +175,7 @@ struct RateLimiterTests {
                 #expect(try limiter.acquire(provider: "stripe", connection: "acct_1", token: "t\(index)", now: now, on: redis) == .granted)
             }
             // The burst is spent: the next slot opens one emission interval (50 ms) later.
-            #expect(try limiter.acquire(provider: "stripe", connection: "acct_1", token: "t3", now: now, on: redis) == .wait(until: now + 0.05, reason: "rate"))
+            #expect(try limiter.acquire(provider: "stripe", connection: "acct_1", token: "t3", now: now, on: redis) == .wait(until: now + 0.05, reason: .rate))
             #expect(try limiter.acquire(provider: "stripe", connection: "acct_1", token: "t3", now: now + 0.05, on: redis) == .granted)
             #expect(try limiter.acquire(provider: "stripe", connection: "acct_2", token: "t4", now: now, on: redis) == .granted, "each connection has its own")
         }
@@ -183,21 +183,21 @@ struct RateLimiterTests {
 
     @Test func concurrencyIsCappedAndA429PausesEveryScopeUntilItsRetryAfter() async throws {
         let stack = try await TestStack.shared()
-        let limiter = RateLimiter(queue: QueueKit.queue(), settings: try coordinationSettings(["JUNCTION_RATE_LIMIT_QUICKBOOKS": "concurrent=2"]))
+        let limiter = RateLimiter(QueueKit.coordination(QueueKit.queue()), settings: try coordinationSettings(["JUNCTION_RATE_LIMIT_QUICKBOOKS": "concurrent=2"]))
         try await TestStack.onThread {
             let redis = try RedisConnection(stack.redis)
             let now = Self.start
             #expect(try limiter.acquire(provider: "quickbooks", connection: "realm-1", token: "a", now: now, on: redis) == .granted)
             #expect(try limiter.acquire(provider: "quickbooks", connection: "realm-1", token: "b", now: now, on: redis) == .granted)
             let third = try limiter.acquire(provider: "quickbooks", connection: "realm-1", token: "c", now: now, on: redis)
-            guard case .wait(_, "concurrency") = third else { Issue.record("a third concurrent call got \(third)"); return }
+            guard case .wait(_, .concurrency) = third else { Issue.record("a third concurrent call got \(third)"); return }
             try limiter.release(provider: "quickbooks", connection: "realm-1", token: "a", on: redis)
             #expect(try limiter.acquire(provider: "quickbooks", connection: "realm-1", token: "c", now: now, on: redis) == .granted)
             // A 429 pauses the connection and the provider scope until Retry-After; a shorter
             // pause never cuts a longer one short.
             try limiter.pause(provider: "quickbooks", connection: "realm-1", for: .seconds(2), now: now, on: redis)
             try limiter.pause(provider: "quickbooks", connection: "realm-1", for: .seconds(1), now: now, on: redis)
-            #expect(try limiter.acquire(provider: "quickbooks", connection: "realm-2", token: "d", now: now + 1.5, on: redis) == .wait(until: now + 2, reason: "paused"))
+            #expect(try limiter.acquire(provider: "quickbooks", connection: "realm-2", token: "d", now: now + 1.5, on: redis) == .wait(until: now + 2, reason: .paused))
             let activity = try limiter.activity(now: now, on: redis)
             #expect(activity.first { $0.scope == "quickbooks:realm-1" }?.inFlight == 2)
         }
@@ -227,10 +227,10 @@ struct CoordinationCommandTests {
         let settings = try coordinationSettings()
         try await TestStack.onThread {
             let redis = try RedisConnection(stack.redis)
-            _ = try DistributedLocks(queue: queue).acquire("sync:venue-9:square:payments", ttl: .seconds(60), owner: "worker-a", on: redis)
-            let breakers = CircuitBreakers(queue: queue, settings: settings)
+            _ = try DistributedLocks(QueueKit.coordination(queue)).acquire("sync:venue-9:square:payments", ttl: .seconds(60), owner: "worker-a", on: redis)
+            let breakers = CircuitBreakers(QueueKit.coordination(queue), settings: settings)
             for _ in 0..<3 { try breakers.record("square", .failure, token: "x", on: redis) }
-            try RateLimiter(queue: queue, settings: settings).pause(provider: "square", connection: "loc-1", for: .seconds(600), on: redis)
+            try RateLimiter(QueueKit.coordination(queue), settings: settings).pause(provider: "square", connection: "loc-1", for: .seconds(600), on: redis)
         }
         let environment = QueueKit.environment(stack, queue: queue, ["JUNCTION_BREAKER_CONSECUTIVE_FAILURES": "3"])
         let locks = try ChildProcess(junction: "junction", arguments: ["locks"], environment: environment)
@@ -243,9 +243,9 @@ struct CoordinationCommandTests {
         #expect(try await reset.exitStatus() == 0)
         #expect(reset.lines == ["closed square"])
         let after = try await TestStack.onThread {
-            try CircuitBreakers(queue: queue, settings: settings).status("square", on: try RedisConnection(stack.redis)).state
+            try CircuitBreakers(QueueKit.coordination(queue), settings: settings).status("square", on: try RedisConnection(stack.redis)).state
         }
-        #expect(after == "closed")
+        #expect(after == .closed)
         let limits = try ChildProcess(junction: "junction", arguments: ["limits"], environment: environment)
         #expect(try await limits.exitStatus() == 0)
         #expect(limits.lines.contains("quickbooks  per connection 500/60s,burst=9,concurrent=10  fleet off"))

@@ -65,7 +65,7 @@ struct ProviderClientTests {
         try await withLiveServer(provider.router()) { port in
             let settings = try coordinationSettings(["JUNCTION_PROVIDER_URL_STRIPE": "http://127.0.0.1:\(port)"])
             try await TestStack.onThread {
-                let client = ProviderClient(queue: queue, settings: settings, redis: try RedisConnection(stack.redis), logger: .init(label: "test"))
+                let client = ProviderClient(QueueKit.coordination(queue), settings: settings, redis: try RedisConnection(stack.redis), logger: .init(label: "test"))
                 let url = client.url(provider: "stripe", path: "/v1/customers")
                 provider.set(.fail(404))
                 for _ in 0..<10 { #expect(try client.send(OutboundRequest(url: url), provider: "stripe", connection: "acct_1").status == 404) }
@@ -74,10 +74,10 @@ struct ProviderClientTests {
                 let sent = provider.calls.count
                 #expect(throws: ProviderBackoff.self) { try client.send(OutboundRequest(url: url), provider: "stripe", connection: "acct_1") }
                 #expect(provider.calls.count == sent, "an open breaker refuses before anything is sent")
-                let breakers = CircuitBreakers(queue: queue, settings: settings)
+                let breakers = CircuitBreakers(QueueKit.coordination(queue), settings: settings)
                 let redis = try RedisConnection(stack.redis)
-                #expect(try breakers.status("stripe", on: redis).state == "open")
-                #expect(try breakers.status("stripe:acct_1", on: redis).state == "open")
+                #expect(try breakers.status("stripe", on: redis).state == .open)
+                #expect(try breakers.status("stripe:acct_1", on: redis).state == .open)
             }
         }
     }
@@ -89,7 +89,7 @@ struct ProviderClientTests {
         try await withLiveServer(provider.router()) { port in
             let settings = try coordinationSettings(["JUNCTION_PROVIDER_URL_QUICKBOOKS": "http://127.0.0.1:\(port)"])
             try await TestStack.onThread {
-                let client = ProviderClient(queue: queue, settings: settings, redis: try RedisConnection(stack.redis), logger: .init(label: "test"))
+                let client = ProviderClient(QueueKit.coordination(queue), settings: settings, redis: try RedisConnection(stack.redis), logger: .init(label: "test"))
                 provider.set(.rateLimitedOnce(retryAfter: 30))
                 let before = Date()
                 let error = #expect(throws: ProviderBackoff.self) {
@@ -163,7 +163,7 @@ struct FleetCoordinationTests {
         _ = try await WorkerProcessTests.enqueue(stack, queue, [QueueKit.request(["lock": "sync:t2:hubspot:contacts", "sleep_ms": 4000])])
         try await worker.waitForLine(containing: "\"msg\":\"lock taken\"")
         // The lock disappears under the job (an operator, a Redis failover).
-        try await TestStack.onThread { _ = try RedisConnection(stack.redis).command("DEL", RedisArgument(queue.settings.keys.lock("sync:t2:hubspot:contacts"))) }
+        try await TestStack.onThread { _ = try RedisConnection(stack.redis).command("DEL", RedisArgument(QueueKit.coordination(queue).keys.lock("sync:t2:hubspot:contacts"))) }
         try await worker.waitForLine(containing: "lost a job's lock; stopping it")
         try await QueueKit.eventually("it ran again, under a new fence") { try await WorkerProcessTests.stats(stack, queue).counters["processed"] == 1 }
         let fences = Self.logged([worker], "lock taken").compactMap { Int($0["fence"] as? String ?? "") }
@@ -219,9 +219,9 @@ struct FleetCoordinationTests {
                 "JUNCTION_RETRY_TYPE_PROVIDER_CHECK": "50/100ms", "JUNCTION_RATE_LIMIT_STRIPE": "off",
             ])
             _ = try await WorkerProcessTests.enqueue(stack, queue, (0..<8).map { _ in QueueKit.request(["provider": "stripe", "path": "/v1/balance"], type: "provider.check") })
-            let breakers = CircuitBreakers(queue: queue, settings: try coordinationSettings())
+            let breakers = CircuitBreakers(QueueKit.coordination(queue), settings: try coordinationSettings())
             try await QueueKit.eventually("the breaker opened") {
-                try await TestStack.onThread { try breakers.status("stripe", on: try RedisConnection(stack.redis)).state } == "open"
+                try await TestStack.onThread { try breakers.status("stripe", on: try RedisConnection(stack.redis)).state } == .open
             }
             let status = try await TestStack.onThread { try breakers.status("stripe", on: try RedisConnection(stack.redis)) }
             // A call each process let out just before it opened may still land; give it a moment.
@@ -239,7 +239,7 @@ struct FleetCoordinationTests {
             let probe = try #require(afterOpen.first)
             #expect(probe.status == 200)
             #expect(afterOpen.dropFirst().allSatisfy { $0.start >= probe.end! }, "the probe went out alone")
-            #expect(try await TestStack.onThread { try breakers.status("stripe", on: try RedisConnection(stack.redis)).state } == "closed")
+            #expect(try await TestStack.onThread { try breakers.status("stripe", on: try RedisConnection(stack.redis)).state } == .closed)
             #expect(Self.logged(fleet, "circuit opened").filter { ($0["scope"] as? String) == "stripe" }.count == 1, "one process saw it open, once")
             #expect(Self.logged(fleet, "circuit closed").filter { ($0["scope"] as? String) == "stripe" }.count == 1)
             try await Self.stop(fleet)

@@ -23,7 +23,7 @@ struct SchedulerProcessTests {
     }
 
     static func holder(_ stack: TestStack, _ queue: Queue) async throws -> String? {
-        try await TestStack.onThread { try LeaderLease.holder(keys: queue.settings.keys, on: try RedisConnection(stack.redis))?.owner }
+        try await TestStack.onThread { try LeaderLease.holder(keys: QueueKit.coordination(queue).keys, on: try RedisConnection(stack.redis))?.owner }
     }
 
     static func owner(_ process: ChildProcess) -> String? {

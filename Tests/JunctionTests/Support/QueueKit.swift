@@ -1,4 +1,5 @@
 import Foundation
+import JunctionCoordination
 import JunctionCore
 import JunctionQueue
 
@@ -7,11 +8,24 @@ import JunctionQueue
 enum QueueKit {
     static let scripts: QueueScripts = {
         do {
-            return try QueueScripts.bundled(directory: TestStack.repositoryRoot.appendingPathComponent("Sources/Shared/Queue/scripts"))
+            return try QueueScripts.bundled(directory: TestStack.repositoryRoot.appendingPathComponent("Sources/Shared/Queue/Scripts/lua"))
         } catch {
             fatalError("cannot load the queue scripts: \(error)")
         }
     }()
+
+    static let coordinationScripts: CoordinationScripts = {
+        do {
+            return try CoordinationScripts.bundled(directory: TestStack.repositoryRoot.appendingPathComponent("Sources/Shared/Coordination/Scripts/lua"))
+        } catch {
+            fatalError("cannot load the coordination scripts: \(error)")
+        }
+    }()
+
+    /// The coordination in `queue`'s namespace, as a worker configured for that queue has it.
+    static func coordination(_ queue: Queue) -> Coordination {
+        Coordination(namespace: queue.settings.keys.namespace, scripts: coordinationScripts)
+    }
 
     static func queue(_ configure: (inout QueueSettings) -> Void = { _ in }) -> Queue {
         var settings = QueueSettings(keys: QueueKeys(namespace: "t\(UUID().uuidString.prefix(12).lowercased())"))

@@ -19,7 +19,7 @@ import Foundation
 /// next job on that thread tries again. A resource that loses its server repairs itself (the
 /// Redis and PostgreSQL connections reconnect before their next use).
 public final class BlockingPool<Resource>: Sendable {
-    private let queue: JobQueue
+    private let pending: PendingWork
     private let threadCount: Int
     private let exited: DispatchGroup
 
@@ -33,26 +33,26 @@ public final class BlockingPool<Resource>: Sendable {
         cleanup: @escaping @Sendable (Resource) -> Void = { _ in }
     ) {
         precondition(size > 0, "a BlockingPool needs at least one thread")
-        self.queue = JobQueue()
+        self.pending = PendingWork()
         self.threadCount = size
         self.exited = DispatchGroup()
         for index in 0..<size {
             exited.enter()
-            let queue = self.queue
+            let pending = self.pending
             let group = self.exited
             let threadName = "\(name)-\(index)"
             Thread {
                 // Named from inside the thread, so top -H and gdb show it too.
                 Thread.current.name = threadName
                 PoolThread.mark(threadName)
-                Self.threadMain(queue: queue, factory: factory, cleanup: cleanup)
+                Self.threadMain(pending: pending, factory: factory, cleanup: cleanup)
                 group.leave()
             }.start()
         }
     }
 
     deinit {
-        queue.close()
+        pending.close()
     }
 
     /// The number of threads, and so of resources, in the pool.
@@ -65,7 +65,7 @@ public final class BlockingPool<Resource>: Sendable {
     /// call cannot be interrupted); the caller is resumed when it returns.
     public func run<T: Sendable>(_ body: @escaping @Sendable (Resource) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let accepted = queue.push { slot in
+            let accepted = pending.push { slot in
                 continuation.resume(with: Result { try body(slot.acquire()) })
             }
             if !accepted {
@@ -80,25 +80,25 @@ public final class BlockingPool<Resource>: Sendable {
     /// running `body`, once ``shutdown()`` has been called.
     @discardableResult
     public func submit(_ body: @escaping @Sendable (Result<Resource, any Error>) -> Void) -> Bool {
-        queue.push { slot in body(Result { try slot.acquire() }) }
+        pending.push { slot in body(Result { try slot.acquire() }) }
     }
 
-    /// Stops accepting work, lets every queued job finish, releases the resources and waits for
+    /// Stops accepting work, lets every waiting piece of work finish, releases the resources and waits for
     /// the threads to exit. Safe to call more than once.
     public func shutdown() async {
-        queue.close()
+        pending.close()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             exited.notify(queue: .global()) { continuation.resume() }
         }
     }
 
     private static func threadMain(
-        queue: JobQueue,
+        pending: PendingWork,
         factory: @escaping @Sendable () throws -> Resource,
         cleanup: @escaping @Sendable (Resource) -> Void
     ) {
         let slot = Slot(factory: factory)
-        while let job = queue.pop() {
+        while let job = pending.pop() {
             job(slot)
         }
         if let resource = slot.resource {
@@ -123,19 +123,19 @@ public final class BlockingPool<Resource>: Sendable {
         }
     }
 
-    /// A job as the queue stores it: it receives the running thread's slot.
-    fileprivate typealias Job = (Slot) -> Void
+    /// A piece of work as it waits: it receives the running thread's slot.
+    fileprivate typealias Work = (Slot) -> Void
 
-    /// An unbounded FIFO of jobs; threads block on it while it is empty.
-    fileprivate final class JobQueue: @unchecked Sendable {
+    /// An unbounded FIFO of work; threads block on it while it is empty.
+    fileprivate final class PendingWork: @unchecked Sendable {
         // Invariant: `jobs` and `closed` are only touched with `condition` locked.
         private let condition = NSCondition()
-        private var jobs: [Job] = []
+        private var jobs: [Work] = []
         private var head = 0
         private var closed = false
 
         /// Appends a job; false once the queue is closed.
-        func push(_ job: @escaping Job) -> Bool {
+        func push(_ job: @escaping Work) -> Bool {
             condition.lock()
             defer { condition.unlock() }
             guard !closed else { return false }
@@ -145,7 +145,7 @@ public final class BlockingPool<Resource>: Sendable {
         }
 
         /// The next job; nil when the queue is closed and drained.
-        func pop() -> Job? {
+        func pop() -> Work? {
             condition.lock()
             defer { condition.unlock() }
             while head == jobs.count && !closed {

@@ -10,7 +10,7 @@ struct JobQueueTests {
         let stack = try await TestStack.shared()
         let queue = QueueKit.queue()
         let redis = RedisClient(stack.redis, connections: 2)
-        let jobs = JobQueue(redis: redis, queue: queue)
+        let jobs = GroupCommitEnqueuer(redis: redis, queue: queue)
         // 300 concurrent callers; every third repeats the dedupe key of the one before it.
         let outcomes = try await withThrowingTaskGroup(of: (Int, EnqueueOutcome).self) { group in
             for index in 0..<300 {
@@ -40,7 +40,7 @@ struct JobQueueTests {
         let stack = try await TestStack.shared()
         let queue = QueueKit.queue()
         let redis = RedisClient(stack.redis, connections: 2)
-        let jobs = JobQueue(redis: redis, queue: queue)
+        let jobs = GroupCommitEnqueuer(redis: redis, queue: queue)
         let scheduled = Mutex<[@Sendable () -> Void]>([])
         let outcomes = Mutex<[Result<[EnqueueOutcome], any Error>]>([])
         let allDone = AsyncStream<Void>.makeStream()
@@ -66,7 +66,7 @@ struct JobQueueTests {
         let stack = try await TestStack.dedicated(.redis)
         defer { Task { try await stack.down() } }
         let redis = RedisClient(stack.redis, connections: 1)
-        let jobs = JobQueue(redis: redis, queue: QueueKit.queue())
+        let jobs = GroupCommitEnqueuer(redis: redis, queue: QueueKit.queue())
         try await stack.stop(.redis)
         let failures = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<20 {

@@ -3,8 +3,9 @@
   Several scopes (the provider, the connection) are checked together: a slot is taken in all of
   them or in none.
 
-  KEYS     per scope, 3 keys: the GCRA theoretical arrival time (ms), the sorted set of calls in
-           flight (token -> expiry ms), the pause (a time in ms until which no call goes out)
+  KEYS     3 per scope, one scope (3 keys) or two (6 keys): the GCRA theoretical arrival time
+           (ms), the sorted set of calls in flight (token -> expiry ms), the pause (a time in ms
+           until which no call goes out)
 
   ARGV[1]  'acquire', 'release' or 'pause'
   ARGV[2]  now (ms), or empty for Redis's clock (TIME)

@@ -10,10 +10,10 @@ import Synchronization
 /// outcome. Under load a round trip carries many requests; an idle queue sends each at once.
 ///
 /// ```swift
-/// let jobs = JobQueue(redis: redis, queue: queue)
+/// let jobs = GroupCommitEnqueuer(redis: redis, queue: queue)
 /// let outcome = try await jobs.enqueue(JobRequest(type: "sync.run", payload: ["resource": "customers"], priority: .high))
 /// ```
-public final class JobQueue: Sendable {
+public final class GroupCommitEnqueuer: Sendable {
     /// What a callback-style enqueue hands back: each job's outcome, or why nothing was stored.
     public typealias Completion = @Sendable (Result<[EnqueueOutcome], any Error>) -> Void
 
