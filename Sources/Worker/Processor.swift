@@ -65,7 +65,7 @@ final class Processor {
             } catch {
                 consecutiveFailures += 1
                 let wait = min(Duration.milliseconds(100) * (1 << min(consecutiveFailures, 6)), .seconds(5))
-                logger.warning("cannot reach Redis; retrying", metadata: [
+                logger.warning(Self.fetchFailure(error), metadata: [
                     "error": .string("\(error)"), "retry_in_ms": .stringConvertible(Milliseconds.of(wait)),
                 ])
                 pause(wait)
@@ -74,6 +74,16 @@ final class Processor {
         flushAcks()
         redis?.close()
         database?.close()
+    }
+
+    /// What the log says when a fetch round trip fails: whether Redis was out of reach or
+    /// answered with something the processor cannot use.
+    static func fetchFailure(_ error: any Error) -> Logger.Message {
+        switch error {
+        case RedisError.connectionFailed, RedisError.connectionLost, RedisError.timeout: "cannot reach Redis; retrying"
+        case RedisError.server: "Redis refused the fetch; retrying"
+        default: "cannot read what Redis answered to the fetch; retrying"
+        }
     }
 
     private func openRedis() throws -> RedisConnection {
@@ -91,14 +101,24 @@ final class Processor {
     }
 
     /// Leases the next jobs, acknowledging the previous batch in the same round trip.
+    ///
+    /// The fetch's jobs are leased whatever became of the acknowledgement, so they are returned
+    /// even when Redis answered the acknowledgement with an error: dropping them here would leave
+    /// them leased to nobody until their lease ran out, and count that expiry toward their
+    /// poison-pill limit. Unacknowledged jobs stay pending and go again with the next fetch (an
+    /// acknowledgement that already took effect answers 0 the second time and changes nothing).
     private func fetch(on connection: RedisConnection) throws -> [Result<LeasedJob, UnreadableJob>] {
         let fetch = context.queue.fetchCall(count: batchSize, tokenPrefix: name)
-        guard !pendingAcks.isEmpty else {
-            return try Queue.leasedJobs(try connection.evaluate(fetch.script, keys: fetch.keys, arguments: fetch.arguments))
-        }
+        guard !pendingAcks.isEmpty else { return try Queue.leasedJobs(try connection.evaluate(fetch)) }
         let replies = try connection.evaluate([context.queue.ackCall(pendingAcks), fetch])
-        try replies[0].check()
-        pendingAcks.removeAll(keepingCapacity: true)
+        do {
+            _ = try Queue.acknowledged(try replies[0].check())
+            pendingAcks.removeAll(keepingCapacity: true)
+        } catch {
+            logger.warning("Redis refused the acknowledgement of finished jobs; it goes again with the next fetch", metadata: [
+                "error": .string("\(error)"), "jobs": .stringConvertible(pendingAcks.count),
+            ])
+        }
         return try Queue.leasedJobs(replies[1])
     }
 
@@ -222,8 +242,9 @@ final class Processor {
         }
         var metadata: Logger.Metadata = [
             "attempt": .stringConvertible(job.envelope.attempt), "max_attempts": .stringConvertible(job.envelope.maxAttempts),
-            "error_class": .string(errorClass), "error": .string(next.errors.last?.message ?? "\(error)"),
+            "error": .string(errorClass == nil ? "\(error)" : next.errors.last?.message ?? "\(error)"),
         ]
+        if let errorClass { metadata["error_class"] = .string(errorClass.name) }
         switch end {
         case .retry(let due):
             metadata["retry_in_ms"] = .stringConvertible(max(0, Milliseconds.of(due) - Milliseconds.of(Date())))
@@ -234,7 +255,7 @@ final class Processor {
         case .dead:
             logger.error("job moved to the dead letters", metadata: metadata)
         }
-        if errorClass != "rescheduled" {
+        if errorClass != nil {
             recordAttempt(job.envelope, outcome: end == .dead ? "dead" : "retrying", error: next.errors.last, started: started, logger: logger)
         }
     }
@@ -247,7 +268,7 @@ final class Processor {
             try openDatabase().query("""
                 INSERT INTO job_runs (job_id, job_type, tenant, provider, connection_id, attempt, outcome, error_class, error_message, worker, started_at, finished_at)
                 VALUES (\(envelope.id), \(envelope.type), \(envelope.tenant), \(envelope.provider), \(envelope.connection.flatMap(UUID.init(uuidString:))),
-                        \(envelope.attempt), \(outcome), \(error?.errorClass), \(error?.message), \(name), \(startedAt), \(Date()))
+                        \(envelope.attempt), \(outcome), \(error?.errorClass.name), \(error?.message), \(name), \(startedAt), \(Date()))
                 """)
         } catch {
             logger.warning("cannot record the attempt in job_runs", metadata: ["error": .string("\(error)")])
@@ -258,7 +279,7 @@ final class Processor {
     private func bury(_ job: UnreadableJob, on connection: RedisConnection) {
         let envelope = JobEnvelope(
             id: job.id, type: "unreadable", priority: .normal, payload: .string(job.raw), maxAttempts: 1, traceID: "",
-            errors: [JobErrorRecord(at: Date(), attempt: 1, errorClass: "permanent", message: "the stored envelope cannot be read: \(job.reason)")])
+            errors: [JobErrorRecord(at: Date(), attempt: 1, errorClass: .permanent, message: "the stored envelope cannot be read: \(job.reason)")])
         do {
             try context.queue.end(envelope, token: job.token, as: .dead, on: connection)
             logger.error("unreadable job moved to the dead letters", metadata: ["job_id": .string(job.id)])

@@ -8,8 +8,33 @@ import Logging
 public struct ProviderBackoff: Error, Sendable, Equatable, CustomStringConvertible {
     public let provider: String
     public let retryAt: Date
-    /// `circuit open`, `circuit half-open`, `rate`, `concurrency`, `paused`, `429`.
-    public let reason: String
+    public let reason: Reason
+
+    /// Why the call did not go out, or came back without an answer to use.
+    public enum Reason: Sendable, Equatable, CustomStringConvertible {
+        /// A breaker of `scope` (the provider, or provider and connection) is open or half-open
+        /// with its probe out.
+        case circuit(BreakerState, scope: String)
+        /// No rate-limit slot within the wait allowed in place.
+        case rateLimit(LimitReason)
+        /// The provider answered 429; the provider (and connection) is paused fleet-wide.
+        case tooManyRequests
+
+        public var description: String {
+            switch self {
+            case .circuit(let state, let scope): "circuit \(state) for \(scope)"
+            case .rateLimit(.paused): "paused after a 429"
+            case .rateLimit(let reason): "rate limit (\(reason.rawValue))"
+            case .tooManyRequests: "429"
+            }
+        }
+    }
+
+    public init(provider: String, retryAt: Date, reason: Reason) {
+        self.provider = provider
+        self.retryAt = retryAt
+        self.reason = reason
+    }
 
     public var description: String { "\(provider): \(reason); try again at \(Timestamp.format(retryAt))" }
 }
@@ -64,7 +89,7 @@ public final class ProviderClient {
             guard case .refused(let state, let retryAt) = decision else { continue }
             // A probe granted in another scope gets no verdict: let the next caller probe.
             if !probing.isEmpty { try breakers.record(probing, .neutral, token: token, on: redis) }
-            throw ProviderBackoff(provider: provider, retryAt: retryAt, reason: "circuit \(state) for \(scope)")
+            throw ProviderBackoff(provider: provider, retryAt: retryAt, reason: .circuit(state, scope: scope))
         }
 
         // 2. The limiter: wait briefly for a slot, or reschedule.
@@ -75,7 +100,7 @@ public final class ProviderClient {
                 let wait = until.timeIntervalSinceNow
                 if wait > settings.maxLimitWait / .seconds(1) || isCancelled() {
                     if !probing.isEmpty { try breakers.record(probing, .neutral, token: token, on: redis) }
-                    throw ProviderBackoff(provider: provider, retryAt: until, reason: reason == .paused ? "paused after a 429" : "rate limit (\(reason.rawValue))")
+                    throw ProviderBackoff(provider: provider, retryAt: until, reason: .rateLimit(reason))
                 }
                 Thread.sleep(forTimeInterval: max(0.001, wait))
                 continue
@@ -123,7 +148,7 @@ public final class ProviderClient {
             logger.warning("provider answered 429; paused fleet-wide", metadata: [
                 "provider": .string(provider), "until": .string(Timestamp.format(pausedUntil)),
             ])
-            throw ProviderBackoff(provider: provider, retryAt: pausedUntil, reason: "429")
+            throw ProviderBackoff(provider: provider, retryAt: pausedUntil, reason: .tooManyRequests)
         }
         return try result.get()
     }

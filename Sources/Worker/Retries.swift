@@ -11,34 +11,37 @@ public struct Retries: Sendable {
         self.settings = settings
     }
 
-    /// Returns the envelope to store, how the attempt ends, and the error class recorded.
+    /// Returns the envelope to store, how the attempt ends, and the error class recorded: nil
+    /// when the attempt is rescheduled, which spends no attempt and adds nothing to the history.
     /// `random` in `0..<1` drives the jitter (injectable for tests).
-    public func end(_ envelope: JobEnvelope, error: any Error, now: Date = Date(), random: Double = .random(in: 0..<1)) -> (JobEnvelope, AttemptEnd, String) {
+    public func end(_ envelope: JobEnvelope, error: any Error, now: Date = Date(), random: Double = .random(in: 0..<1)) -> (JobEnvelope, AttemptEnd, JobErrorClass?) {
         var next = envelope
-        let (errorClass, message, wait): (String, String, Duration?)
+        let (errorClass, message, wait): (JobErrorClass, String, Duration?)
         switch error {
         case JobFailure.reschedule(let delay, _):
             // Not the job's fault: no attempt spent, nothing added to its history.
-            return (next, .reschedule(due: now + delay / .seconds(1)), "rescheduled")
+            return (next, .reschedule(due: now + delay / .seconds(1)), nil)
         case let backoff as ProviderBackoff:
             // An open circuit, a rate limit or a 429: the same, until the provider can take it.
-            return (next, .reschedule(due: max(now, backoff.retryAt)), "rescheduled")
+            return (next, .reschedule(due: max(now, backoff.retryAt)), nil)
         case JobFailure.permanent(let text):
-            (errorClass, message, wait) = ("permanent", text, nil)
+            (errorClass, message, wait) = (.permanent, text, nil)
+        case JobFailure.unauthorized(let text):
+            (errorClass, message, wait) = (.unauthorized, text, nil)
         case JobFailure.retryable(let text):
-            (errorClass, message, wait) = ("retryable", text, nil)
+            (errorClass, message, wait) = (.retryable, text, nil)
         case JobFailure.retryAfter(let delay, let text):
-            (errorClass, message, wait) = ("retryable", text, delay)
+            (errorClass, message, wait) = (.retryable, text, delay)
         case let classified as any RetryClassifiable:
-            (errorClass, message, wait) = (classified.isRetryable ? "retryable" : "permanent", "\(error)", nil)
+            (errorClass, message, wait) = (classified.isRetryable ? .retryable : .permanent, "\(error)", nil)
         case let missing as MissingHandler:
-            (errorClass, message, wait) = ("no_handler", missing.description, nil)
+            (errorClass, message, wait) = (.noHandler, missing.description, nil)
         default:
             // An error that does not say: retry it, within the attempts allowed, rather than lose it.
-            (errorClass, message, wait) = ("retryable", "\(error)", nil)
+            (errorClass, message, wait) = (.retryable, "\(error)", nil)
         }
         next.errors.append(JobErrorRecord(at: now, attempt: envelope.attempt, errorClass: errorClass, message: message))
-        guard errorClass == "retryable", envelope.attempt < envelope.maxAttempts else {
+        guard errorClass == .retryable, envelope.attempt < envelope.maxAttempts else {
             return (next, .dead, errorClass)
         }
         let policy = settings.retryPolicy(type: envelope.type, priority: envelope.priority)

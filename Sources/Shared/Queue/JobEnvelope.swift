@@ -74,7 +74,7 @@ public struct JobEnvelope: Sendable, Equatable {
             out.raw(",\"attempt\":")
             out.int(error.attempt)
             out.raw(",\"class\":")
-            out.string(error.errorClass)
+            out.string(error.errorClass.name)
             out.raw(",\"message\":")
             out.string(error.message)
             out.raw("}")
@@ -132,7 +132,7 @@ public struct JobEnvelope: Sendable, Equatable {
                 guard case .object(let record) = entry else { throw EnvelopeError("errors must hold objects") }
                 errors.append(JobErrorRecord(
                     at: try date("at", in: record), attempt: try integer("attempt", in: record),
-                    errorClass: record["class"]?.stringValue ?? "", message: record["message"]?.stringValue ?? ""))
+                    errorClass: JobErrorClass(name: record["class"]?.stringValue ?? ""), message: record["message"]?.stringValue ?? ""))
             }
         }
         return JobEnvelope(
@@ -154,14 +154,58 @@ public struct EnvelopeError: Error, Sendable, CustomStringConvertible {
 public struct JobErrorRecord: Sendable, Equatable {
     public var at: Date
     public var attempt: Int
-    /// `retryable`, `permanent`, `lease_expired` or `no_handler`.
-    public var errorClass: String
+    public var errorClass: JobErrorClass
     public var message: String
 
-    public init(at: Date, attempt: Int, errorClass: String, message: String) {
+    public init(at: Date, attempt: Int, errorClass: JobErrorClass, message: String) {
         self.at = at
         self.attempt = attempt
         self.errorClass = errorClass
         self.message = message
     }
+}
+
+/// Why an attempt failed, as its error record stores it (the `class` of each entry of an
+/// envelope's `errors`, which on-call reads in the dead letters). It says what could be done.
+public enum JobErrorClass: Sendable, Equatable, CustomStringConvertible {
+    /// Worth trying again (network, timeout, 5xx, a lock busy too long): retried within the
+    /// attempts allowed.
+    case retryable
+    /// Will never succeed as it is (bad payload, a 4xx): dead-lettered at once.
+    case permanent
+    /// The provider refused the connection's credentials (401 or 403): dead-lettered at once,
+    /// and the connection needs the tenant to authorise it again.
+    case unauthorized
+    /// No handler runs this job type in the worker that fetched it.
+    case noHandler
+    /// Its lease expired too often (the worker running it died or hung each time): a poison pill.
+    case leaseExpired
+    /// A class this version does not know (written by another one), kept as stored.
+    case other(String)
+
+    /// The name stored in the envelope: `retryable`, `permanent`, `unauthorized`, `no_handler`,
+    /// `lease_expired`.
+    public var name: String {
+        switch self {
+        case .retryable: "retryable"
+        case .permanent: "permanent"
+        case .unauthorized: "unauthorized"
+        case .noHandler: "no_handler"
+        case .leaseExpired: "lease_expired"
+        case .other(let name): name
+        }
+    }
+
+    public init(name: String) {
+        self = switch name {
+        case "retryable": .retryable
+        case "permanent": .permanent
+        case "unauthorized": .unauthorized
+        case "no_handler": .noHandler
+        case "lease_expired": .leaseExpired
+        default: .other(name)
+        }
+    }
+
+    public var description: String { name }
 }

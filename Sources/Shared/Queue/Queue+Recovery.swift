@@ -51,7 +51,7 @@ extension Queue {
             var envelope = try JobEnvelope.decode(raw)
             let recoveries = (try? connection.command("HGET", RedisArgument(keys.recoveries), RedisArgument(id)).int()) ?? Int64(settings.maxRecoveries + 1)
             envelope.errors.append(JobErrorRecord(
-                at: now, attempt: envelope.attempt, errorClass: "lease_expired",
+                at: now, attempt: envelope.attempt, errorClass: .leaseExpired,
                 message: "poison pill: its lease expired \(recoveries) times (the worker running it died or hung each time); more than the \(settings.maxRecoveries) allowed (JUNCTION_QUEUE_MAX_RECOVERIES)"))
             if try end(envelope, token: nil, as: .dead, on: connection, now: now) { buried += 1 }
         }

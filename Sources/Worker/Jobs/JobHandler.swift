@@ -41,6 +41,10 @@ public enum JobFailure: Error, Sendable, Equatable {
     case retryable(String)
     /// Will never succeed (bad payload, 4xx): straight to the dead letters.
     case permanent(String)
+    /// The provider refused the connection's credentials (401 or 403): no retry can help until
+    /// the tenant authorises the connection again. Straight to the dead letters, classed
+    /// ``JobErrorClass/unauthorized`` (the connection's state follows it there: #15).
+    case unauthorized(String)
     /// Worth trying again no sooner than after `delay` (a provider's `Retry-After`).
     case retryAfter(Duration, String)
     /// Not this job's fault (open circuit, rate limit, lock busy): run it again after `delay`

@@ -106,7 +106,7 @@ struct JSONTests {
             id: "j-1", type: "sync.run", priority: .high, tenant: "venue \"7\"", provider: "stripe", connection: nil,
             payload: ["resource": "customers", "ids": [1, 2]], attempt: 2, maxAttempts: 3,
             enqueuedAt: Date(timeIntervalSince1970: 1_800_000_000.123456), traceID: "abc", dedupeKey: "k",
-            errors: [JobErrorRecord(at: Date(timeIntervalSince1970: 1_800_000_001.5), attempt: 1, errorClass: "retryable", message: "timeout\nafter 30 s")])
+            errors: [JobErrorRecord(at: Date(timeIntervalSince1970: 1_800_000_001.5), attempt: 1, errorClass: .retryable, message: "timeout\nafter 30 s")])
         let stored = envelope.encoded()
         let object = try #require(try JSONSerialization.jsonObject(with: Data(stored.utf8)) as? [String: Any])
         #expect(object.keys.sorted() == ["attempt", "connection", "dedupe_key", "enqueued_at", "errors", "id", "max_attempts", "payload", "priority", "provider", "tenant", "trace_id", "type"])

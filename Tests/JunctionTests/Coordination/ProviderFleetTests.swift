@@ -95,7 +95,7 @@ struct ProviderClientTests {
                 let error = #expect(throws: ProviderBackoff.self) {
                     try client.send(OutboundRequest(url: client.url(provider: "quickbooks", path: "/v3/company/1/query")), provider: "quickbooks", connection: "realm-1")
                 }
-                #expect(error?.reason == "429")
+                #expect(error?.reason == .tooManyRequests)
                 #expect((error?.retryAt.timeIntervalSince(before) ?? 0) >= 29)
                 // Every caller of that provider waits now, without a request going out.
                 #expect(throws: ProviderBackoff.self) {

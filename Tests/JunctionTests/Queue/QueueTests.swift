@@ -164,7 +164,7 @@ struct QueueTests {
         }
         #expect(deaths == [0, 0, 1], "recovered twice, dead on the third expiry")
         let dead = try #require(letter)
-        #expect(dead.envelope.errors.last?.errorClass == "lease_expired")
+        #expect(dead.envelope.errors.last?.errorClass == .leaseExpired)
         #expect(dead.envelope.errors.last?.message.contains("expired 3 times") == true)
         #expect(dead.envelope.payload["crashes"]?.boolValue == true)
     }

@@ -24,8 +24,8 @@ struct RetriesTests {
         // normal: base 5 s; after attempt 2 the ceiling is 10 s.
         #expect(end == .retry(due: Self.now + 10 * random))
         #expect(next.attempt == 3)
-        #expect(errorClass == "retryable")
-        #expect(next.errors == [JobErrorRecord(at: Self.now, attempt: 2, errorClass: "retryable", message: "timeout")])
+        #expect(errorClass == .retryable)
+        #expect(next.errors == [JobErrorRecord(at: Self.now, attempt: 2, errorClass: .retryable, message: "timeout")])
     }
 
     @Test func defaultsPerPriorityMatchTheDesign() {
@@ -42,9 +42,42 @@ struct RetriesTests {
 
     @Test func rescheduleSpendsNoAttemptAndAddsNoError() {
         let envelope = Self.envelope(attempt: 3, maxAttempts: 3)
-        let (next, end, _) = Retries(settings: QueueSettings()).end(envelope, error: JobFailure.reschedule(after: .seconds(30), reason: "circuit open"), now: Self.now)
+        let (next, end, errorClass) = Retries(settings: QueueSettings()).end(envelope, error: JobFailure.reschedule(after: .seconds(30), reason: "circuit open"), now: Self.now)
         #expect(end == .reschedule(due: Self.now + 30))
         #expect(next == envelope)
+        #expect(errorClass == nil, "a reschedule is not a failure and records no class")
+    }
+
+    @Test func aProviderBackoffIsARescheduleUntilTheProviderCanTakeTheCall() {
+        let envelope = Self.envelope(attempt: 2, maxAttempts: 3)
+        let backoff = ProviderBackoff(provider: "stripe", retryAt: Self.now + 12, reason: .circuit(.open, scope: "stripe"))
+        let (next, end, errorClass) = Retries(settings: QueueSettings()).end(envelope, error: backoff, now: Self.now)
+        #expect(end == .reschedule(due: Self.now + 12) && next == envelope && errorClass == nil)
+        #expect("\(backoff)".hasPrefix("stripe: circuit open for stripe; try again at "))
+        #expect("\(ProviderBackoff.Reason.rateLimit(.paused))" == "paused after a 429")
+    }
+
+    /// A 401 or 403 from a provider cannot be fixed by retrying: it goes to the dead letters at
+    /// once, classed `unauthorized`, with attempts left.
+    @Test func refusedCredentialsAreDeadAtOnceAndClassedUnauthorized() throws {
+        let (next, end, errorClass) = Retries(settings: QueueSettings()).end(
+            Self.envelope(attempt: 1, maxAttempts: 5), error: JobFailure.unauthorized("stripe answered 401: Invalid API Key provided"), now: Self.now)
+        #expect(end == .dead && errorClass == .unauthorized)
+        #expect(next.errors == [JobErrorRecord(at: Self.now, attempt: 1, errorClass: .unauthorized, message: "stripe answered 401: Invalid API Key provided")])
+        #expect(try JobEnvelope.decode(next.encoded()).errors.first?.errorClass == .unauthorized, "stored and read back as unauthorized")
+    }
+
+    /// An envelope written by another version with a class this one does not know still reads,
+    /// and keeps the class as written.
+    @Test func anUnknownErrorClassIsKeptAsStored() throws {
+        var envelope = Self.envelope()
+        envelope.errors = [JobErrorRecord(at: Self.now, attempt: 1, errorClass: .other("quota_exhausted"), message: "daily quota")]
+        let read = try JobEnvelope.decode(envelope.encoded())
+        #expect(read.errors.first?.errorClass == .other("quota_exhausted"))
+        #expect(read.encoded().contains(#""class":"quota_exhausted""#))
+        for known in [JobErrorClass.retryable, .permanent, .unauthorized, .noHandler, .leaseExpired] {
+            #expect(JobErrorClass(name: known.name) == known)
+        }
     }
 
     @Test func lastAttemptGoesToTheDeadLetters() {
@@ -57,13 +90,13 @@ struct RetriesTests {
         let retries = Retries(settings: QueueSettings())
         #expect(retries.end(Self.envelope(), error: JobFailure.permanent("400"), now: Self.now).1 == .dead)
         let (next, end, errorClass) = retries.end(Self.envelope(), error: MissingHandler(type: "nope", known: ["system.noop"]), now: Self.now)
-        #expect(end == .dead && errorClass == "no_handler")
+        #expect(end == .dead && errorClass == .noHandler)
         #expect(next.errors.first?.message.contains("no handler for job type nope") == true)
     }
 
     @Test func clientErrorsAreClassifiedByWhetherARetryCanHelp() {
         let retries = Retries(settings: QueueSettings())
-        #expect(retries.end(Self.envelope(), error: RedisError.timeout, now: Self.now).2 == "retryable")
+        #expect(retries.end(Self.envelope(), error: RedisError.timeout, now: Self.now).2 == .retryable)
         #expect(retries.end(Self.envelope(), error: OutboundHTTPError.tls("bad certificate"), now: Self.now).1 == .dead)
     }
 

@@ -39,14 +39,53 @@ struct WorkerProcessTests {
         #expect(try await survivor.stop() == 0)
     }
 
+    /// The acknowledgement of finished jobs rides on the next fetch. When Redis answers that
+    /// acknowledgement with an error, the jobs the same round trip leased still run at once: they
+    /// are not left leased to nobody until their lease (here a minute) runs out.
+    @Test func jobsFetchedWithARefusedAcknowledgementStillRunAtOnce() async throws {
+        let stack = try await TestStack.shared()
+        let queue = QueueKit.queue()
+        let keys = queue.settings.keys
+        let redis: @Sendable () throws -> RedisConnection = { try RedisConnection(stack.redis) }
+        let worker = try await Self.startWorker(stack, queue: queue, ["JUNCTION_WORKER_LEASE": "60s", "JUNCTION_WORKER_CONCURRENCY": "1"])
+        // The acknowledgement script is the only one that writes the recoveries hash on this
+        // path: a string there makes Redis refuse every acknowledgement (WRONGTYPE).
+        try await TestStack.onThread { _ = try redis().command("SET", RedisArgument(keys.recoveries), "not-a-hash") }
+        // The processor leases one job at a time at first: it runs the first, and the round trip
+        // that acknowledges it (refused) leases the second.
+        let ids = try await Self.enqueue(stack, queue, [QueueKit.request(), QueueKit.request()]).compactMap { outcome -> String? in
+            if case .enqueued(let id) = outcome { return id }
+            return nil
+        }
+        #expect(ids.count == 2)
+        try await QueueKit.eventually("both jobs ran, the second fetched along with a refused acknowledgement", limit: .seconds(20)) {
+            try await TestStack.onThread {
+                let connection = try redis()
+                let bodies = try ids.map { try connection.command("HEXISTS", RedisArgument(keys.jobs), RedisArgument($0)).int() }
+                let inflight = try queue.stats(on: connection).inflight
+                return bodies == [0, 0] && inflight == 0
+            }
+        }
+        try await TestStack.onThread { _ = try redis().command("DEL", RedisArgument(keys.recoveries)) }
+        _ = try await Self.enqueue(stack, queue, [QueueKit.request()])
+        try await QueueKit.eventually("jobs are acknowledged again once Redis takes the acknowledgement", limit: .seconds(20)) {
+            try await Self.stats(stack, queue).counters["processed"] == 1
+        }
+        #expect(try await worker.stop() == 0)
+        #expect(worker.lines.contains { $0.contains("Redis refused the acknowledgement of finished jobs") && $0.contains("WRONGTYPE") })
+        #expect(!worker.lines.contains { $0.contains("cannot reach Redis") }, "Redis was reachable all along, and the log says so")
+    }
+
     @Test func sigtermLetsTheRunningJobFinishBeforeExiting() async throws {
         let stack = try await TestStack.shared()
         let queue = QueueKit.queue()
-        let worker = try await Self.startWorker(stack, queue: queue, ["JUNCTION_WORKER_CONCURRENCY": "1"])
+        let worker = try await Self.startWorker(stack, queue: queue, ["JUNCTION_WORKER_CONCURRENCY": "1", "JUNCTION_LOG_LEVEL": "debug"])
         // Long enough that the SIGTERM is handled while it runs, even on a loaded CI machine (a
         // 1 s job once finished first there, and the worker then took the second job).
         _ = try await Self.enqueue(stack, queue, [QueueKit.request(["sleep_ms": 3000])])
-        try await QueueKit.eventually("the first job is running") { try await Self.stats(stack, queue).inflight == 1 }
+        // Started, not only leased: a job leased but not yet begun when SIGTERM lands is handed
+        // back unstarted, as it should be (that happened here on a loaded machine).
+        try await worker.waitForLine(containing: "\"msg\":\"job started\"")
         _ = try await Self.enqueue(stack, queue, [QueueKit.request()])
         #expect(try await worker.stop(signal: SIGTERM) == 0)
         #expect(worker.lines.contains { $0.contains("stopping: fetching no more jobs") })
@@ -96,7 +135,7 @@ struct WorkerProcessTests {
         try await QueueKit.eventually("the job is dead") { try await Self.stats(stack, queue).dead == 1 }
         let letter = try await TestStack.onThread { try queue.deadLetter(id: id, on: try RedisConnection(stack.redis)) }
         #expect(letter?.envelope.errors.map(\.attempt) == [1, 2, 3])
-        #expect(letter?.envelope.errors.allSatisfy { $0.errorClass == "retryable" && $0.message == "system.noop was asked to fail" } == true)
+        #expect(letter?.envelope.errors.allSatisfy { $0.errorClass == .retryable && $0.message == "system.noop was asked to fail" } == true)
         #expect(try await Self.stats(stack, queue).counters["retried"] == 2)
         #expect(try await worker.stop() == 0)
     }
@@ -162,7 +201,7 @@ struct WorkerProcessTests {
         _ = try await Self.enqueue(stack, queue, [JobRequest(type: "webhook.process", payload: ["provider": "stripe"], priority: .critical)])
         try await QueueKit.eventually("the job is dead") { try await Self.stats(stack, queue).dead == 1 }
         let letter = try await TestStack.onThread { try queue.deadLetters(on: try RedisConnection(stack.redis), limit: 1).first }
-        #expect(letter?.envelope.errors.map(\.errorClass) == ["permanent"])
+        #expect(letter?.envelope.errors.map(\.errorClass) == [.permanent])
         #expect(letter?.envelope.errors.first?.message == "webhook.process payload has no event_id")
         #expect(try await worker.stop() == 0)
     }
