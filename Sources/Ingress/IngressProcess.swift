@@ -7,6 +7,7 @@ import JunctionStores
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// `junction-ingress`: the HTTP gateway. This build serves webhooks and the health endpoints; the
 /// OAuth flow and the management API mount on the same router as their issues land.
@@ -39,10 +40,24 @@ public enum IngressProcess {
             logger.warning("cannot check Redis at start; /health/ready reports it until it answers", metadata: ["error": .string("\(error)")])
         }
 
+        let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
+        let services = Self.services(settings: settings, webhooks: webhooks, queue: queue, keys: keys, core: core, redis: redis, database: database, logger: logger)
+        await ProcessBootstrap.run(services, process: "junction-ingress", logger: logger)
+        await redis.shutdown()
+        await database.shutdown()
+    }
+
+    /// The ingress's services over the given clients: the HTTP server (webhook deliveries in the
+    /// channel pipeline, health and the validation probes on the router) and the endpoint
+    /// refresher. ``main()`` runs them until SIGTERM; the tests run them in-process.
+    /// `onListening` gets the bound port (the settings may ask for port 0).
+    package static func services(
+        settings: IngressSettings, webhooks: WebhookSettings, queue: Queue, keys: KeyRing, core: CoreSettings,
+        redis: RedisClient, database: PostgresClient, logger: Logger, onListening: @escaping @Sendable (Int?) -> Void = { _ in }
+    ) -> [any Service] {
         let endpoints = WebhookEndpointCache(store: WebhookEndpointStore(keys: keys), logger: logger)
         let router = Router()
         HealthRoutes(checks: DependencyChecks(redis: redis, database: database), endpoints: endpoints).register(on: router)
-        let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
         WebhookRoutes().register(on: router)
         let intake = WebhookIntake(settings: webhooks, endpoints: endpoints, logger: logger)
         // Two round trips in flight: Redis answers one while the next batch forms. More made the
@@ -58,11 +73,10 @@ public enum IngressProcess {
                     "address": .string(channel.localAddress.map { "\($0)" } ?? "\(settings.host):\(settings.port)"),
                     "redis": .string(core.redis.redactedURL), "database": .string(core.database.redactedURL),
                 ])
+                onListening(channel.localAddress?.port)
             },
             logger: logger)
         let refresher = EndpointRefresher(cache: endpoints, database: database, interval: webhooks.endpointRefresh, logger: logger)
-        await ProcessBootstrap.run(app, refresher, process: "junction-ingress", logger: logger)
-        await redis.shutdown()
-        await database.shutdown()
+        return [app, refresher]
     }
 }

@@ -43,6 +43,7 @@ struct SchedulerLoop: Sendable {
                         logger.warning("lost the leadership; following", metadata: ["owner": .string(lease.owner)])
                     }
                 }
+                if !leading { logger.debug("following: another scheduler holds the lease") }
                 if leading {
                     let database = try postgres ?? PostgresConnection(database)
                     postgres = database

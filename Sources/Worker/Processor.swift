@@ -5,16 +5,32 @@ import JunctionQueue
 import Logging
 
 /// What every processor of a worker process shares.
-struct ProcessorContext: Sendable {
+package struct ProcessorContext: Sendable {
     let queue: Queue
     let coordination: Coordination
     let handlers: HandlerRegistry
     let settings: WorkerSettings
     let core: CoreSettings
     let running: RunningJobs
+    /// Set to stop fetching: the processors finish what they run and return.
     let stopping: CancellationFlag
     let workerID: String
     let logger: Logger
+
+    package init(
+        queue: Queue, coordination: Coordination, handlers: HandlerRegistry, settings: WorkerSettings, core: CoreSettings,
+        running: RunningJobs = RunningJobs(), stopping: CancellationFlag = CancellationFlag(), workerID: String, logger: Logger
+    ) {
+        self.queue = queue
+        self.coordination = coordination
+        self.handlers = handlers
+        self.settings = settings
+        self.core = core
+        self.running = running
+        self.stopping = stopping
+        self.workerID = workerID
+        self.logger = logger
+    }
 }
 
 /// One processor: a thread of its own with its own Redis connection. It leases jobs, runs each
@@ -25,7 +41,7 @@ struct ProcessorContext: Sendable {
 /// under 5 ms, and drops back to one after a slower job, so slow work is never hidden from idle
 /// processors in someone's batch. Every leased job, running or waiting its turn, is renewed by
 /// the housekeeper; one whose lease is lost meanwhile is skipped.
-final class Processor {
+package final class Processor {
     private let context: ProcessorContext
     private let name: String
     private let retries: Retries
@@ -37,7 +53,7 @@ final class Processor {
     private var providers: ProviderClient?
     private var batchSize = 1
 
-    init(index: Int, context: ProcessorContext) {
+    package init(index: Int, context: ProcessorContext) {
         self.context = context
         self.name = "\(context.workerID)/\(index)"
         self.retries = Retries(settings: context.queue.settings)
@@ -47,7 +63,7 @@ final class Processor {
     }
 
     /// Runs until the worker stops. Call on the processor's own thread.
-    func run() {
+    package func run() {
         var consecutiveFailures = 0
         while !context.stopping.isSet {
             do {

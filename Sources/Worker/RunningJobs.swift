@@ -5,7 +5,7 @@ import Synchronization
 /// The jobs this process holds leases on (running, or fetched in a batch and waiting their turn),
 /// with their lease tokens, so the housekeeper renews every lease it holds and shutdown can hand
 /// them back.
-final class RunningJobs: Sendable {
+package final class RunningJobs: Sendable {
     struct Entry: Sendable {
         let id: String
         let token: String
@@ -17,6 +17,8 @@ final class RunningJobs: Sendable {
         /// Set when the job was stopped because its lock (not its lease) was lost.
         var lockLost = false
     }
+
+    package init() {}
 
     private let entries = Mutex<[String: Entry]>([:])
 

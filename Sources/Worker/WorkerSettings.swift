@@ -3,7 +3,7 @@ import JunctionCore
 
 
 /// How one worker process runs: read from `JUNCTION_WORKER_*` at start.
-struct WorkerSettings: Sendable {
+package struct WorkerSettings: Sendable {
     /// Processors, each a thread with its own Redis connection, running one job at a time.
     var concurrency: Int
     /// How long in-flight jobs may take to finish after SIGTERM before they are handed back.
@@ -14,7 +14,7 @@ struct WorkerSettings: Sendable {
     /// `JUNCTION_RATE_LIMIT_*`, `JUNCTION_PROVIDER_*`).
     var coordination: CoordinationSettings
 
-    init(environment: EnvironmentVariables) throws(ConfigurationError) {
+    package init(environment: EnvironmentVariables) throws(ConfigurationError) {
         concurrency = try environment.integer("JUNCTION_WORKER_CONCURRENCY", default: 4, in: 1...512)
         shutdownGrace = try environment.duration("JUNCTION_WORKER_SHUTDOWN_GRACE", default: "25s")
         fetchBatch = try environment.integer("JUNCTION_WORKER_FETCH_BATCH", default: 16, in: 1...1000)

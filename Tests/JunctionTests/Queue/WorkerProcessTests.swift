@@ -153,7 +153,9 @@ struct WorkerProcessTests {
         _ = try await Self.enqueue(stack, queue, Array(repeating: QueueKit.request(["sleep_ms": 2]), count: 1500))
         try await QueueKit.eventually("work is under way") { (try await Self.stats(stack, queue).counters["processed"] ?? 0) > 100 }
         try await stack.stop(.redis)
-        try await Task.sleep(for: .milliseconds(500))
+        try await QueueKit.eventually("both workers notice Redis is gone") {
+            workers.allSatisfy { worker in worker.lines.contains { $0.contains("cannot reach Redis; retrying") } }
+        }
         try await stack.start(.redis)
         try await QueueKit.eventually("every job is done", limit: .seconds(120)) {
             let stats = try await Self.stats(stack, queue)

@@ -10,7 +10,8 @@ import Testing
 /// Real `junction-scheduler` processes: leadership, takeover, and no duplicate enqueue.
 @Suite("Scheduler processes")
 struct SchedulerProcessTests {
-    static let fast = ["JUNCTION_SCHEDULER_TICK": "200ms", "JUNCTION_SCHEDULER_LEASE": "1s", "JUNCTION_SCHEDULER_JITTER": "0s"]
+    /// Debug logs: a follower says on every tick that it follows, which the tests wait for.
+    static let fast = ["JUNCTION_SCHEDULER_TICK": "200ms", "JUNCTION_SCHEDULER_LEASE": "1s", "JUNCTION_SCHEDULER_JITTER": "0s", "JUNCTION_LOG_LEVEL": "debug"]
 
     static func start(_ stack: TestStack, _ queue: Queue, _ database: PostgresConfiguration) async throws -> ChildProcess {
         let process = try ChildProcess(junction: "junction-scheduler", environment: QueueKit.environment(stack, queue: queue, database: database, fast))
@@ -20,6 +21,13 @@ struct SchedulerProcessTests {
 
     static func leads(_ process: ChildProcess) -> Bool {
         process.lines.contains { $0.contains("\"msg\":\"became the leader\"") }
+    }
+
+    /// How many ticks `process` spent as a follower after the first line containing `after`
+    /// (from its start when nil).
+    static func followingTicks(_ process: ChildProcess, after: String? = nil) -> Int {
+        let lines = after.map { marker in process.lines.drop { !$0.contains(marker) } } ?? process.lines[...]
+        return lines.count { $0.contains("\"msg\":\"following: another scheduler holds the lease\"") }
     }
 
     static func holder(_ stack: TestStack, _ queue: Queue) async throws -> String? {
@@ -39,7 +47,8 @@ struct SchedulerProcessTests {
         let first = try await Self.start(stack, queue, database)
         let second = try await Self.start(stack, queue, database)
         try await QueueKit.eventually("someone leads") { try await Self.holder(stack, queue) != nil }
-        try await Task.sleep(for: .milliseconds(600))
+        // Both have ticked with the lease taken: the follower has said so twice.
+        try await QueueKit.eventually("the other follows") { [first, second].contains { Self.followingTicks($0) >= 2 } }
         #expect([first, second].filter(Self.leads).count == 1, "exactly one became the leader")
         let leader = Self.leads(first) ? first : second
         let follower = leader === first ? second : first
@@ -69,10 +78,14 @@ struct SchedulerProcessTests {
 
         kill(first.pid, SIGSTOP)
         try await second.waitForLine(containing: "\"msg\":\"became the leader\"", limit: .seconds(10))
-        try await Task.sleep(for: .seconds(2))
+        // The new leader fires what the paused one had claimed or was about to.
+        try await QueueKit.eventually("the new leader fires schedules") {
+            second.lines.drop { !$0.contains("\"msg\":\"became the leader\"") }.contains { $0.contains("\"msg\":\"fired due schedules\"") }
+        }
         kill(first.pid, SIGCONT)
         try await first.waitForLine(containing: "lost the leadership", limit: .seconds(10))
-        try await Task.sleep(for: .seconds(1))
+        // Whatever the resumed one did between waking and noticing is done once it follows.
+        try await QueueKit.eventually("the old leader follows") { Self.followingTicks(first, after: "lost the leadership") >= 1 }
         #expect(try await first.stop() == 0)
         #expect(try await second.stop() == 0)
 

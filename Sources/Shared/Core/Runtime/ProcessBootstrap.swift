@@ -29,6 +29,11 @@ public enum ProcessBootstrap {
     /// Runs `services` until SIGTERM or SIGINT; an error one throws is logged, written to standard
     /// error, and ends the process with status 1.
     public static func run(_ services: any Service..., process: String, logger: Logger) async {
+        await run(services, process: process, logger: logger)
+    }
+
+    /// The same for a list of services.
+    public static func run(_ services: [any Service], process: String, logger: Logger) async {
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
