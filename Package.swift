@@ -62,13 +62,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "JunctionQueue",
-            dependencies: ["JunctionCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["JunctionCore"],
             path: "Sources/Shared/Queue",
             resources: [.copy("Scripts/lua")],
             swiftSettings: swiftSettings),
         .target(
             name: "JunctionCoordination",
-            dependencies: ["JunctionCore", "JunctionProviders", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["JunctionCore", "JunctionProviders"],
             path: "Sources/Shared/Coordination",
             resources: [.copy("Scripts/lua")],
             swiftSettings: swiftSettings),

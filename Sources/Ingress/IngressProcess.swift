@@ -40,7 +40,7 @@ public enum IngressProcess {
             logger.warning("cannot check Redis at start; /health/ready reports it until it answers", metadata: ["error": .string("\(error)")])
         }
 
-        let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
+        let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.required("the queue scripts", logger: logger) { try QueueScripts.bundled(environment: environment) })
         let services = Self.services(settings: settings, webhooks: webhooks, queue: queue, keys: keys, core: core, redis: redis, database: database, logger: logger)
         await ProcessBootstrap.run(services, process: "junction-ingress", logger: logger)
         await redis.shutdown()

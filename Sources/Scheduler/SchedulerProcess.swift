@@ -22,8 +22,8 @@ public struct SchedulerProcess: Service {
             (try SchedulerSettings(environment: environment), try QueueSettings(environment: environment), try KeyRing(environment: environment))
         }
         let logger = Logger(label: "junction.scheduler")
-        let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger))
-        let coordination = Coordination(namespace: queueSettings.keys.namespace, scripts: ProcessBootstrap.coordinationScripts(environment: environment, logger: logger))
+        let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.required("the queue scripts", logger: logger) { try QueueScripts.bundled(environment: environment) })
+        let coordination = Coordination(namespace: queueSettings.keys.namespace, scripts: ProcessBootstrap.required("the coordination scripts", logger: logger) { try CoordinationScripts.bundled(environment: environment) })
         let process = SchedulerProcess(settings: settings, core: core, queue: queue, coordination: coordination, keys: keys, logger: logger)
         await ProcessBootstrap.run(process, process: "junction-scheduler", logger: logger)
     }

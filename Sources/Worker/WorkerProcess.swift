@@ -14,8 +14,8 @@ public enum WorkerProcess {
         let logger = Logger(label: "junction.worker")
         let runtime = WorkerRuntime(
             settings: settings, core: core,
-            queue: Queue(settings: queueSettings, scripts: ProcessBootstrap.queueScripts(environment: environment, logger: logger)),
-            coordination: Coordination(namespace: queueSettings.keys.namespace, scripts: ProcessBootstrap.coordinationScripts(environment: environment, logger: logger)),
+            queue: Queue(settings: queueSettings, scripts: ProcessBootstrap.required("the queue scripts", logger: logger) { try QueueScripts.bundled(environment: environment) }),
+            coordination: Coordination(namespace: queueSettings.keys.namespace, scripts: ProcessBootstrap.required("the coordination scripts", logger: logger) { try CoordinationScripts.bundled(environment: environment) }),
             handlers: .standard, logger: logger)
         await ProcessBootstrap.run(runtime, process: "junction-worker", logger: logger)
     }

@@ -1,6 +1,5 @@
 import Foundation
 import JunctionCore
-import Logging
 
 /// The fleet's coordination in Redis: where its keys are and the scripts that change them, shared
 /// by ``DistributedLocks``, ``CircuitBreakers``, ``RateLimiter`` and ``LeaderLease``.
@@ -39,18 +38,5 @@ public struct CoordinationScripts: Sendable {
             lock: LockScript(try load(LockScript.file)), lockRenew: LockRenewScript(try load(LockRenewScript.file)),
             release: ReleaseScript(try load(ReleaseScript.file)), lease: LeaseScript(try load(LeaseScript.file)),
             breaker: BreakerScript(try load(BreakerScript.file)), limit: LimitScript(try load(LimitScript.file)))
-    }
-}
-
-extension ProcessBootstrap {
-    /// The coordination's Lua scripts, or a logged error and exit status 1 when the bundle is missing.
-    public static func coordinationScripts(environment: EnvironmentVariables, logger: Logger) -> CoordinationScripts {
-        do {
-            return try CoordinationScripts.bundled(environment: environment)
-        } catch {
-            logger.critical("cannot load the coordination scripts", metadata: ["error": .string("\(error)")])
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            exit(1)
-        }
     }
 }

@@ -26,6 +26,18 @@ public enum ProcessBootstrap {
         return core
     }
 
+    /// Loads what the process cannot run without (its Lua scripts, from the resource bundles), or
+    /// logs why not and exits with status 1.
+    public static func required<T>(_ what: String, logger: Logger, _ load: () throws -> T) -> T {
+        do {
+            return try load()
+        } catch {
+            logger.critical("cannot load \(what)", metadata: ["error": .string("\(error)")])
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            exit(1)
+        }
+    }
+
     /// Runs `services` until SIGTERM or SIGINT; an error one throws is logged, written to standard
     /// error, and ends the process with status 1.
     public static func run(_ services: any Service..., process: String, logger: Logger) async {
