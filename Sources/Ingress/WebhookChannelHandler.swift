@@ -27,7 +27,6 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private struct Delivery {
         var head: HTTPRequestHead
-        var provider: String
         var endpoint: String?
         var scheme: any WebhookScheme
         var body: ByteBuffer?
@@ -143,7 +142,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
             }
-            state = .reading(Delivery(head: head, provider: provider, endpoint: endpoint, scheme: scheme, body: nil))
+            state = .reading(Delivery(head: head, endpoint: endpoint, scheme: scheme, body: nil))
 
         case (.forwarding, _):
             if case .end = part { state = .idle }
@@ -211,7 +210,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         headers.reserveCapacity(delivery.head.headers.count)
         for (name, value) in delivery.head.headers { headers[name.lowercased()] = value }
         let request = WebhookRequest(
-            provider: delivery.provider, scheme: delivery.scheme, endpoint: delivery.endpoint, target: delivery.head.uri,
+            scheme: delivery.scheme, endpoint: delivery.endpoint, target: delivery.head.uri,
             headers: headers, body: delivery.body.map { Array(buffer: $0) } ?? [])
         let keepAlive = delivery.head.isKeepAlive
         switch intake.accept(request) {

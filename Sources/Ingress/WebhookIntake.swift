@@ -33,13 +33,15 @@ struct WebhookAnswer: Sendable {
 /// A webhook request as read off the wire: the route's parameters, the raw path and query the
 /// provider signed, header fields with lowercased names, and the raw body.
 struct WebhookRequest: Sendable {
-    var provider: String
     var scheme: any WebhookScheme
     var endpoint: String?
     /// The request target's path and query, exactly as sent (`/webhooks/stripe?x=1`).
     var target: String
     var headers: [String: String]
     var body: [UInt8]
+
+    /// The scheme's name, as jobs, dedupe keys and logs carry it.
+    var provider: String { scheme.name }
 }
 
 /// What to do with a webhook request once its body is read: answer now, or store the jobs and
