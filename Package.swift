@@ -57,7 +57,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "JunctionProviders",
-            dependencies: ["JunctionCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["JunctionCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             path: "Sources/Shared/Providers",
             swiftSettings: swiftSettings),
         .target(

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import JunctionCore
+import JunctionProviders
 import JunctionQueue
 import JunctionStores
 import Logging
@@ -19,12 +20,13 @@ public enum IngressProcess {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-ingress", environment: environment)
-        let (settings, webhooks, queueSettings, keys) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
+        let (settings, webhooks, queueSettings, keys, oauth) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
             let ingress = try IngressSettings(environment: environment)
             return (ingress, try WebhookSettings(environment: environment, ingress: ingress), try QueueSettings(environment: environment),
-                    try KeyRing(environment: environment))
+                    try KeyRing(environment: environment), try OAuthClients(environment: environment))
         }
         let logger = Logger(label: "junction.ingress")
+        oauth.logConfigured(logger)
         let redis = RedisClient(core.redis, connections: core.redisConnections)
         let database = PostgresClient(core.database, connections: core.databaseConnections)
 

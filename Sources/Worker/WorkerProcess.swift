@@ -1,5 +1,6 @@
 import JunctionCoordination
 import JunctionCore
+import JunctionProviders
 import JunctionQueue
 import Logging
 
@@ -8,10 +9,11 @@ public enum WorkerProcess {
     public static func main() async throws {
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-worker", environment: environment)
-        let (settings, queueSettings) = ProcessBootstrap.settings(process: "junction-worker") { () throws(ConfigurationError) in
-            (try WorkerSettings(environment: environment), try QueueSettings(environment: environment))
+        let (settings, queueSettings, oauth) = ProcessBootstrap.settings(process: "junction-worker") { () throws(ConfigurationError) in
+            (try WorkerSettings(environment: environment), try QueueSettings(environment: environment), try OAuthClients(environment: environment))
         }
         let logger = Logger(label: "junction.worker")
+        oauth.logConfigured(logger)
         let runtime = WorkerRuntime(
             settings: settings, core: core,
             queue: Queue(settings: queueSettings, scripts: ProcessBootstrap.required("the queue scripts", logger: logger) { try QueueScripts.bundled(environment: environment) }),

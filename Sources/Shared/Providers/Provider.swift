@@ -2,8 +2,9 @@
 /// provider's folder (`Providers/<Provider>/<Provider>.swift`) and listed once in ``Providers``.
 ///
 /// Shared code asks the value, never the name: the fleet's base URLs and rate limits come from
-/// ``api``, the ingress's webhook paths from ``webhooks``. The OAuth description (#15) and the
-/// sync resources (#16) join it the same way, as members filled in by each provider's folder.
+/// ``api``, the ingress's webhook paths from ``webhooks``, the connect flow from ``oauth``. The sync
+/// resources (#16) and the push operations (#18) join it the same way, as members filled in by
+/// each provider's folder.
 ///
 /// ```swift
 /// extension Provider {
@@ -24,13 +25,18 @@ public struct Provider: Sendable {
     /// Mailchimp has two (Marketing, and Transactional as `mandrill`); none where Junction takes
     /// no webhooks from it.
     public let webhooks: [any WebhookScheme]
+    /// How a tenant connects through OAuth 2.0, where the provider offers it (`<Provider>OAuth.swift`
+    /// in its folder); nil otherwise.
+    public let oauth: OAuthDescription?
 
-    public init(id: String, displayName: String, api: ProviderAPI, auth: Set<ProviderAuth>, webhooks: [any WebhookScheme] = []) {
+    public init(id: String, displayName: String, api: ProviderAPI, auth: Set<ProviderAuth>, webhooks: [any WebhookScheme] = [],
+                oauth: OAuthDescription? = nil) {
         self.id = id
         self.displayName = displayName
         self.api = api
         self.auth = auth
         self.webhooks = webhooks
+        self.oauth = oauth
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import JunctionCore
+import JunctionQueue
 import Testing
 
 @Suite("Processes")
@@ -26,6 +27,28 @@ struct ProcessTests {
             #expect(object?["ts"] != nil && object?["level"] != nil, "not a JSON log line: \(line)")
             #expect(!line.contains(stack.redis.password ?? "-"), "the Redis password leaked into the logs")
         }
+    }
+
+    /// A provider whose OAuth client is half configured would fail only when a tenant tries to
+    /// connect: the ingress and the worker refuse to start instead, naming the missing variable,
+    /// and say at start which providers can be connected.
+    @Test func aHalfConfiguredOAuthClientStopsTheIngressAndTheWorker() async throws {
+        let stack = try await TestStack.shared()
+        let half = stack.environment(["JUNCTION_OAUTH_BOX_CLIENT_ID": "box-client", "JUNCTION_INGRESS_PORT": "\(try closedPort())"])
+        for executable in ["junction-ingress", "junction-worker"] {
+            let process = try ChildProcess(junction: executable, environment: half)
+            #expect(try await process.exitStatus() == 78, "\(executable)")
+            #expect(process.standardError.contains("JUNCTION_OAUTH_BOX_CLIENT_SECRET is missing"), "\(executable): \(process.standardError)")
+        }
+        let whole = QueueKit.environment(stack, queue: QueueKit.queue(), [
+            "JUNCTION_OAUTH_BOX_CLIENT_ID": "box-client", "JUNCTION_OAUTH_BOX_CLIENT_SECRET": "box-secret",
+        ])
+        let worker = try ChildProcess(junction: "junction-worker", environment: whole)
+        try await worker.waitForLine(containing: "\"msg\":\"worker started\"")
+        #expect(try await worker.stop() == 0, "\(worker.lines) \(worker.standardError)")
+        let line = try #require(worker.lines.first { $0.contains("\"msg\":\"oauth clients\"") })
+        #expect(line.contains(#""configured":["box"]"#) && line.contains("square"), "\(line)")
+        #expect(!worker.lines.contains { $0.contains("box-secret") }, "the secret is never logged")
     }
 
     @Test func readinessNamesTheDependencyThatIsDown() async throws {

@@ -4,5 +4,5 @@ extension Provider {
     public static let goHighLevel = Provider(
         id: "gohighlevel", displayName: "GoHighLevel",
         api: ProviderAPI(baseURL: "https://services.leadconnectorhq.com", connectionLimit: RateLimit(count: 100, period: .seconds(10), burst: 10)),
-        auth: [.oauth2])
+        auth: [.oauth2], oauth: .goHighLevel)
 }

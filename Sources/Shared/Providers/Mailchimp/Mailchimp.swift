@@ -5,5 +5,5 @@ extension Provider {
     public static let mailchimp = Provider(
         id: "mailchimp", displayName: "Mailchimp",
         api: ProviderAPI(baseURL: "https://us1.api.mailchimp.com", connectionLimit: RateLimit(count: 0, period: .seconds(1), concurrent: 10)),
-        auth: [.oauth2, .apiKey], webhooks: [MailchimpWebhookScheme(), MandrillWebhookScheme()])
+        auth: [.oauth2, .apiKey], webhooks: [MailchimpWebhookScheme(), MandrillWebhookScheme()], oauth: .mailchimp)
 }

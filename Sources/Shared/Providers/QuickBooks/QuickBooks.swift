@@ -4,5 +4,5 @@ extension Provider {
     public static let quickBooks = Provider(
         id: "quickbooks", displayName: "QuickBooks",
         api: ProviderAPI(baseURL: "https://quickbooks.api.intuit.com", connectionLimit: RateLimit(count: 500, period: .seconds(60), concurrent: 10)),
-        auth: [.oauth2], webhooks: [QuickBooksWebhookScheme()])
+        auth: [.oauth2], webhooks: [QuickBooksWebhookScheme()], oauth: .quickBooks)
 }

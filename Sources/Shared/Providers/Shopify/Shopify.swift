@@ -4,5 +4,5 @@ extension Provider {
     public static let shopify = Provider(
         id: "shopify", displayName: "Shopify",
         api: ProviderAPI(baseURL: "https://shop.myshopify.com", connectionLimit: RateLimit(count: 2, period: .seconds(1), burst: 40)),
-        auth: [.oauth2], webhooks: [ShopifyWebhookScheme()])
+        auth: [.oauth2], webhooks: [ShopifyWebhookScheme()], oauth: .shopify)
 }

@@ -3,5 +3,5 @@ extension Provider {
     public static let square = Provider(
         id: "square", displayName: "Square",
         api: ProviderAPI(baseURL: "https://connect.squareup.com"),
-        auth: [.oauth2], webhooks: [SquareWebhookScheme()])
+        auth: [.oauth2], webhooks: [SquareWebhookScheme()], oauth: .square)
 }

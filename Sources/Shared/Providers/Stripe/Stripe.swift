@@ -3,5 +3,5 @@ extension Provider {
     public static let stripe = Provider(
         id: "stripe", displayName: "Stripe",
         api: ProviderAPI(baseURL: "https://api.stripe.com", connectionLimit: RateLimit(count: 100, period: .seconds(1))),
-        auth: [.apiKey, .oauth2], webhooks: [StripeWebhookScheme()])
+        auth: [.apiKey, .oauth2], webhooks: [StripeWebhookScheme()], oauth: .stripe)
 }
