@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// Where the ingress listens.
 public struct IngressSettings: Sendable {
     public var host: String

@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// How the scheduler runs: read from `JUNCTION_SCHEDULER_*` and `JUNCTION_RETENTION_*` at start.
 struct SchedulerSettings: Sendable {
     /// How often the leader fires due schedules, promotes delayed jobs and recovers leases.

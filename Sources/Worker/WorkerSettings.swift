@@ -1,7 +1,6 @@
 import JunctionCoordination
 import JunctionCore
 
-
 /// How one worker process runs: read from `JUNCTION_WORKER_*` at start.
 package struct WorkerSettings: Sendable {
     /// Processors, each a thread with its own Redis connection, running one job at a time.

@@ -1,7 +1,6 @@
 import JunctionCore
 import JunctionQueue
 
-
 /// Which priority list a provider's events go to, by event type.
 ///
 /// `JUNCTION_WEBHOOK_PRIORITY_<PROVIDER>` is either one priority for all its events (`high`) or

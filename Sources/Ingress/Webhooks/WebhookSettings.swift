@@ -1,7 +1,6 @@
 import JunctionCore
 import JunctionProviders
 
-
 /// How the ingress takes webhooks: read from `JUNCTION_WEBHOOK_*` and `JUNCTION_PUBLIC_URL`.
 public struct WebhookSettings: Sendable {
     /// The base URL providers call (scheme, host, port), without a trailing slash. URL-signed

@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// The Redis keys of the fleet's coordination, in the same namespace (and so the same hash tag)
 /// as the queue: `{junction}:lock:<name>`, `{junction}:fence:<name>`, `{junction}:breaker:<scope>`,
 /// `{junction}:limit:<scope>:tat|inflight|pause` and `{junction}:scheduler:leader`

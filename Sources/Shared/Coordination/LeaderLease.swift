@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// Leadership among scheduler replicas: a Redis lease (`{junction}:scheduler:leader`) that the
 /// leader renews on every tick, well before it expires, and gives up on shutdown. A follower takes
 /// it within one lease length of the leader dying.

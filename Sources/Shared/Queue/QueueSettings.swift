@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// How the queue behaves, shared by every process that enqueues, runs or inspects jobs.
 public struct QueueSettings: Sendable {
     public var keys: QueueKeys

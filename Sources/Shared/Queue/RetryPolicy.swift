@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// How often a job may run and how long it waits between attempts: exponential back-off with
 /// full jitter (a random wait between zero and `base × 2^(attempt-1)`, capped), which spreads a
 /// burst of failures out instead of retrying them in lockstep.

@@ -1,7 +1,6 @@
 import JunctionCore
 import JunctionProviders
 
-
 /// `provider.check`: one GET to a provider through ``ProviderClient`` (limits, breakers), so ops
 /// can see whether a provider answers from the workers, and watch breakers and limits react.
 ///

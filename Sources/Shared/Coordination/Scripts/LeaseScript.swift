@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// `lua/lease-1.lua`: takes or keeps a lease (the scheduler's leadership).
 struct LeaseScript: Sendable {
     static let file = "lease-1"

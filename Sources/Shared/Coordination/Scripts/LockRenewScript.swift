@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// `lua/lockrenew-1.lua`: extends a lock only while this holder still has it.
 struct LockRenewScript: Sendable {
     static let file = "lockrenew-1"

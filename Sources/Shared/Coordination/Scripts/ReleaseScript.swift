@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// `lua/release-1.lua`: compare-and-delete, for a lock and for the scheduler's lease alike: a
 /// paused former holder can never delete its successor's.
 struct ReleaseScript: Sendable {

@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// One event of a verified delivery: what the dedupe key and the `webhook.process` job carry.
 public struct WebhookEvent: Sendable, Equatable {
     /// The provider's event id, or one synthesised from the event's content where it has none.

@@ -1,15 +1,10 @@
 import JunctionCore
 
-
 /// The active webhook secrets per scheme, from `JUNCTION_WEBHOOK_SECRETS_<NAME>`
 /// (comma-separated: during a rotation both the old and the new secret are listed). A scheme
 /// with no secret has none here, and its deliveries are refused (fail closed); there is no default.
 public struct WebhookSecrets: Sendable {
     public let byProvider: [String: [WebhookSecret]]
-
-    public init(byProvider: [String: [String]]) {
-        self.byProvider = byProvider.mapValues { $0.map(WebhookSecret.init) }
-    }
 
     public init(environment: EnvironmentVariables) {
         var secrets: [String: [WebhookSecret]] = [:]

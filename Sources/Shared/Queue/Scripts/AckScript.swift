@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// `lua/ack-4.lua`: acknowledges finished jobs.
 struct AckScript: Sendable {
     static let file = "ack-4"

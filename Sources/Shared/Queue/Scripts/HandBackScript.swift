@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// `lua/handback-6.lua`: returns leased jobs to the front of their lists unfinished.
 struct HandBackScript: Sendable {
     static let file = "handback-6"

@@ -1,6 +1,5 @@
 import JunctionCore
 
-
 /// `lua/replay-8.lua`: puts a dead letter back on its list with its attempts reset.
 struct ReplayScript: Sendable {
     static let file = "replay-8"
