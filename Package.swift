@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         // Already in the graph through Hummingbird; the ingress's webhook path uses its HTTP types codec.
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        // Tenant JWTs (HS256, RS256, ES256) for the connect flow and the management API.
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         // C libraries, linked from Debian's -dev packages.
@@ -74,7 +76,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "JunctionStores",
-            dependencies: ["JunctionCore", "JunctionQueue", "JunctionProviders"],
+            dependencies: ["JunctionCore", "JunctionQueue", "JunctionProviders", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Shared/Stores",
             swiftSettings: swiftSettings),
 
@@ -89,6 +91,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

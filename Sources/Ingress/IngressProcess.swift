@@ -10,8 +10,8 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// `junction-ingress`: the HTTP gateway. This build serves webhooks and the health endpoints; the
-/// OAuth flow and the management API mount on the same router as their issues land.
+/// `junction-ingress`: the HTTP gateway. This build serves webhooks, the health endpoints and the
+/// OAuth connect flow; the management API mounts on the same router as its issue lands.
 public enum IngressProcess {
     public static func main() async throws {
         // Swift concurrency's tasks run on NIO's event loops: a request handler and the socket it
@@ -20,13 +20,24 @@ public enum IngressProcess {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-ingress", environment: environment)
-        let (settings, webhooks, queueSettings, keys, oauth) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
+        let (settings, webhooks, queueSettings, keys, oauth, connect) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
             let ingress = try IngressSettings(environment: environment)
+            let oauth = try OAuthClients(environment: environment)
             return (ingress, try WebhookSettings(environment: environment, ingress: ingress), try QueueSettings(environment: environment),
-                    try KeyRing(environment: environment), try OAuthClients(environment: environment))
+                    try KeyRing(environment: environment), oauth, try ConnectSettings(environment: environment, oauth: oauth))
+        }
+        let tenants: TenantAuthenticator?
+        do {
+            tenants = try await TenantAuthenticator.load(environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data("junction-ingress: configuration error: \(error)\n".utf8))
+            exit(ProcessBootstrap.configurationExitCode)
         }
         let logger = Logger(label: "junction.ingress")
         oauth.logConfigured(logger)
+        if tenants == nil {
+            logger.warning("tenant authentication is not configured: the connect flow answers 503 until JUNCTION_JWT_ALGORITHM is set")
+        }
         let redis = RedisClient(core.redis, connections: core.redisConnections)
         let database = PostgresClient(core.database, connections: core.databaseConnections)
 
@@ -43,7 +54,8 @@ public enum IngressProcess {
         }
 
         let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.required("the queue scripts", logger: logger) { try QueueScripts.bundled(environment: environment) })
-        let services = Self.services(settings: settings, webhooks: webhooks, queue: queue, keys: keys, core: core, redis: redis, database: database, logger: logger)
+        let services = Self.services(settings: settings, webhooks: webhooks, queue: queue, keys: keys, core: core, redis: redis, database: database,
+                                     connect: ConnectRoutes.Configuration(tenants: tenants, oauth: oauth, settings: connect), logger: logger)
         await ProcessBootstrap.run(services, process: "junction-ingress", logger: logger)
         await redis.shutdown()
         await database.shutdown()
@@ -55,12 +67,17 @@ public enum IngressProcess {
     /// `onListening` gets the bound port (the settings may ask for port 0).
     package static func services(
         settings: IngressSettings, webhooks: WebhookSettings, queue: Queue, keys: KeyRing, core: CoreSettings,
-        redis: RedisClient, database: PostgresClient, logger: Logger, onListening: @escaping @Sendable (Int?) -> Void = { _ in }
+        redis: RedisClient, database: PostgresClient, connect: ConnectRoutes.Configuration? = nil, logger: Logger,
+        onListening: @escaping @Sendable (Int?) -> Void = { _ in }
     ) -> [any Service] {
         let endpoints = WebhookEndpointCache(store: WebhookEndpointStore(keys: keys), logger: logger)
         let router = Router()
         HealthRoutes(checks: DependencyChecks(redis: redis, database: database), endpoints: endpoints).register(on: router)
         WebhookRoutes().register(on: router)
+        if let connect {
+            ConnectRoutes(tenants: connect.tenants, oauth: connect.oauth, settings: connect.settings, keys: keys, queue: queue, redis: redis,
+                          database: database, logger: logger).register(on: router)
+        }
         let intake = WebhookIntake(settings: webhooks, endpoints: endpoints, logger: logger)
         // Two round trips in flight: Redis answers one while the next batch forms. More made the
         // batches smaller and cost Redis more per webhook (bench/ingress: 4 in flight gave about

@@ -183,10 +183,10 @@ enum OAuthAPI {
         switch provider {
         case .stripe:
             return json(["access_token": .string(access), "refresh_token": .string(newRefresh), "token_type": "bearer", "scope": "read_write",
-                         "livemode": false, "stripe_user_id": "acct_1SandboxJunction", "stripe_publishable_key": "pk_test_sandbox"])
+                         "livemode": false, "stripe_user_id": .string(AccountsAPI.stripeAccount), "stripe_publishable_key": "pk_test_sandbox"])
         case .square:
             var body: [String: JSONValue] = ["access_token": .string(access), "token_type": "bearer", "expires_at": .string(Timestamp.format(expires!)),
-                                             "merchant_id": "ML8M1AQ1GQG2K", "refresh_token": .string(newRefresh), "short_lived": false]
+                                             "merchant_id": .string(AccountsAPI.squareMerchant), "refresh_token": .string(newRefresh), "short_lived": false]
             if singleUse { body["refresh_token_expires_at"] = .string(Timestamp.format(Date() + 90 * 86400)) }
             return json(.object(body))
         case .quickbooks:
@@ -217,7 +217,7 @@ enum OAuthAPI {
             return world.oauth.access.removeValue(forKey: token) != nil || world.oauth.refresh.removeValue(forKey: token) != nil
         }
         switch provider {
-        case .stripe: return json(["stripe_user_id": "acct_1SandboxJunction"])
+        case .stripe: return json(["stripe_user_id": .string(AccountsAPI.stripeAccount)])
         case .square: return json(["success": .bool(removed)])
         default: return Response(status: .ok)
         }

@@ -65,6 +65,7 @@ struct SandboxMain: AsyncParsableCommand {
         SquareAPI.register(on: router, sandbox: sandbox)
         Mailchimp.register(on: router, sandbox: sandbox)
         QuickBooksAPI.register(on: router, sandbox: sandbox)
+        AccountsAPI.register(on: router, sandbox: sandbox)
         OAuthAPI.register(on: router, sandbox: sandbox, publicURL: { publicURL.value })
         AdminAPI.register(on: router, sandbox: sandbox)
         let seeded = ContinuousClock.now - started

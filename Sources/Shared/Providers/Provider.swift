@@ -1,3 +1,5 @@
+import JunctionCore
+
 /// One third-party provider: everything Junction knows about it, in one value declared in the
 /// provider's folder (`Providers/<Provider>/<Provider>.swift`) and listed once in ``Providers``.
 ///
@@ -48,10 +50,57 @@ public struct ProviderAPI: Sendable {
     /// The published per-connection (per account) limit, the default of `JUNCTION_RATE_LIMIT_<ID>`;
     /// ``RateLimit/off`` where none is published (only the 429 feedback applies then).
     public let connectionLimit: RateLimit
+    /// The cheapest authenticated call, made to check an API key before its connection becomes
+    /// active and to check a connection's health; nil where none is known.
+    public let check: ProviderCheck?
+    /// How an API key goes into `Authorization` (a token from OAuth always goes as `Bearer`).
+    public let apiKeyPresentation: APIKeyPresentation
 
-    public init(baseURL: String, connectionLimit: RateLimit = .off) {
+    public init(baseURL: String, connectionLimit: RateLimit = .off, check: ProviderCheck? = nil,
+                apiKeyPresentation: APIKeyPresentation = .bearer) {
         self.baseURL = baseURL
         self.connectionLimit = connectionLimit
+        self.check = check
+        self.apiKeyPresentation = apiKeyPresentation
+    }
+
+    /// The `Authorization` value for a connection's secret.
+    public func authorization(_ secret: String, isAPIKey: Bool) -> String {
+        guard isAPIKey else { return "Bearer \(secret)" }
+        switch apiKeyPresentation {
+        case .bearer: return "Bearer \(secret)"
+        case .basicPassword: return "Basic " + Base64.encode(Array("junction:\(secret)".utf8))
+        }
+    }
+}
+
+/// How a provider takes an API key.
+public enum APIKeyPresentation: String, Sendable {
+    /// `Authorization: Bearer <key>` (Stripe).
+    case bearer
+    /// HTTP Basic with any user name and the key as password (Mailchimp).
+    case basicPassword
+}
+
+/// A GET that proves a credential works and costs the provider least (Stripe's `/v1/account`,
+/// Mailchimp's `/3.0/ping`).
+public struct ProviderCheck: Sendable {
+    /// The path under the API base URL; `{account}` stands for the connection's account id
+    /// (QuickBooks's realm).
+    public let path: String
+    /// Headers the provider wants on every call (QuickBooks's `Accept: application/json`).
+    public let headers: [(String, String)]
+
+    public init(path: String, headers: [(String, String)] = []) {
+        self.path = path
+        self.headers = headers
+    }
+
+    /// The path for a connection, or nil when the path needs an account id the connection lacks.
+    public func path(account: String?) -> String? {
+        guard path.contains("{account}") else { return path }
+        guard let account, !account.isEmpty else { return nil }
+        return path.replacingOccurrences(of: "{account}", with: account)
     }
 }
 

@@ -118,5 +118,11 @@ public struct HandlerRegistry: Sendable {
     public var types: [String] { handlers.keys.sorted() }
 
     /// The handlers every worker ships with.
-    public static let standard = HandlerRegistry([NoopHandler(), WebhookProcessHandler(), ProviderCheckHandler()])
+    public static func standard(connections: ConnectionServices) -> HandlerRegistry {
+        HandlerRegistry([
+            NoopHandler(), WebhookProcessHandler(), ProviderCheckHandler(),
+            OAuthExchangeHandler(connections), TokenRefreshHandler(connections), ConnectionCheckHandler(connections),
+            ConnectionRevokeHandler(connections),
+        ])
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Standard base64 (RFC 4648, with padding) written straight into a string's storage: the
 /// ingress encodes every webhook body it stores.
 public enum Base64 {
@@ -43,5 +45,20 @@ public enum Base64 {
             }
             return written
         }
+    }
+}
+
+/// Base64url without padding (RFC 4648 §5), as JWTs, PKCE and OAuth states use it.
+public enum Base64URL {
+    public static func encode(_ bytes: [UInt8]) -> String {
+        Base64.encode(bytes).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Nil when `text` is not base64url (padding is optional).
+    public static func decode(_ text: String) -> [UInt8]? {
+        var base = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base.utf8.count % 4 != 0 { base += "=" }
+        return Data(base64Encoded: base).map(Array.init)
     }
 }

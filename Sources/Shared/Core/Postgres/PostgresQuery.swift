@@ -48,6 +48,12 @@ public struct PostgresQuery: Sendable, ExpressibleByStringInterpolation {
             sql += "$\(parameters.count)"
         }
 
+        /// SQL text written into the statement as is: only a literal in Junction's code (a column
+        /// list shared by several queries), never a value.
+        public mutating func appendInterpolation(sql literal: StaticString) {
+            sql += literal.description
+        }
+
         /// Binds `value` as the next parameter, `NULL` when nil.
         public mutating func appendInterpolation(_ value: (some PostgresEncodable)?) {
             parameters.append(value?.postgresParameter ?? .null)

@@ -7,5 +7,5 @@ extension OAuthDescription {
         authorizeURL: "https://www.dropbox.com/oauth2/authorize", tokenURL: "https://api.dropboxapi.com/oauth2/token",
         revokeURL: "https://api.dropboxapi.com/2/auth/token/revoke", defaultScopes: ["account_info.read", "files.metadata.read"],
         pkce: true, clientAuthentication: .form, extraAuthorizeParameters: [OAuthParameter("token_access_type", "offline")],
-        refresh: .reusable, accessTokenLifetime: .seconds(4 * 3600))
+        refresh: .reusable, accessTokenLifetime: .seconds(4 * 3600), revocation: .bearer)
 }

@@ -6,5 +6,5 @@ extension OAuthDescription {
     static let hubSpot = OAuthDescription(
         authorizeURL: "https://app.hubspot.com/oauth/authorize", tokenURL: "https://api.hubapi.com/oauth/v1/token",
         revokeURL: "https://api.hubapi.com/oauth/v1/refresh-tokens/{token}", defaultScopes: ["crm.objects.contacts.read"],
-        pkce: false, clientAuthentication: .form, refresh: .reusable, accessTokenLifetime: .seconds(1800))
+        pkce: false, clientAuthentication: .form, refresh: .reusable, accessTokenLifetime: .seconds(1800), revocation: .deleteToken)
 }

@@ -6,5 +6,6 @@ extension OAuthDescription {
     static let mailchimp = OAuthDescription(
         authorizeURL: "https://login.mailchimp.com/oauth2/authorize", tokenURL: "https://login.mailchimp.com/oauth2/token",
         revokeURL: nil, defaultScopes: [], pkce: false, clientAuthentication: .form,
-        afterExchange: URL(string: "https://login.mailchimp.com/oauth2/metadata")!, refresh: .none, accessTokenLifetime: nil)
+        afterExchange: URL(string: "https://login.mailchimp.com/oauth2/metadata")!, refresh: .none, accessTokenLifetime: nil,
+        accountID: .afterExchange("dc"))
 }

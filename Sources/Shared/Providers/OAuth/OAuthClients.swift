@@ -1,9 +1,10 @@
+import Foundation
 import JunctionCore
 import Logging
 
 /// Junction's OAuth client registration with each provider, read once at start-up from
 /// `JUNCTION_OAUTH_<ID>_CLIENT_ID` and `_CLIENT_SECRET`, with optional `_SCOPES` (separated by
-/// spaces or commas) and `_AUTHORIZE_URL`, `_TOKEN_URL`, `_REVOKE_URL` (the sandbox, locally and
+/// spaces or commas) and `_AUTHORIZE_URL`, `_TOKEN_URL`, `_REVOKE_URL`, `_METADATA_URL` (the sandbox, locally and
 /// in tests). A provider with neither id nor secret is not configured, and says so
 /// (``status(of:)``); one with only one of the two stops the process, naming the other: a
 /// half-configured provider would fail only when a tenant tries to connect.
@@ -17,6 +18,8 @@ public struct OAuthClients: Sendable {
         public let authorizeURL: String
         public let tokenURL: String
         public let revokeURL: String?
+        /// The call after the exchange (Mailchimp's metadata), as configured (`_METADATA_URL`).
+        public let afterExchangeURL: String?
         /// The provider's flow: PKCE, client authentication, refresh behaviour, …
         public let flow: OAuthDescription
 
@@ -64,6 +67,7 @@ public struct OAuthClients: Sendable {
                 providerID: provider.id, clientID: id, clientSecret: secret, scopes: scopes,
                 authorizeURL: try url("AUTHORIZE_URL", description.authorizeURL), tokenURL: try url("TOKEN_URL", description.tokenURL),
                 revokeURL: try description.revokeURL.map { (revoke: String) throws(ConfigurationError) in try url("REVOKE_URL", revoke) },
+                afterExchangeURL: try description.afterExchange.map { (after: URL) throws(ConfigurationError) in try url("METADATA_URL", after.absoluteString) },
                 flow: description)
         }
         byProvider = clients

@@ -36,12 +36,22 @@ public struct OAuthDescription: Sendable {
     public let refresh: RefreshBehaviour
     /// How long an access token lives; nil when it does not expire.
     public let accessTokenLifetime: Duration?
+    /// How token requests are encoded: a form (RFC 6749), or Square's JSON.
+    public let tokenRequestEncoding: TokenRequestEncoding
+    /// Whether the client secret goes with a PKCE exchange (false for Square, whose PKCE flow
+    /// sends the verifier instead of the secret).
+    public let secretWithPKCE: Bool
+    /// Where the connection's account id comes from; nil where the provider gives none.
+    public let accountID: AccountIDSource?
+    /// How tokens are revoked at ``revokeURL``.
+    public let revocation: Revocation
 
     public init(
         authorizeURL: String, tokenURL: String, revokeURL: String?, defaultScopes: [String], scopeSeparator: String = " ",
         pkce: Bool, clientAuthentication: ClientAuthentication, extraAuthorizeParameters: [OAuthParameter] = [],
         extraTokenParameters: [OAuthParameter] = [], callbackParameters: [String] = [], afterExchange: URL? = nil,
-        refresh: RefreshBehaviour, accessTokenLifetime: Duration?
+        refresh: RefreshBehaviour, accessTokenLifetime: Duration?, tokenRequestEncoding: TokenRequestEncoding = .form,
+        secretWithPKCE: Bool = true, accountID: AccountIDSource? = nil, revocation: Revocation = .form
     ) {
         self.authorizeURL = authorizeURL
         self.tokenURL = tokenURL
@@ -56,6 +66,45 @@ public struct OAuthDescription: Sendable {
         self.afterExchange = afterExchange
         self.refresh = refresh
         self.accessTokenLifetime = accessTokenLifetime
+        self.tokenRequestEncoding = tokenRequestEncoding
+        self.secretWithPKCE = secretWithPKCE
+        self.accountID = accountID
+        self.revocation = revocation
+    }
+
+    public enum TokenRequestEncoding: String, Sendable, Equatable {
+        /// `application/x-www-form-urlencoded`.
+        case form
+        /// `application/json` (Square).
+        case json
+    }
+
+    /// Which answer names the account a connection reaches.
+    public enum AccountIDSource: Sendable, Equatable {
+        /// A field of the token endpoint's answer (Stripe's `stripe_user_id`, Square's `merchant_id`).
+        case tokenResponse(String)
+        /// A parameter of the callback (QuickBooks's `realmId`, Shopify's `shop`).
+        case callback(String)
+        /// A field of the ``afterExchange`` call's answer (Mailchimp's `dc`).
+        case afterExchange(String)
+    }
+
+    /// How a revoke request is made.
+    public enum Revocation: String, Sendable, Equatable {
+        /// RFC 7009: `token=<refresh or access token>` in a form, the client authenticated as at the
+        /// token endpoint (Google, Box).
+        case form
+        /// `{"token": <refresh token>}` as JSON with HTTP Basic client authentication (QuickBooks).
+        case jsonToken = "json_token"
+        /// Square: `{"client_id", "access_token"}` as JSON with `Authorization: Client <secret>`.
+        case squareClient = "square_client"
+        /// Stripe Connect: `client_id` and `stripe_user_id` in a form, the platform's secret key as
+        /// bearer.
+        case stripeDeauthorize = "stripe_deauthorize"
+        /// The access token as bearer and no body (Dropbox).
+        case bearer
+        /// `DELETE` of the revoke URL with `{token}` replaced by the refresh token (HubSpot).
+        case deleteToken = "delete_token"
     }
 
     /// How a client authenticates at the token endpoint.

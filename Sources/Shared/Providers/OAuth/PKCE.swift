@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JunctionCore
 
 /// PKCE with S256 (RFC 7636): the verifier the connect flow keeps with its `state`, and the
 /// challenge the authorize URL carries.
@@ -15,8 +16,5 @@ public enum PKCE {
         base64URL(Array(SHA256.hash(data: Array(verifier.utf8))))
     }
 
-    static func base64URL(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
+    static func base64URL(_ bytes: [UInt8]) -> String { Base64URL.encode(bytes) }
 }

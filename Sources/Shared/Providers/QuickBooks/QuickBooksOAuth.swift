@@ -6,5 +6,6 @@ extension OAuthDescription {
     static let quickBooks = OAuthDescription(
         authorizeURL: "https://appcenter.intuit.com/connect/oauth2", tokenURL: "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
         revokeURL: "https://developer.api.intuit.com/v2/oauth2/tokens/revoke", defaultScopes: ["com.intuit.quickbooks.accounting"],
-        pkce: false, clientAuthentication: .basic, callbackParameters: ["realmId"], refresh: .rotating, accessTokenLifetime: .seconds(3600))
+        pkce: false, clientAuthentication: .basic, callbackParameters: ["realmId"], refresh: .rotating, accessTokenLifetime: .seconds(3600),
+        accountID: .callback("realmId"), revocation: .jsonToken)
 }

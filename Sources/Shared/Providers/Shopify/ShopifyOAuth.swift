@@ -8,5 +8,5 @@ extension OAuthDescription {
         authorizeURL: "https://{shop}/admin/oauth/authorize", tokenURL: "https://{shop}/admin/oauth/access_token", revokeURL: nil,
         defaultScopes: ["read_customers", "read_orders", "read_products"], scopeSeparator: ",", pkce: false, clientAuthentication: .form,
         extraAuthorizeParameters: [OAuthParameter("expiring", "1")], callbackParameters: ["shop"], refresh: .rotating,
-        accessTokenLifetime: .seconds(3600))
+        accessTokenLifetime: .seconds(3600), accountID: .callback("shop"))
 }

@@ -8,5 +8,6 @@ extension OAuthDescription {
         authorizeURL: "https://connect.squareup.com/oauth2/authorize", tokenURL: "https://connect.squareup.com/oauth2/token",
         revokeURL: "https://connect.squareup.com/oauth2/revoke",
         defaultScopes: ["MERCHANT_PROFILE_READ", "CUSTOMERS_READ", "CUSTOMERS_WRITE", "ITEMS_READ", "INVENTORY_READ", "PAYMENTS_READ", "ORDERS_READ"],
-        pkce: true, clientAuthentication: .form, refresh: .singleUse, accessTokenLifetime: .seconds(30 * 86_400))
+        pkce: true, clientAuthentication: .form, refresh: .singleUse, accessTokenLifetime: .seconds(30 * 86_400),
+        tokenRequestEncoding: .json, secretWithPKCE: false, accountID: .tokenResponse("merchant_id"), revocation: .squareClient)
 }

@@ -6,5 +6,6 @@ extension OAuthDescription {
     static let stripe = OAuthDescription(
         authorizeURL: "https://connect.stripe.com/oauth/authorize", tokenURL: "https://connect.stripe.com/oauth/token",
         revokeURL: "https://connect.stripe.com/oauth/deauthorize", defaultScopes: ["read_write"],
-        pkce: false, clientAuthentication: .form, refresh: .none, accessTokenLifetime: nil)
+        pkce: false, clientAuthentication: .form, refresh: .none, accessTokenLifetime: nil,
+        accountID: .tokenResponse("stripe_user_id"), revocation: .stripeDeauthorize)
 }

@@ -1,0 +1,34 @@
+import Foundation
+import JunctionCore
+import JunctionStores
+
+/// `token.refresh` (on `high`, from the scheduler or `junction connections refresh`): refreshes
+/// the connection's access token if it expires within `JUNCTION_TOKEN_REFRESH_MARGIN`, or always
+/// with `"force": true`, the way every refresh runs (``ConnectionAccess``). A connection that is
+/// no longer active, or was refreshed by someone else meanwhile, needs nothing.
+public struct TokenRefreshHandler: JobHandler {
+    public static let jobType = "token.refresh"
+    public let type = Self.jobType
+    let services: ConnectionServices
+
+    public init(_ services: ConnectionServices) {
+        self.services = services
+    }
+
+    public func run(_ job: JobContext) throws {
+        let id = try job.connectionID()
+        let database = try job.database()
+        guard let connection = try services.store.find(id, on: database) else { return }
+        guard connection.status == .active else {
+            job.logger.info("not refreshing: the connection is \(connection.status.rawValue)", metadata: ["connection": .string(id.uuidString.lowercased())])
+            return
+        }
+        guard let credential = try services.vault.read(id, on: database), credential.tokens.refresh != nil else {
+            job.logger.info("not refreshing: the connection has no refresh token", metadata: ["connection": .string(id.uuidString.lowercased())])
+            return
+        }
+        let force = job.payload["force"]?.boolValue ?? false
+        try ConnectionAccess(services, job: job).refresh(connection, seen: force ? credential.version : nil,
+                                                         margin: force ? nil : services.settings.refreshMargin)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import JunctionCore
+import JunctionProviders
+import JunctionQueue
+import JunctionStores
+import Testing
+
+/// The connect flow end to end: the real ingress and worker processes, the sandbox as each
+/// provider, Redis and PostgreSQL.
+@Suite("Connect flow", .serialized)
+struct ConnectFlowTests {
+    @Test func eachProviderConnectsToAnActiveConnectionWithEncryptedCredentialsAndItsAccount() async throws {
+        try await ConnectStack.with { stack in
+            let expected = ["stripe": "acct_1SandboxJunction", "square": "ML8M1AQ1GQG2K", "quickbooks": SandboxClient.quickBooksRealm, "mailchimp": "us6"]
+            for provider in ConnectStack.providers {
+                let id = try await stack.connect(provider, tenant: "tenant-a")
+                let connection = try #require(try await stack.connection(id))
+                #expect(connection.status == .active && connection.tenant == "tenant-a" && connection.provider == provider)
+                #expect(connection.externalAccountID == expected[provider], "\(provider): \(connection.externalAccountID ?? "none")")
+                let credential = try #require(try await stack.credential(id), "\(provider) has credentials")
+                #expect(!credential.tokens.access.isEmpty && credential.keyID == "test1")
+                switch provider {
+                case "square", "quickbooks":
+                    #expect(credential.tokens.refresh != nil && credential.tokens.expiresAt != nil, "\(provider) tokens expire and refresh")
+                case "mailchimp":
+                    #expect(credential.tokens.expiresAt == nil && connection.metadata["api_endpoint"]?.stringValue == stack.sandbox.url)
+                default:
+                    #expect(credential.tokens.expiresAt == nil)
+                }
+                // The token works: the worker's health check with it passes.
+                try await stack.enqueue([JobRequest(type: "connection.check", payload: ["connection": .string(id.uuidString.lowercased())], priority: .high)])
+                let checked = try await stack.waitFor(id, "\(provider) checked") { $0.health["last_check"]?["status"]?.intValue != nil }
+                #expect(checked.health["last_check"]?["status"]?.intValue == 200, "\(provider): \(checked.health)")
+                let events = try await stack.onDatabase { try ConnectionStore().events(id, on: $0) }
+                #expect(events.map(\.event) == ["created", "status"] && events.last?.toStatus == "active" && events.last?.actor.hasPrefix("worker:") == true)
+            }
+            // Square's flow is PKCE: the exchange carried the verifier, and no client secret.
+            let exchange = try #require(try await stack.tokenCalls("square", grant: "authorization_code").first?["body"] as? String)
+            #expect(exchange.contains("code_verifier") && !exchange.contains("client_secret"))
+            let codes = try await stack.tokenCalls("quickbooks", grant: "authorization_code")
+            #expect(codes.count == 1 && ((codes[0]["body"] as? String) ?? "").contains("redirect_uri=http%3A%2F%2Fjunction.test%2Foauth%2Fquickbooks%2Fcallback"))
+        }
+    }
+
+    @Test func refusalsEndCleanlyAndStoreNothing() async throws {
+        try await ConnectStack.with { stack in
+
+            // A return URL outside the allow-list, an unknown provider, no or a bad token.
+            let open = try await stack.initiate("square", tenant: "t", query: "return_url=https://evil.example/steal")
+            #expect(open.status == 400 && open.text.contains("return-url-not-allowed"))
+            #expect(try await stack.initiate("nosuch", tenant: "t").status == 404)
+            let anonymous = try await stack.get("\(stack.ingressURL)/oauth/square/initiate?mode=json")
+            #expect(anonymous.status == 401 && anonymous.header("Content-Type") == "application/problem+json")
+            for bad in [ConnectStack.token(tenant: "t", algorithm: "none"), ConnectStack.token(tenant: "t", issuer: "https://other/"),
+                        ConnectStack.token(tenant: "t", audience: "someone-else"), ConnectStack.token(tenant: "t", expires: Date() - 120),
+                        ConnectStack.token(tenant: "t", secret: "another-secret-that-is-long-enough-000000")] {
+                let refused = try await stack.get("\(stack.ingressURL)/oauth/square/initiate?mode=json", headers: [("Authorization", "Bearer \(bad)")])
+                #expect(refused.status == 401, "\(refused.status) \(refused.text)")
+            }
+            // Another tenant's connection cannot be reconnected: it reads as absent.
+            let theirs = try await stack.connect("square", tenant: "tenant-b")
+            let stolen = try await stack.initiate("square", tenant: "tenant-a", query: "connection=\(theirs.uuidString.lowercased())")
+            #expect(stolen.status == 404)
+
+            // A state never issued, and one used twice.
+            let forged = try await stack.get("\(stack.ingressURL)/oauth/square/callback?code=abc&state=\(OAuthStateRecord.newState())")
+            #expect(forged.status == 400 && forged.text.contains("invalid_state"))
+            let started = try stack.sandbox.json(try await stack.initiate("quickbooks", tenant: "tenant-a"))
+            let id = try ConnectStack.connectionID(started)
+            let location = try await stack.authorize(try ConnectStack.authorizeURL(started))
+            #expect(ConnectStack.query((try await stack.callback(location)).header("Location"))["status"] == "connected")
+            let reused = try await stack.callback(location)
+            #expect(reused.status == 400 && reused.text.contains("invalid_state"), "a state is consumed once")
+            #expect(try await stack.connection(id)?.status == .active, "the reuse changed nothing")
+
+            // The provider's denial: the connection is in error, the tenant is told.
+            let denied = try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a"))
+            let deniedID = try ConnectStack.connectionID(denied)
+            let deniedState = try #require(ConnectStack.query(denied["authorize_url"] as? String)["state"])
+            let answer = try await stack.get("\(stack.ingressURL)/oauth/square/callback?error=access_denied&error_description=user+said+no&state=\(deniedState)")
+            let redirect = ConnectStack.query(answer.header("Location"))
+            #expect(answer.status == 302 && answer.header("Location")?.hasPrefix(ConnectStack.returnURL) == true)
+            #expect(redirect["status"] == "error" && redirect["reason"] == "access_denied" && redirect["connection"] == deniedID.uuidString.lowercased())
+            let deniedConnection = try #require(try await stack.connection(deniedID))
+            #expect(deniedConnection.status == .error && deniedConnection.reason?.contains("access_denied") == true)
+            #expect(try await stack.credential(deniedID) == nil)
+
+            // An expired state (Redis dropped it): refused like a forged one.
+            let expiring = try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a"))
+            let expiringLocation = try await stack.authorize(try ConnectStack.authorizeURL(expiring))
+            let expiringState = try #require(ConnectStack.query(expiringLocation)["state"])
+            let namespace = RedisNamespace(stack.queue.settings.keys.namespace)
+            let redis = stack.stack.redis
+            _ = try await TestStack.onThread { try RedisConnection(redis).command("PEXPIRE", RedisArgument(OAuthStateRecord.key(expiringState, namespace: namespace)), "1") }
+            try await Task.sleep(for: .milliseconds(20))
+            #expect(try await stack.callback(expiringLocation).status == 400)
+
+            // A code the provider refuses (forged, or its PKCE verifier wrong): the worker's exchange
+            // fails, the connection is in error, nothing is stored, the tenant is redirected with the reason.
+            let bad = try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a"))
+            let badID = try ConnectStack.connectionID(bad)
+            let badState = try #require(ConnectStack.query(bad["authorize_url"] as? String)["state"])
+            let failed = try await stack.get("\(stack.ingressURL)/oauth/square/callback?code=code_forged&state=\(badState)")
+            let failure = ConnectStack.query(failed.header("Location"))
+            #expect(failure["status"] == "error" && failure["reason"] == "exchange_failed", "\(failed.header("Location") ?? failed.text)")
+            let badConnection = try #require(try await stack.connection(badID))
+            #expect(badConnection.status == .error && badConnection.reason?.contains("invalid_grant") == true, "\(badConnection.reason ?? "")")
+            #expect(try await stack.credential(badID) == nil)
+        }
+    }
+
+    @Test func aWrongPKCEVerifierIsRefusedByTheProviderAndStoresNothing() async throws {
+        try await ConnectStack.with { stack in
+            let started = try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a"))
+            let id = try ConnectStack.connectionID(started)
+            let location = try await stack.authorize(try ConnectStack.authorizeURL(started))
+            let code = try #require(ConnectStack.query(location)["code"])
+            // The exchange a callback would enqueue, with another verifier than the challenge's.
+            let keys = try KeyRing(parsing: TestStack.encryptionKeys)
+            let exchange = OAuthExchangeRequest(connection: id, tenant: "tenant-a", provider: "square", code: code, verifier: PKCE.newVerifier(),
+                                                redirectURI: "\(ConnectStack.publicURL)/oauth/square/callback", account: nil)
+            try await stack.enqueue([JobRequest(type: OAuthExchangeRequest.jobType, payload: exchange.payload(keys: keys), priority: .critical,
+                                                connection: id.uuidString.lowercased())])
+            let failed = try await stack.waitFor(id, "the exchange failed") { $0.status == .error }
+            #expect(failed.reason?.contains("code_verifier does not match") == true, "\(failed.reason ?? "")")
+            #expect(try await stack.credential(id) == nil)
+        }
+    }
+}
