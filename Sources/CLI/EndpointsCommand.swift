@@ -229,11 +229,16 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             let (store, database) = try EndpointsCommand.open()
             let counts = try EndpointsCommand.run { try store.countByKey(on: database) }
-            for id in store.keys.ids {
-                print("\(id)\(id == store.keys.activeID ? " (active)" : "")  \(counts[id] ?? 0) webhook endpoint\(counts[id] == 1 ? "" : "s")")
+            let credentials = try EndpointsCommand.run { try CredentialVault(keys: store.keys).countByKey(on: database) }
+            func counted(_ id: String) -> String {
+                let endpoints = counts[id] ?? 0, sealed = credentials[id] ?? 0
+                return "\(endpoints) webhook endpoint\(endpoints == 1 ? "" : "s"), \(sealed) credential\(sealed == 1 ? "" : "s")"
             }
-            for (id, count) in counts.sorted(by: { $0.key < $1.key }) where !store.keys.ids.contains(id) {
-                print("\(id) (MISSING from \(KeyRing.variable))  \(count) webhook endpoint\(count == 1 ? "" : "s")")
+            for id in store.keys.ids {
+                print("\(id)\(id == store.keys.activeID ? " (active)" : "")  \(counted(id))")
+            }
+            for id in Set(counts.keys).union(credentials.keys).sorted() where !store.keys.ids.contains(id) {
+                print("\(id) (MISSING from \(KeyRing.variable))  \(counted(id))")
             }
         }
     }
@@ -249,7 +254,18 @@ struct KeysCommand: ParsableCommand {
                 total += done
                 if done < 500 { break }
             }
-            print("re-encrypted \(total) webhook endpoint\(total == 1 ? "" : "s") under \(store.keys.activeID)")
+            let vault = CredentialVault(keys: store.keys)
+            var credentials = 0
+            while true {
+                // Batches of 500 in their own transactions: a running system's refreshes wait at most
+                // one batch, and a stopped run resumes where it was (what is left is what is not yet
+                // under the active key).
+                let done = try EndpointsCommand.run { try vault.reencrypt(batch: 500, on: database) }
+                credentials += done
+                if done > 0 { print("re-encrypted \(credentials) credentials so far") }
+                if done == 0 { break }
+            }
+            print("re-encrypted \(total) webhook endpoint\(total == 1 ? "" : "s") and \(credentials) credential\(credentials == 1 ? "" : "s") under \(store.keys.activeID)")
         }
     }
 }

@@ -7,7 +7,8 @@ import Logging
 
 /// The scheduler's thread, with its own Redis and PostgreSQL connections. Every tick it takes or
 /// renews the leadership lease; while it leads it fires due schedules, promotes due delayed jobs,
-/// recovers expired leases and, now and then, applies retention and re-seals secrets that are not
+/// recovers expired leases, enqueues token refreshes and connection checks (``ConnectionUpkeep``)
+/// and, now and then, applies retention and re-seals secrets that are not
 /// under the active encryption key. Followers only try the lease.
 struct SchedulerLoop: Sendable {
     let settings: SchedulerSettings
@@ -15,6 +16,7 @@ struct SchedulerLoop: Sendable {
     let queue: Queue
     let lease: LeaderLease
     let keys: KeyRing
+    let connections: ConnectionSettings
     let logger: Logger
 
     /// The loop, for a ``BackgroundThread``: runs until `stopped` is set, then gives the
@@ -29,6 +31,8 @@ struct SchedulerLoop: Sendable {
         var postgres: PostgresConnection?
         var leading = false
         var nextRetention = ContinuousClock.now
+        let upkeep = ConnectionUpkeep(queue: queue, settings: connections)
+        var nextUpkeep = ContinuousClock.now
         while !stopped.isSet {
             let tickStarted = ContinuousClock.now
             do {
@@ -62,6 +66,15 @@ struct SchedulerLoop: Sendable {
                             "requeued": .stringConvertible(done.requeued), "dead_letters": .stringConvertible(done.dead),
                         ])
                     }
+                    if ContinuousClock.now >= nextUpkeep {
+                        nextUpkeep = ContinuousClock.now + ConnectionUpkeep.interval
+                        let enqueued = try upkeep.run(database: database, redis: connection)
+                        if enqueued != ConnectionUpkeep.Enqueued() {
+                            logger.info("enqueued connection upkeep", metadata: [
+                                "token_refreshes": .stringConvertible(enqueued.refreshes), "checks": .stringConvertible(enqueued.checks),
+                            ])
+                        }
+                    }
                     if ContinuousClock.now >= nextRetention {
                         nextRetention = ContinuousClock.now + settings.retentionInterval
                         let removed = try retention.run(database: database, redis: connection)
@@ -72,9 +85,10 @@ struct SchedulerLoop: Sendable {
                             ])
                         }
                         let resealed = try WebhookEndpointStore(keys: keys).reencrypt(limit: 1000, on: database)
-                        if resealed > 0 {
-                            logger.info("re-encrypted webhook endpoint secrets under the active key", metadata: [
-                                "endpoints": .stringConvertible(resealed), "key_id": .string(keys.activeID),
+                        let credentials = try CredentialVault(keys: keys).reencrypt(batch: 1000, on: database)
+                        if resealed + credentials > 0 {
+                            logger.info("re-encrypted secrets under the active key", metadata: [
+                                "endpoints": .stringConvertible(resealed), "credentials": .stringConvertible(credentials), "key_id": .string(keys.activeID),
                             ])
                         }
                     }

@@ -2,29 +2,33 @@ import Foundation
 import JunctionCoordination
 import JunctionCore
 import JunctionQueue
+import JunctionStores
 import Logging
 import ServiceLifecycle
 
 /// `junction-scheduler`: fires periodic jobs from the `schedules` table, promotes delayed jobs,
-/// recovers expired leases and applies retention. Run two or three replicas; one leads.
+/// recovers expired leases, keeps connections' tokens fresh and applies retention. Run two or three replicas; one leads.
 public struct SchedulerProcess: Service {
     let settings: SchedulerSettings
     let core: CoreSettings
     let queue: Queue
     let coordination: Coordination
     let keys: KeyRing
+    let connections: ConnectionSettings
     let logger: Logger
 
     public static func main() async throws {
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-scheduler", environment: environment)
-        let (settings, queueSettings, keys) = ProcessBootstrap.settings(process: "junction-scheduler") { () throws(ConfigurationError) in
-            (try SchedulerSettings(environment: environment), try QueueSettings(environment: environment), try KeyRing(environment: environment))
+        let (settings, queueSettings, keys, connections) = ProcessBootstrap.settings(process: "junction-scheduler") { () throws(ConfigurationError) in
+            (try SchedulerSettings(environment: environment), try QueueSettings(environment: environment), try KeyRing(environment: environment),
+             try ConnectionSettings(environment: environment))
         }
         let logger = Logger(label: "junction.scheduler")
         let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.required("the queue scripts", logger: logger) { try QueueScripts.bundled(environment: environment) })
         let coordination = Coordination(namespace: queueSettings.keys.namespace, scripts: ProcessBootstrap.required("the coordination scripts", logger: logger) { try CoordinationScripts.bundled(environment: environment) })
-        let process = SchedulerProcess(settings: settings, core: core, queue: queue, coordination: coordination, keys: keys, logger: logger)
+        let process = SchedulerProcess(settings: settings, core: core, queue: queue, coordination: coordination, keys: keys,
+                                       connections: connections, logger: logger)
         await ProcessBootstrap.run(process, process: "junction-scheduler", logger: logger)
     }
 
@@ -32,7 +36,7 @@ public struct SchedulerProcess: Service {
         guard try await ProcessBootstrap.waitForDependencies(core, logger: logger) else { return }
         let owner = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
         let lease = LeaderLease(coordination, owner: owner, length: settings.lease)
-        let scheduler = SchedulerLoop(settings: settings, core: core, queue: queue, lease: lease, keys: keys, logger: logger)
+        let scheduler = SchedulerLoop(settings: settings, core: core, queue: queue, lease: lease, keys: keys, connections: connections, logger: logger)
         let loop = BackgroundThread(name: "scheduler") { stopped in scheduler.loop(until: stopped) }
         loop.start()
         logger.info("scheduler started", metadata: [

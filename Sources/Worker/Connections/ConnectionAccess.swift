@@ -116,7 +116,11 @@ public final class ConnectionAccess {
         let lock = held!
         defer { _ = try? services.locks.release(lock, on: job.redis) }
 
-        // 2. Re-read under the lock.
+        // 2. Re-read under the lock: the connection (another refresher may have given up on it)
+        //    and the credential (another may have refreshed it).
+        guard let latest = try services.store.find(id, on: database), latest.status == .active else {
+            throw JobFailure.unauthorized("connection \(id.uuidString.lowercased()) is no longer active; not refreshing")
+        }
         guard let current = try services.vault.read(id, on: database) else { throw JobFailure.permanent("connection \(id.uuidString.lowercased()) has no credentials") }
         if usable(current) {
             logger.debug("token already fresh", metadata: ["connection": .string(id.uuidString.lowercased()), "version": .stringConvertible(current.version)])
@@ -206,7 +210,8 @@ public final class ConnectionAccess {
         ]
         if client.flow.refresh == .singleUse {
             logger.error("an earlier refresh presented this single-use refresh token and never stored the answer; not presenting it again", metadata: metadata)
-            try services.vault.endRefresh(id, on: database)
+            // The marker stays until the tenant reconnects (storing new credentials removes it):
+            // every later refresh finds it and presents nothing.
             try markNeedsReauth(connection, reason: "refresh_interrupted: a refresh by \(interrupted.worker) at \(Timestamp.format(interrupted.startedAt)) presented the single-use refresh token and its answer was never stored, so the provider has rotated it; the tenant must reconnect")
             throw JobFailure.unauthorized("connection \(id.uuidString.lowercased()): an interrupted refresh consumed the single-use refresh token")
         }

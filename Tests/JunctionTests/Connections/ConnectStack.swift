@@ -74,10 +74,20 @@ final class ConnectStack: @unchecked Sendable {
         do {
             try await body(stack)
         } catch {
+            print(stack.logs())
             try? await stack.stop()
             throw error
         }
+        if ProcessInfo.processInfo.environment["JUNCTION_TEST_LOGS"] != nil { print(stack.logs()) }
         try await stack.stop()
+    }
+
+    /// The processes' warnings and errors, for a failing test's report.
+    func logs() -> String {
+        ([("ingress", ingress)] + workers.map { ("worker", $0) }).map { name, process in
+            let lines = process.lines.filter { $0.contains("\"level\":\"warning\"") || $0.contains("\"level\":\"error\"") || $0.contains("token") || $0.contains("refresh") }
+            return "--- \(name)\n" + lines.suffix(40).joined(separator: "\n") + "\n" + process.standardError.suffix(2000)
+        }.joined(separator: "\n")
     }
 
     func startWorker(_ extra: [String: String] = [:]) async throws {

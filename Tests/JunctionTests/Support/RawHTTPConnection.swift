@@ -21,10 +21,10 @@ final class RawHTTPConnection {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else {
-            close(descriptor)
-            throw StackError("connect to port \(port) failed: errno \(errno)")
-        }
+        // No close here: the object is fully initialised, so throwing runs deinit, which closes
+        // the socket. Closing it here too closed whatever another thread had opened under the
+        // same number meanwhile (a Redis connection once read an HTTP answer that way).
+        guard connected == 0 else { throw StackError("connect to port \(port) failed: errno \(errno)") }
     }
 
     deinit { close(descriptor) }

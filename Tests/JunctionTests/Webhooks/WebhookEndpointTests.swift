@@ -323,7 +323,7 @@ struct IngressEndpointTests {
         #expect(stored?.secrets == ["gh-secret-2", "gh-secret-1"])
         let status = try ChildProcess(junction: "junction", arguments: ["keys", "status"], environment: environment)
         #expect(try await status.exitStatus() == 0)
-        #expect(status.lines == ["test1 (active)  2 webhook endpoints"])
+        #expect(status.lines == ["test1 (active)  2 webhook endpoints, 0 credentials"])
         let missing = try ChildProcess(junction: "junction", arguments: ["endpoints", "remove", "github", "nope"], environment: environment)
         #expect(try await missing.exitStatus() == 66)
         #expect(missing.standardError.contains("no github endpoint is named nope"))
