@@ -180,6 +180,9 @@ struct ConnectionsCommand: ParsableCommand {
                 current?.status != .active || ((try? context.vault.read(connection.id, on: context.database)?.version) ?? before) != before
             }
             print(after.map(ConnectionsCommand.line) ?? "the connection is gone")
+            if let credential = try? context.vault.read(connection.id, on: context.database) {
+                print("credential  v\(credential.version) (was v\(before.map(String.init) ?? "-")); expires \(credential.tokens.expiresAt.map(Timestamp.format) ?? "never")")
+            }
         }
     }
 

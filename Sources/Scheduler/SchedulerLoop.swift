@@ -72,6 +72,7 @@ struct SchedulerLoop: Sendable {
                         if enqueued != ConnectionUpkeep.Enqueued() {
                             logger.info("enqueued connection upkeep", metadata: [
                                 "token_refreshes": .stringConvertible(enqueued.refreshes), "checks": .stringConvertible(enqueued.checks),
+                                "abandoned_flows": .stringConvertible(enqueued.abandoned),
                             ])
                         }
                     }

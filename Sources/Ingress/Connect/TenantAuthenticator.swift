@@ -30,6 +30,12 @@ public struct TenantAuthenticator: Sendable {
         public var roles: Set<String>
 
         public var isAdmin: Bool { roles.contains("admin") }
+
+        public init(id: String, subject: String?, roles: Set<String>) {
+            self.id = id
+            self.subject = subject
+            self.roles = roles
+        }
     }
 
     public let algorithm: Algorithm

@@ -8,7 +8,9 @@ import JunctionStores
 /// `JUNCTION_TOKEN_REFRESH_MARGIN`, and `connection.check` (on `low`) for active connections whose
 /// token never expires and that were not checked within `JUNCTION_CONNECTION_CHECK_INTERVAL`.
 /// Both are idempotent: one refresh per connection and expiry, one check per connection and
-/// interval (the queue's dedupe keys), so a scheduler that takes over re-enqueues nothing.
+/// interval (the queue's dedupe keys), so a scheduler that takes over re-enqueues nothing. OAuth
+/// connections still `pending` once their flow's state has expired (the tenant never came back
+/// from the provider) become `error`, so listings do not fill with flows nobody finishes.
 struct ConnectionUpkeep: Sendable {
     let queue: Queue
     let settings: ConnectionSettings
@@ -18,7 +20,12 @@ struct ConnectionUpkeep: Sendable {
     struct Enqueued: Sendable, Equatable {
         var refreshes = 0
         var checks = 0
+        var abandoned = 0
     }
+
+    /// A pending flow is abandoned this long after it started: the state's lifetime, and a
+    /// margin for an exchange still running.
+    static let abandonedAfter = OAuthStateRecord.lifetime + .seconds(300)
 
     func run(database: PostgresConnection, redis: RedisConnection, now: Date = Date()) throws -> Enqueued {
         let margin = Int64(settings.refreshMargin / .milliseconds(1))
@@ -53,8 +60,18 @@ struct ConnectionUpkeep: Sendable {
                 tenant: try row.decode("tenant"), provider: try row.decode("provider"), connection: id.uuidString.lowercased(),
                 dedupeKey: "connection.check:\(id.uuidString.lowercased()):\(bucket)", dedupeTTL: settings.checkInterval))
         }
-        guard !requests.isEmpty else { return Enqueued() }
         var enqueued = Enqueued()
+        let abandonedMs = Int64(Self.abandonedAfter / .milliseconds(1))
+        for row in try database.query("""
+            SELECT id FROM connections WHERE status = 'pending' AND auth = 'oauth2'
+              AND created_at < \(now)::timestamptz - make_interval(secs => \(abandonedMs) / 1000.0)
+            ORDER BY created_at LIMIT \(Self.batch)
+            """).rows {
+            try ConnectionStore().transition(try row.decode("id"), to: .error, reason: "abandoned: the tenant did not come back from the provider within 10 minutes",
+                                             actor: "scheduler", from: [.pending], on: database)
+            enqueued.abandoned += 1
+        }
+        guard !requests.isEmpty else { return enqueued }
         for (request, outcome) in zip(requests, try queue.enqueue(requests, on: redis)) {
             guard case .enqueued = outcome else { continue }
             if request.type == "token.refresh" { enqueued.refreshes += 1 } else { enqueued.checks += 1 }

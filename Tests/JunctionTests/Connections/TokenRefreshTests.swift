@@ -113,13 +113,18 @@ struct TokenRefreshTests {
         }
     }
 
-    /// The scheduler enqueues one refresh per connection and expiry; the refresh keeps the
-    /// rotating token's newest value.
-    @Test func theSchedulerRefreshesTokensBeforeTheyExpireOnce() async throws {
+    /// The scheduler enqueues one refresh per connection and expiry (two schedulers, one
+    /// refresh); the refresh keeps the rotating token's newest value. Flows nobody finished are
+    /// given up once their state expired.
+    @Test func theSchedulerRefreshesTokensBeforeTheyExpireOnceAndGivesUpAbandonedFlows() async throws {
         try await ConnectStack.with { stack in
             let id = try await stack.connect("quickbooks", tenant: "tenant-a")
             let before = try #require(try await stack.credential(id))
             _ = try await stack.onDatabase { try $0.query("UPDATE credentials SET expires_at = now() + interval '5 minutes' WHERE connection_id = \(id)") }
+            // A flow the tenant never finished, started 16 minutes ago, and one started just now.
+            let abandoned = try ConnectStack.connectionID(try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a")))
+            let fresh = try ConnectStack.connectionID(try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a")))
+            _ = try await stack.onDatabase { try $0.query("UPDATE connections SET created_at = now() - interval '16 minutes' WHERE id = \(abandoned)") }
             let schedulers = try await [0, 1].asyncMap { _ in
                 let scheduler = try ChildProcess(junction: "junction-scheduler", environment: stack.environment)
                 try await scheduler.waitForLine(containing: "\"msg\":\"scheduler started\"")
@@ -131,6 +136,9 @@ struct TokenRefreshTests {
             #expect(after.tokens.expiresAt.map { $0 > Date() + 1800 } == true, "the new token lives an hour")
             try await Task.sleep(for: .seconds(1))
             #expect(try await stack.tokenCalls("quickbooks", grant: "refresh_token").count == 1, "two schedulers, one refresh")
+            let given = try await stack.waitFor(abandoned, "the abandoned flow is given up") { $0.status == .error }
+            #expect(given.reason?.hasPrefix("abandoned") == true)
+            #expect(try await stack.connection(fresh)?.status == .pending, "a flow in progress is left alone")
             for scheduler in schedulers { _ = try await scheduler.stop() }
         }
     }
