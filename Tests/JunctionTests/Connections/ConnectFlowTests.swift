@@ -109,6 +109,21 @@ struct ConnectFlowTests {
         }
     }
 
+    /// The callback's wait runs out while the provider is slow: the tenant is told `pending`, and
+    /// the exchange still completes.
+    @Test func aSlowExchangeRedirectsAsPendingAndStillCompletes() async throws {
+        try await ConnectStack.with(extra: ["JUNCTION_OAUTH_EXCHANGE_WAIT": "300ms"]) { stack in
+            try await stack.sandbox.fault("quickbooks", ["latency_ms": 1500])
+            let started = try stack.sandbox.json(try await stack.initiate("quickbooks", tenant: "tenant-a"))
+            let id = try ConnectStack.connectionID(started)
+            let location = try await stack.authorize(try ConnectStack.authorizeURL(started))
+            let answer = try await stack.callback(location)
+            #expect(ConnectStack.query(answer.header("Location"))["status"] == "pending", "\(answer.header("Location") ?? answer.text)")
+            let done = try await stack.waitFor(id, "the exchange completed") { $0.status == .active }
+            #expect(done.externalAccountID == SandboxClient.quickBooksRealm)
+        }
+    }
+
     @Test func aWrongPKCEVerifierIsRefusedByTheProviderAndStoresNothing() async throws {
         try await ConnectStack.with { stack in
             let started = try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a"))

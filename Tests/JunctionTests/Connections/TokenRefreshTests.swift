@@ -113,6 +113,25 @@ struct TokenRefreshTests {
         }
     }
 
+    /// A token the provider refuses before it expires (revoked at the provider): the job's 401
+    /// gets one refresh and one retry, which succeeds.
+    @Test func aRefusedAccessTokenIsRefreshedOnceAndTheCallRetriedOnce() async throws {
+        try await ConnectStack.with { stack in
+            let id = try await stack.connect("quickbooks", tenant: "tenant-a")
+            let before = try #require(try await stack.credential(id))
+            let revoked = try await stack.sandbox.send("POST", "/quickbooks/v2/oauth2/tokens/revoke", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                                                       body: "token=\(before.tokens.access)")
+            #expect(revoked.status == 200)
+            try await stack.enqueue([JobRequest(type: "connection.check", payload: ["connection": .string(id.uuidString.lowercased())], priority: .high)])
+            let checked = try await stack.waitFor(id, "checked") { $0.health["last_check"] != nil }
+            #expect(checked.health["last_check"]?["status"]?.intValue == 200 && checked.status == .active)
+            #expect(try await stack.tokenCalls("quickbooks", grant: "refresh_token").count == 1)
+            let calls = try await stack.sandbox.requests("quickbooks").filter { ($0["path"] as? String)?.contains("/companyinfo/") == true }
+            #expect(calls.count == 2, "the refused call and its one retry")
+            #expect(try await stack.credential(id)?.version == before.version + 1)
+        }
+    }
+
     /// The scheduler enqueues one refresh per connection and expiry (two schedulers, one
     /// refresh); the refresh keeps the rotating token's newest value. Flows nobody finished are
     /// given up once their state expired.
