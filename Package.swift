@@ -113,7 +113,7 @@ let package = Package(
         .target(
             name: "JunctionScheduler",
             dependencies: [
-                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionStores",
+                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -124,7 +124,8 @@ let package = Package(
         .executableTarget(
             name: "junction-sandbox",
             dependencies: [
-                "JunctionCore",
+                // The providers' OAuth descriptions drive its generic OAuth mode.
+                "JunctionCore", "JunctionProviders",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -7,6 +7,7 @@ import JunctionCore
 /// | method, path | does |
 /// |---|---|
 /// | `GET /_sandbox/credentials` | the test credentials and webhook secrets |
+/// | `GET /_sandbox/oauth` | every provider's OAuth endpoints here (the four above, and the generic mode's seven) |
 /// | `PUT /_sandbox/faults/{provider}[?account=A]` | JSON `{error_rate, error_status, rate_limit_rate, retry_after, latency_ms, hang, revoked}` |
 /// | `DELETE /_sandbox/faults` | clears every fault |
 /// | `GET /_sandbox/requests[?provider=P]` | the requests received (credentials removed), oldest first |
@@ -19,7 +20,8 @@ enum AdminAPI {
             json(credentials(sandbox))
         }
         router.put("/_sandbox/faults/:provider") { request, context in
-            guard let provider = SandboxProvider(rawValue: context.parameters.get("provider") ?? "") else {
+            let provider = context.parameters.get("provider") ?? ""
+            guard SandboxProvider(rawValue: provider) != nil || GenericOAuthAPI.providers.contains(where: { $0.id == provider }) else {
                 return json(["error": "unknown provider"], status: .notFound)
             }
             var buffer = try await request.body.collect(upTo: 1 << 20)
@@ -44,7 +46,7 @@ enum AdminAPI {
             guard (0...1).contains(fault.errorRate), (0...1).contains(fault.rateLimitRate), (500...599).contains(fault.errorStatus) else {
                 return json(["error": "rates are 0 to 1 and error_status 500 to 599"], status: .badRequest)
             }
-            let scope = FormBody.query(request.uri.query)["account"].map { "\(provider.rawValue):\($0)" } ?? provider.rawValue
+            let scope = FormBody.query(request.uri.query)["account"].map { "\(provider):\($0)" } ?? provider
             sandbox.world.withLock { $0.faults[scope] = fault }
             return json(["scope": .string(scope)])
         }

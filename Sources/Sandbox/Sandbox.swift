@@ -56,6 +56,7 @@ struct World: Sendable {
     var faults: [String: Fault] = [:]
     var log: [LoggedRequest] = []
     var oauth = OAuthState()
+    var generic = GenericOAuthState()
     var random: SeededGenerator
     /// A clock that only moves forward, so two records never share an update time.
     var lastMs: Int64 = 0
@@ -89,6 +90,21 @@ final class Sandbox: Sendable {
     /// Runs one provider request: read the body, log it, apply the faults, then `respond`.
     func serve(_ provider: SandboxProvider, account: String? = nil, _ request: Request,
                _ respond: @Sendable ([UInt8]) async throws -> Response) async throws -> Response {
+        try await serve(named: provider.rawValue, account: account, request, respond, unauthorized: { ProviderErrors.unauthorized(provider) },
+                        rateLimited: { ProviderErrors.rateLimited(provider, retryAfter: $0) }, failed: { ProviderErrors.serverError(provider, status: $0) })
+    }
+
+    /// The same for a provider the sandbox plays only the OAuth endpoints of (``GenericOAuthAPI``):
+    /// its faults and log entries go by its id; its error answers are OAuth's.
+    func serve(named provider: String, _ request: Request, _ respond: @Sendable ([UInt8]) async throws -> Response) async throws -> Response {
+        try await serve(named: provider, account: nil, request, respond,
+                        unauthorized: { json(["error": "invalid_token", "error_description": "the app was revoked"], status: .unauthorized) },
+                        rateLimited: { json(["error": "rate_limited"], status: .tooManyRequests, headers: [.retryAfter: String($0)]) },
+                        failed: { json(["error": "server_error"], status: HTTPResponse.Status(code: $0)) })
+    }
+
+    private func serve(named provider: String, account: String?, _ request: Request, _ respond: @Sendable ([UInt8]) async throws -> Response,
+                       unauthorized: () -> Response, rateLimited: (Int) -> Response, failed: (Int) -> Response) async throws -> Response {
         var buffer = try await request.body.collect(upTo: 16 << 20)
         let body = buffer.readBytes(length: buffer.readableBytes) ?? []
         var headers: [String: String] = [:]
@@ -96,10 +112,10 @@ final class Sandbox: Sendable {
             headers[field.name.canonicalName] = field.value
         }
         let fault = world.withLock { world -> Fault? in
-            world.log.append(LoggedRequest(provider: provider.rawValue, method: request.method.rawValue, path: request.uri.path,
+            world.log.append(LoggedRequest(provider: provider, method: request.method.rawValue, path: request.uri.path,
                                            query: request.uri.query ?? "", headers: headers, body: String(decoding: body, as: UTF8.self), at: Date()))
             if world.log.count > 20_000 { world.log.removeFirst(world.log.count - 20_000) }
-            return account.flatMap { world.faults["\(provider.rawValue):\($0)"] } ?? world.faults[provider.rawValue]
+            return account.flatMap { world.faults["\(provider):\($0)"] } ?? world.faults[provider]
         }
         if let fault {
             if fault.latencyMs > 0 { try await Task.sleep(for: .milliseconds(fault.latencyMs)) }
@@ -108,12 +124,12 @@ final class Sandbox: Sendable {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
                 return Response(status: .serviceUnavailable)
             }
-            if fault.revoked { return ProviderErrors.unauthorized(provider) }
-            let (limited, failed) = world.withLock { world in
+            if fault.revoked { return unauthorized() }
+            let (limited, broken) = world.withLock { world in
                 (world.random.chance(fault.rateLimitRate), world.random.chance(fault.errorRate))
             }
-            if limited { return ProviderErrors.rateLimited(provider, retryAfter: fault.retryAfter) }
-            if failed { return ProviderErrors.serverError(provider, status: fault.errorStatus) }
+            if limited { return rateLimited(fault.retryAfter) }
+            if broken { return failed(fault.errorStatus) }
         }
         return try await respond(body)
     }

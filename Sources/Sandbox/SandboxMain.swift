@@ -67,6 +67,8 @@ struct SandboxMain: AsyncParsableCommand {
         QuickBooksAPI.register(on: router, sandbox: sandbox)
         AccountsAPI.register(on: router, sandbox: sandbox)
         OAuthAPI.register(on: router, sandbox: sandbox, publicURL: { publicURL.value })
+        GenericOAuthAPI.register(on: router, sandbox: sandbox)
+        router.get("/_sandbox/oauth") { _, _ in json(GenericOAuthAPI.endpoints(base: publicURL.value)) }
         AdminAPI.register(on: router, sandbox: sandbox)
         let seeded = ContinuousClock.now - started
         let app = Application(

@@ -1,5 +1,6 @@
 import Foundation
 import JunctionCore
+import JunctionProviders
 import JunctionQueue
 import JunctionStores
 
@@ -15,6 +16,8 @@ struct ConnectionUpkeep: Sendable {
     let queue: Queue
     let settings: ConnectionSettings
     static let interval = Duration.seconds(10)
+    /// Providers with a known check call (``ProviderAPI/check``).
+    static let checkable = Providers.all.filter { $0.api.check != nil }.map(\.id)
     static let batch = 500
 
     struct Enqueued: Sendable, Equatable {
@@ -48,7 +51,7 @@ struct ConnectionUpkeep: Sendable {
         let interval = Int64(settings.checkInterval / .milliseconds(1))
         let unchecked = try database.query("""
             SELECT k.id, k.tenant, k.provider FROM connections k JOIN credentials c ON c.connection_id = k.id
-            WHERE k.status = 'active' AND c.expires_at IS NULL
+            WHERE k.status = 'active' AND c.expires_at IS NULL AND k.provider = ANY(\(PostgresTextArray(Self.checkable))::text[])
               AND coalesce((k.health->'last_check'->>'at')::timestamptz, k.updated_at) < \(now)::timestamptz - make_interval(secs => \(interval) / 1000.0)
             ORDER BY k.id LIMIT \(Self.batch)
             """).rows

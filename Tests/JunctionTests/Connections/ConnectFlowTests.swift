@@ -42,6 +42,56 @@ struct ConnectFlowTests {
         }
     }
 
+    /// The seven providers the sandbox plays from their descriptions: each connects, refreshes by
+    /// its own rule (reusable, rotating, single use), and is revoked where it has a revoke endpoint.
+    @Test func everyOtherProvidersFlowRunsEndToEndByItsOwnRules() async throws {
+        try await ConnectStack.with { stack in
+            let clients = try OAuthClients(environment: EnvironmentVariables(stack.environment))
+            let http = OutboundHTTPClient(connections: 1)
+            defer { Task { await http.shutdown() } }
+            let others = Providers.all.filter { $0.oauth != nil && !ConnectStack.providers.contains($0.id) }
+            #expect(others.map(\.id).sorted() == ["box", "dropbox", "gohighlevel", "google", "hubspot", "keap", "shopify"])
+            for provider in others {
+                let flow = try #require(provider.oauth)
+                let id = try await stack.connect(provider.id, tenant: "tenant-g")
+                let connection = try #require(try await stack.connection(id))
+                #expect(connection.status == .active, "\(provider.id)")
+                if case .callback("shop")? = flow.accountID { #expect(connection.externalAccountID == "venue-42.myshopify.com") }
+                let first = try #require(try await stack.credential(id))
+                #expect((first.tokens.expiresAt != nil) == (flow.accessTokenLifetime != nil), "\(provider.id)'s token lifetime")
+                #expect((first.tokens.refresh != nil) == (flow.refresh != .none), "\(provider.id) gives a refresh token (offline access asked for)")
+                let exchange = try #require(try await stack.tokenCalls(provider.id, grant: "authorization_code").first?["body"] as? String)
+                #expect(exchange.contains("code_verifier") == flow.pkce, "\(provider.id) PKCE")
+                guard flow.refresh != .none, let client = clients.client(for: provider.id) else { continue }
+
+                try await stack.enqueue([JobRequest(type: "token.refresh", payload: ["connection": .string(id.uuidString.lowercased()), "force": true], priority: .high)])
+                try await QueueKit.eventually("\(provider.id) refreshed") { try await stack.credential(id)?.version == first.version + 1 }
+                let second = try #require(try await stack.credential(id))
+                #expect(second.tokens.access != first.tokens.access)
+                // The old refresh token, presented again: only a single-use one is dead.
+                let old = try await http.send(OAuthRequests(client).refresh(try #require(first.tokens.refresh), shop: connection.externalAccountID))
+                switch flow.refresh {
+                case .reusable:
+                    #expect(second.tokens.refresh == first.tokens.refresh, "\(provider.id) keeps its refresh token")
+                    #expect(old.status == 200)
+                case .rotating:
+                    #expect(second.tokens.refresh != first.tokens.refresh, "\(provider.id) rotates, and the newest is stored")
+                    #expect(old.status == 200, "\(provider.id)'s old refresh token still works for a while")
+                case .singleUse:
+                    #expect(second.tokens.refresh != first.tokens.refresh, "\(provider.id) rotates")
+                    #expect(old.status == 400 && old.text.contains("invalid_grant"), "\(provider.id)'s old refresh token is dead")
+                case .none: break
+                }
+                guard flow.revokeURL != nil else { continue }
+                let revoked = try await CredentialSecrecyTests.cli(stack, ["connections", "revoke", id.uuidString.lowercased()])
+                #expect(revoked.standardOutput.contains("disconnected") && revoked.standardOutput.contains("revoked at the provider"),
+                        "\(provider.id): \(revoked.standardOutput) \(revoked.standardError)")
+                let refused = try await http.send(OAuthRequests(client).refresh(try #require(second.tokens.refresh), shop: connection.externalAccountID))
+                #expect(refused.status == 400, "\(provider.id): the revoked refresh token is refused")
+            }
+        }
+    }
+
     @Test func refusalsEndCleanlyAndStoreNothing() async throws {
         try await ConnectStack.with { stack in
 

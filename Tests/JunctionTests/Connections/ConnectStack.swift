@@ -27,13 +27,9 @@ final class ConnectStack: @unchecked Sendable {
     var workers: [ChildProcess] = []
     let http = OutboundHTTPClient(connections: 4)
 
-    static func paths(_ provider: String) -> (authorize: String, token: String, revoke: String?) {
-        switch provider {
-        case "stripe": ("/stripe/oauth/authorize", "/stripe/oauth/token", "/stripe/oauth/deauthorize")
-        case "square": ("/square/oauth2/authorize", "/square/oauth2/token", "/square/oauth2/revoke")
-        case "quickbooks": ("/quickbooks/connect/oauth2", "/quickbooks/oauth2/v1/tokens/bearer", "/quickbooks/v2/oauth2/tokens/revoke")
-        default: ("/mailchimp/oauth2/authorize", "/mailchimp/oauth2/token", nil)
-        }
+    /// The path of `provider`'s token endpoint on the sandbox.
+    func tokenPath(_ provider: String) -> String {
+        URLComponents(string: environment["JUNCTION_OAUTH_\(provider.uppercased())_TOKEN_URL"] ?? "")?.path ?? ""
     }
 
     init(workers count: Int = 1, sandboxArguments: [String] = [], extra: [String: String] = [:]) async throws {
@@ -48,17 +44,17 @@ final class ConnectStack: @unchecked Sendable {
             "JUNCTION_PUBLIC_URL": Self.publicURL, "JUNCTION_OAUTH_RETURN_URLS": "https://app.example.com/integrations",
             "JUNCTION_WORKER_FETCH_BATCH": "1",
         ])
-        for provider in Self.providers {
+        // Every provider's OAuth endpoints, as the sandbox publishes them.
+        let endpoints = try sandbox.json(try await sandbox.send("GET", "/_sandbox/oauth"))
+        for (provider, entry) in endpoints {
             let prefix = "JUNCTION_OAUTH_\(provider.uppercased())"
-            let paths = Self.paths(provider)
             environment["\(prefix)_CLIENT_ID"] = SandboxClient.clientID
             environment["\(prefix)_CLIENT_SECRET"] = SandboxClient.clientSecret
-            environment["\(prefix)_AUTHORIZE_URL"] = sandbox.url + paths.authorize
-            environment["\(prefix)_TOKEN_URL"] = sandbox.url + paths.token
-            if let revoke = paths.revoke { environment["\(prefix)_REVOKE_URL"] = sandbox.url + revoke }
-            environment["JUNCTION_PROVIDER_URL_\(provider.uppercased())"] = sandbox.url
+            for (key, suffix) in [("authorize_url", "AUTHORIZE_URL"), ("token_url", "TOKEN_URL"), ("revoke_url", "REVOKE_URL"), ("metadata_url", "METADATA_URL")] {
+                if let url = (entry as? [String: Any])?[key] as? String { environment["\(prefix)_\(suffix)"] = url }
+            }
         }
-        environment["JUNCTION_OAUTH_MAILCHIMP_METADATA_URL"] = sandbox.url + "/mailchimp/oauth2/metadata"
+        for provider in Self.providers { environment["JUNCTION_PROVIDER_URL_\(provider.uppercased())"] = sandbox.url }
         environment.merge(extra) { $1 }
         self.environment = environment
         let (ingress, port) = try await ChildProcess.ingress(environment: environment)
@@ -126,7 +122,8 @@ final class ConnectStack: @unchecked Sendable {
 
     /// `GET /oauth/{provider}/initiate` as JSON.
     func initiate(_ provider: String, tenant: String, query: String = "return_url=\(returnURL)") async throws -> OutboundResponse {
-        try await get("\(ingressURL)/oauth/\(provider)/initiate?mode=json&\(query)", headers: [("Authorization", "Bearer \(Self.token(tenant: tenant))")])
+        let query = provider == "shopify" && !query.contains("shop=") ? query + "&shop=venue-42.myshopify.com" : query
+        return try await get("\(ingressURL)/oauth/\(provider)/initiate?mode=json&\(query)", headers: [("Authorization", "Bearer \(Self.token(tenant: tenant))")])
     }
 
     /// What the sandbox's authorize page redirects to: our callback, with code and state.
@@ -195,7 +192,7 @@ final class ConnectStack: @unchecked Sendable {
 
     /// The token-endpoint calls the sandbox received for `provider`, refreshes or exchanges.
     func tokenCalls(_ provider: String, grant: String) async throws -> [[String: Any]] {
-        let path = Self.paths(provider).token
+        let path = tokenPath(provider)
         return try await sandbox.requests(provider).filter { ($0["path"] as? String) == path && (($0["body"] as? String) ?? "").contains(grant) }
     }
 
