@@ -92,6 +92,33 @@ struct ConnectFlowTests {
         }
     }
 
+    /// Deleting a connection revokes its tokens at the provider, erases its credentials and its
+    /// schedules, and keeps its audit trail.
+    @Test func deletingAConnectionRevokesErasesAndKeepsTheAuditTrail() async throws {
+        try await ConnectStack.with { stack in
+            let id = try await stack.connect("square", tenant: "tenant-a")
+            let tokens = try #require(try await stack.credential(id)).tokens
+            let name = "square-sync-\(id.uuidString.lowercased())"
+            _ = try await stack.onDatabase { database in
+                try ScheduleStore().add(name: name, jobType: "system.noop", payload: [:], priority: .normal, tenant: "tenant-a",
+                                        provider: "square", connection: id, rule: .every(.seconds(3600)), on: database)
+            }
+            let deleted = try await CredentialSecrecyTests.cli(stack, ["connections", "delete", id.uuidString.lowercased()])
+            #expect(deleted.standardOutput.contains("deleted \(id.uuidString.lowercased())"), "\(deleted.standardOutput) \(deleted.standardError)")
+            #expect(try await stack.connection(id) == nil)
+            #expect(try await stack.credential(id) == nil)
+            let left = try await stack.onDatabase { database in
+                try database.query("SELECT count(*)::bigint AS n FROM schedules WHERE name = \(name)").first!.decode("n", as: Int.self)
+            }
+            #expect(left == 0, "its schedules are gone")
+            let events = try await stack.onDatabase { try ConnectionStore().events(id, on: $0) }
+            #expect(events.last?.event == "deleted" && events.last?.actor == "cli" && events.last?.reason?.contains("revoked at the provider") == true)
+            // The provider no longer accepts the token.
+            let call = try await stack.sandbox.send("GET", "/v2/merchants/me", headers: [("Authorization", "Bearer \(tokens.access)")])
+            #expect(call.status == 401)
+        }
+    }
+
     @Test func refusalsEndCleanlyAndStoreNothing() async throws {
         try await ConnectStack.with { stack in
 
@@ -122,6 +149,22 @@ struct ConnectFlowTests {
             let reused = try await stack.callback(location)
             #expect(reused.status == 400 && reused.text.contains("invalid_state"), "a state is consumed once")
             #expect(try await stack.connection(id)?.status == .active, "the reuse changed nothing")
+
+            // A stored state copied under another state's key (a Redis writer's tampering): it is
+            // sealed for its own state, so it opens for no other.
+            let original = try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a"))
+            let originalState = try #require(ConnectStack.query(try ConnectStack.authorizeURL(original))["state"])
+            let forgedState = OAuthStateRecord.newState()
+            let space = RedisNamespace(stack.queue.settings.keys.namespace)
+            let server = stack.stack.redis
+            _ = try await TestStack.onThread {
+                let connection = try RedisConnection(server)
+                let value = try connection.command("GET", RedisArgument(OAuthStateRecord.key(originalState, namespace: space))).string() ?? ""
+                return try connection.command("SET", RedisArgument(OAuthStateRecord.key(forgedState, namespace: space)), RedisArgument(value), "EX", "60")
+            }
+            let copied = try await stack.get("\(stack.ingressURL)/oauth/square/callback?code=abc&state=\(forgedState)")
+            #expect(copied.status == 400 && copied.text.contains("invalid_state"))
+            #expect(try await stack.connection(try ConnectStack.connectionID(original))?.status == .pending, "the original flow is untouched")
 
             // The provider's denial: the connection is in error, the tenant is told.
             let denied = try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a"))
@@ -174,7 +217,7 @@ struct ConnectFlowTests {
         }
     }
 
-    @Test func aWrongPKCEVerifierIsRefusedByTheProviderAndStoresNothing() async throws {
+    @Test func aWrongOrMissingPKCEVerifierIsRefusedByTheProviderAndStoresNothing() async throws {
         try await ConnectStack.with { stack in
             let started = try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a"))
             let id = try ConnectStack.connectionID(started)
@@ -189,6 +232,17 @@ struct ConnectFlowTests {
             let failed = try await stack.waitFor(id, "the exchange failed") { $0.status == .error }
             #expect(failed.reason?.contains("code_verifier does not match") == true, "\(failed.reason ?? "")")
             #expect(try await stack.credential(id) == nil)
+
+            // And with none at all.
+            let again = try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a"))
+            let againID = try ConnectStack.connectionID(again)
+            let againCode = try #require(ConnectStack.query(try await stack.authorize(try ConnectStack.authorizeURL(again)))["code"])
+            let missing = OAuthExchangeRequest(connection: againID, tenant: "tenant-a", provider: "square", code: againCode, verifier: nil,
+                                               redirectURI: "\(ConnectStack.publicURL)/oauth/square/callback", account: nil)
+            try await stack.enqueue([JobRequest(type: OAuthExchangeRequest.jobType, payload: missing.payload(keys: keys), priority: .critical,
+                                                connection: againID.uuidString.lowercased())])
+            let refused = try await stack.waitFor(againID, "the exchange without a verifier failed") { $0.status == .error }
+            #expect(refused.reason?.contains("code_verifier is required") == true, "\(refused.reason ?? "")")
         }
     }
 }

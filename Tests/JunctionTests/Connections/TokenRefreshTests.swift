@@ -113,6 +113,22 @@ struct TokenRefreshTests {
         }
     }
 
+    /// A token endpoint that keeps failing (5xx) is retried with back-off; once refreshes have
+    /// failed for `JUNCTION_TOKEN_REFRESH_GIVE_UP` the connection needs the tenant.
+    @Test func refreshesFailingLongerThanTheGiveUpMakeTheConnectionNeedTheTenant() async throws {
+        try await ConnectStack.with(extra: ["JUNCTION_TOKEN_REFRESH_GIVE_UP": "1500ms", "JUNCTION_RETRY_TYPE_TOKEN_REFRESH": "6/1s"]) { stack in
+            let id = try await stack.connect("quickbooks", tenant: "tenant-a")
+            try await stack.sandbox.fault("quickbooks", ["error_rate": 1, "error_status": 503])
+            try await stack.enqueue([JobRequest(type: "token.refresh", payload: ["connection": .string(id.uuidString.lowercased()), "force": true], priority: .high)])
+            let stuck = try await stack.waitFor(id, "given up", limit: .seconds(60)) { $0.status == .needsReauth }
+            #expect(stuck.reason?.contains("refreshes have failed since") == true && stuck.reason?.contains("503") == true, "\(stuck.reason ?? "")")
+            let calls = try await stack.tokenCalls("quickbooks", grant: "refresh_token").count
+            #expect(calls >= 2, "retried before giving up: \(calls) calls")
+            let credential = try #require(try await stack.credential(id))
+            #expect(credential.refreshFailures == calls && credential.failingSince != nil)
+        }
+    }
+
     /// A token the provider refuses before it expires (revoked at the provider): the job's 401
     /// gets one refresh and one retry, which succeeds.
     @Test func aRefusedAccessTokenIsRefreshedOnceAndTheCallRetriedOnce() async throws {
