@@ -48,3 +48,23 @@ extension JobContext {
         return id
     }
 }
+
+/// A job about one connection (`connection` in the envelope or the payload): the row is read
+/// before ``run(_:connection:database:)``, and a connection deleted meanwhile ends the job with
+/// nothing to do.
+public protocol ConnectionJob: JobHandler {
+    var services: ConnectionServices { get }
+    func run(_ job: JobContext, connection: Connection, database: PostgresConnection) throws
+}
+
+extension ConnectionJob {
+    public func run(_ job: JobContext) throws {
+        let id = try job.connectionID()
+        let database = try job.database()
+        guard let connection = try services.store.find(id, on: database) else {
+            job.logger.info("the connection no longer exists; nothing to do", metadata: ["connection": .string(id.uuidString.lowercased())])
+            return
+        }
+        try run(job, connection: connection, database: database)
+    }
+}

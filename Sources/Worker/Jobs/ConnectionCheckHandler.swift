@@ -8,19 +8,17 @@ import JunctionStores
 /// before it becomes `active` (a refused key makes it `error`); for an active one it is the
 /// periodic health check of tokens that never expire (a 401 makes it `needs_reauth`). The result
 /// goes into `health.last_check`.
-public struct ConnectionCheckHandler: JobHandler {
+public struct ConnectionCheckHandler: ConnectionJob {
     public static let jobType = "connection.check"
     public let type = Self.jobType
-    let services: ConnectionServices
+    public let services: ConnectionServices
 
     public init(_ services: ConnectionServices) {
         self.services = services
     }
 
-    public func run(_ job: JobContext) throws {
-        let id = try job.connectionID()
-        let database = try job.database()
-        guard let connection = try services.store.find(id, on: database) else { throw JobFailure.permanent("connection \(id.uuidString.lowercased()) does not exist") }
+    public func run(_ job: JobContext, connection: Connection, database: PostgresConnection) throws {
+        let id = connection.id
         guard let provider = Providers.named(connection.provider) else { throw JobFailure.permanent("unknown provider \(connection.provider)") }
         guard let check = provider.api.check, let path = check.path(account: connection.externalAccountID) else {
             throw JobFailure.permanent("\(provider.displayName) has no check call Junction knows, or the connection has no account id")

@@ -8,21 +8,19 @@ import JunctionStores
 /// disables its schedules and makes it `disconnected`; with `"delete": true` it then removes the
 /// connection (its audit trail stays). A provider that fails is retried; one that says the token
 /// is already invalid (4xx) counts as revoked.
-public struct ConnectionRevokeHandler: JobHandler {
+public struct ConnectionRevokeHandler: ConnectionJob {
     public static let jobType = "connection.revoke"
     public let type = Self.jobType
-    let services: ConnectionServices
+    public let services: ConnectionServices
 
     public init(_ services: ConnectionServices) {
         self.services = services
     }
 
-    public func run(_ job: JobContext) throws {
-        let id = try job.connectionID()
+    public func run(_ job: JobContext, connection: Connection, database: PostgresConnection) throws {
+        let id = connection.id
         let delete = job.payload["delete"]?.boolValue ?? false
         let actor = job.payload["actor"]?.stringValue ?? "worker:\(services.worker)"
-        let database = try job.database()
-        guard let connection = try services.store.find(id, on: database) else { return }
         var revoked = "nothing to revoke"
         if connection.auth == .oauth2, let credential = try services.vault.read(id, on: database) {
             if let client = services.oauth.client(for: connection.provider),

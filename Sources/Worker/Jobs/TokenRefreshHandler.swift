@@ -6,19 +6,17 @@ import JunctionStores
 /// the connection's access token if it expires within `JUNCTION_TOKEN_REFRESH_MARGIN`, or always
 /// with `"force": true`, the way every refresh runs (``ConnectionAccess``). A connection that is
 /// no longer active, or was refreshed by someone else meanwhile, needs nothing.
-public struct TokenRefreshHandler: JobHandler {
+public struct TokenRefreshHandler: ConnectionJob {
     public static let jobType = "token.refresh"
     public let type = Self.jobType
-    let services: ConnectionServices
+    public let services: ConnectionServices
 
     public init(_ services: ConnectionServices) {
         self.services = services
     }
 
-    public func run(_ job: JobContext) throws {
-        let id = try job.connectionID()
-        let database = try job.database()
-        guard let connection = try services.store.find(id, on: database) else { return }
+    public func run(_ job: JobContext, connection: Connection, database: PostgresConnection) throws {
+        let id = connection.id
         guard connection.status == .active else {
             job.logger.info("not refreshing: the connection is \(connection.status.rawValue)", metadata: ["connection": .string(id.uuidString.lowercased())])
             return
