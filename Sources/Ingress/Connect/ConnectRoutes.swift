@@ -206,9 +206,12 @@ package struct ConnectRoutes: Sendable {
         }
         var outcome = Outcome(connection: record.connection, status: "error", returnURL: record.returnURL)
         let connectionStore = store
+        // A first connect that fails leaves its connection in `error`; a reconnect that fails
+        // leaves the connection as it was (still active, or still needing the tenant).
         func fail(_ reason: String, _ detail: String) async throws -> Outcome {
             let id = record.connection
             _ = try await database.withConnection { database in
+                guard let current = try connectionStore.find(id, on: database), [.pending, .error].contains(current.status) else { return }
                 try connectionStore.transition(id, to: .error, reason: detail, actor: "ingress", from: [.pending, .error], on: database)
             }
             outcome.reason = reason
@@ -248,8 +251,8 @@ package struct ConnectRoutes: Sendable {
         let outcomes = try await redis.withConnection { connection in try queue.enqueue([job], on: connection) }
         guard case .enqueued(let jobID)? = outcomes.first else { throw StackFailure("the exchange job was not enqueued") }
 
-        // Wait for the worker: the connection records the job that activated it, or goes to error.
-        let started = Date()
+        // Wait for the worker: the connection's health names the job that activated it, or the
+        // job that failed.
         let deadline = ContinuousClock.now + settings.exchangeWait
         let id = record.connection
         while ContinuousClock.now < deadline {
@@ -260,7 +263,7 @@ package struct ConnectRoutes: Sendable {
                 outcome.status = "connected"
                 return outcome
             }
-            if current.status == .error, let changed = current.statusChangedAt, changed >= started.addingTimeInterval(-1) {
+            if current.health["exchange_failed_job"]?.stringValue == jobID {
                 outcome.reason = "exchange_failed"
                 return outcome
             }

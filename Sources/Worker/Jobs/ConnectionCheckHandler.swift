@@ -33,12 +33,25 @@ public struct ConnectionCheckHandler: ConnectionJob {
         if connection.status == .pending && connection.auth == .apiKey {
             // A new key: one call decides.
             guard let credential = try services.vault.read(id, on: database) else { throw JobFailure.permanent("connection \(id.uuidString.lowercased()) has no API key stored") }
-            response = try client.send(request(credential), provider: provider.id, connection: id.uuidString.lowercased())
+            // The last attempt decides: a key that could not be checked is not left pending.
+            let lastAttempt = job.envelope.attempt >= job.envelope.maxAttempts
+            func undecided(_ reason: String) throws -> Never {
+                if lastAttempt {
+                    try services.store.transition(id, to: .error, reason: "the API key could not be checked: \(reason)", actor: "worker:\(services.worker)",
+                                                  from: [.pending], on: database)
+                }
+                throw JobFailure.retryable("\(provider.id) key check: \(reason)")
+            }
+            do {
+                response = try client.send(request(credential), provider: provider.id, connection: id.uuidString.lowercased())
+            } catch let error as OutboundHTTPError {
+                try undecided("\(error)")
+            }
             if response.status == 401 || response.status == 403 {
                 try services.store.transition(id, to: .error, reason: "\(provider.displayName) refused the API key (\(response.status))", actor: "worker:\(services.worker)", on: database)
                 return
             }
-            guard (200..<300).contains(response.status) else { throw JobFailure.retryable("\(provider.id) answered \(response.status) to the key check") }
+            guard (200..<300).contains(response.status) else { try undecided("\(provider.id) answered \(response.status)") }
             try services.store.transition(id, to: .active, reason: "API key checked", actor: "worker:\(services.worker)", from: [.pending], on: database)
         } else {
             response = try ConnectionAccess(services, job: job).send(id, provider: provider.id) { _, credential in request(credential) }

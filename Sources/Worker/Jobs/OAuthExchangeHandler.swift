@@ -32,8 +32,16 @@ public struct OAuthExchangeHandler: JobHandler {
         // A redelivery after the exchange committed: the code is spent, the connection is done.
         if connection.health["exchange_job"]?.stringValue == job.envelope.id { return }
         guard connection.status != .disconnected else { throw JobFailure.permanent("connection \(id.uuidString.lowercased()) was disconnected while connecting") }
+        // A failed first connect leaves the connection in `error`; a failed reconnect leaves a
+        // connection that still works (active) or still waits for the tenant (needs_reauth) as it
+        // was. Either way `health` names this job, which the ingress's callback waits for.
         func fail(_ reason: String) throws -> Never {
-            try services.store.transition(id, to: .error, reason: reason, actor: "worker:\(services.worker)", on: database)
+            try database.transaction { database in
+                if [.pending, .error].contains(connection.status) {
+                    try services.store.transition(id, to: .error, reason: reason, actor: "worker:\(services.worker)", on: database)
+                }
+                try services.store.noteHealth(id, ["exchange_failed_job": .string(job.envelope.id), "exchange_error": .string(reason)], on: database)
+            }
             throw JobFailure.permanent("oauth.exchange for \(request.provider): \(reason)")
         }
         guard let client = services.oauth.client(for: request.provider) else {

@@ -98,7 +98,7 @@ struct TokenRefreshTests {
 
     /// A rotating refresh token refused (`invalid_grant`) makes the connection `needs_reauth`
     /// with the provider's reason; jobs that need it stop with `unauthorized`.
-    @Test func aRefusedRefreshTokenMakesTheConnectionNeedTheTenant() async throws {
+    @Test func aRefusedRefreshTokenMakesTheConnectionNeedTheTenantUntilTheyReconnectIt() async throws {
         try await ConnectStack.with { stack in
             let id = try await stack.connect("quickbooks", tenant: "tenant-a")
             let before = try #require(try await stack.credential(id))
@@ -110,6 +110,24 @@ struct TokenRefreshTests {
             let stuck = try await stack.waitFor(id, "needs the tenant") { $0.status == .needsReauth }
             #expect(stuck.reason?.contains("invalid_grant") == true, "\(stuck.reason ?? "")")
             #expect(try await stack.credential(id)?.version == before.version, "nothing was stored")
+
+            // The tenant is sent through the flow again for the same connection: a denial leaves it
+            // needing them, an approval makes it active again, same id.
+            let reconnect = "return_url=\(ConnectStack.returnURL)&connection=\(id.uuidString.lowercased())"
+            let denied = try stack.sandbox.json(try await stack.initiate("quickbooks", tenant: "tenant-a", query: reconnect))
+            #expect(try ConnectStack.connectionID(denied) == id)
+            let deniedState = try #require(ConnectStack.query(try ConnectStack.authorizeURL(denied))["state"])
+            let answer = try await stack.get("\(stack.ingressURL)/oauth/quickbooks/callback?error=access_denied&state=\(deniedState)")
+            #expect(ConnectStack.query(answer.header("Location"))["reason"] == "access_denied")
+            #expect(try await stack.connection(id)?.status == .needsReauth)
+            let approved = try stack.sandbox.json(try await stack.initiate("quickbooks", tenant: "tenant-a", query: reconnect))
+            let done = try await stack.callback(try await stack.authorize(try ConnectStack.authorizeURL(approved)))
+            #expect(ConnectStack.query(done.header("Location"))["status"] == "connected", "\(done.header("Location") ?? done.text)")
+            let back = try #require(try await stack.connection(id))
+            #expect(back.status == .active && back.externalAccountID == SandboxClient.quickBooksRealm)
+            #expect(try await stack.credential(id)?.version == before.version + 1)
+            let events = try await stack.onDatabase { try ConnectionStore().events(id, on: $0) }
+            #expect(events.suffix(2).map { "\($0.fromStatus ?? "-")->\($0.toStatus ?? "-")" } == ["active->needs_reauth", "needs_reauth->active"])
         }
     }
 
