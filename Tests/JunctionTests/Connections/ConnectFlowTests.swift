@@ -122,6 +122,11 @@ struct ConnectFlowTests {
     @Test func refusalsEndCleanlyAndStoreNothing() async throws {
         try await ConnectStack.with { stack in
 
+            // Without mode=json the answer is the redirect itself.
+            let straight = try await stack.get("\(stack.ingressURL)/oauth/square/initiate", headers: [("Authorization", "Bearer \(ConnectStack.token(tenant: "t"))")])
+            #expect(straight.status == 302 && straight.header("Location")?.hasPrefix(stack.sandbox.url + "/square/oauth2/authorize?") == true)
+            #expect(ConnectStack.query(straight.header("Location"))["code_challenge_method"] == "S256")
+
             // A return URL outside the allow-list, an unknown provider, no or a bad token.
             let open = try await stack.initiate("square", tenant: "t", query: "return_url=https://evil.example/steal")
             #expect(open.status == 400 && open.text.contains("return-url-not-allowed"))

@@ -134,10 +134,12 @@ struct TokenRefreshTests {
     /// A token endpoint that keeps failing (5xx) is retried with back-off; once refreshes have
     /// failed for `JUNCTION_TOKEN_REFRESH_GIVE_UP` the connection needs the tenant.
     @Test func refreshesFailingLongerThanTheGiveUpMakeTheConnectionNeedTheTenant() async throws {
-        try await ConnectStack.with(extra: ["JUNCTION_TOKEN_REFRESH_GIVE_UP": "1500ms", "JUNCTION_RETRY_TYPE_TOKEN_REFRESH": "6/1s"]) { stack in
+        try await ConnectStack.with(extra: ["JUNCTION_TOKEN_REFRESH_GIVE_UP": "1500ms"]) { stack in
             let id = try await stack.connect("quickbooks", tenant: "tenant-a")
             try await stack.sandbox.fault("quickbooks", ["error_rate": 1, "error_status": 503])
-            try await stack.enqueue([JobRequest(type: "token.refresh", payload: ["connection": .string(id.uuidString.lowercased()), "force": true], priority: .high)])
+            // Attempts enough for the back-off to outlast the give-up (0.25 s, 0.5 s, 1 s, … on `high`).
+            try await stack.enqueue([JobRequest(type: "token.refresh", payload: ["connection": .string(id.uuidString.lowercased()), "force": true],
+                                                priority: .high, maxAttempts: 12)])
             let stuck = try await stack.waitFor(id, "given up", limit: .seconds(60)) { $0.status == .needsReauth }
             #expect(stuck.reason?.contains("refreshes have failed since") == true && stuck.reason?.contains("503") == true, "\(stuck.reason ?? "")")
             let calls = try await stack.tokenCalls("quickbooks", grant: "refresh_token").count
@@ -168,11 +170,13 @@ struct TokenRefreshTests {
 
     /// The scheduler enqueues one refresh per connection and expiry (two schedulers, one
     /// refresh); the refresh keeps the rotating token's newest value. Flows nobody finished are
-    /// given up once their state expired.
+    /// given up once their state expired, and tokens that never expire are checked now and then.
     @Test func theSchedulerRefreshesTokensBeforeTheyExpireOnceAndGivesUpAbandonedFlows() async throws {
-        try await ConnectStack.with { stack in
+        try await ConnectStack.with(extra: ["JUNCTION_CONNECTION_CHECK_INTERVAL": "2s"]) { stack in
             let id = try await stack.connect("quickbooks", tenant: "tenant-a")
             let before = try #require(try await stack.credential(id))
+            // Stripe's Connect token never expires: it gets the periodic check instead.
+            let lasting = try await stack.connect("stripe", tenant: "tenant-a")
             _ = try await stack.onDatabase { try $0.query("UPDATE credentials SET expires_at = now() + interval '5 minutes' WHERE connection_id = \(id)") }
             // A flow the tenant never finished, started 16 minutes ago, and one started just now.
             let abandoned = try ConnectStack.connectionID(try stack.sandbox.json(try await stack.initiate("square", tenant: "tenant-a")))
@@ -189,6 +193,8 @@ struct TokenRefreshTests {
             #expect(after.tokens.expiresAt.map { $0 > Date() + 1800 } == true, "the new token lives an hour")
             try await Task.sleep(for: .seconds(1))
             #expect(try await stack.tokenCalls("quickbooks", grant: "refresh_token").count == 1, "two schedulers, one refresh")
+            let checked = try await stack.waitFor(lasting, "the never-expiring token was checked") { $0.health["last_check"] != nil }
+            #expect(checked.health["last_check"]?["status"]?.intValue == 200)
             let given = try await stack.waitFor(abandoned, "the abandoned flow is given up") { $0.status == .error }
             #expect(given.reason?.hasPrefix("abandoned") == true)
             #expect(try await stack.connection(fresh)?.status == .pending, "a flow in progress is left alone")
