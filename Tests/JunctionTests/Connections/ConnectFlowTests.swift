@@ -119,6 +119,21 @@ struct ConnectFlowTests {
         }
     }
 
+    /// Reconnecting a connection to another account than its own is refused: its synced data
+    /// belongs to the first; the connection keeps working.
+    @Test func aReconnectToAnotherAccountIsRefusedAndTheConnectionKeepsWorking() async throws {
+        try await ConnectStack.with { stack in
+            let id = try await stack.connect("shopify", tenant: "tenant-a")
+            let query = "return_url=\(ConnectStack.returnURL)&connection=\(id.uuidString.lowercased())&shop=elsewhere.myshopify.com"
+            let started = try stack.sandbox.json(try await stack.initiate("shopify", tenant: "tenant-a", query: query))
+            let answer = try await stack.callback(try await stack.authorize(try ConnectStack.authorizeURL(started)))
+            #expect(ConnectStack.query(answer.header("Location"))["reason"] == "exchange_failed", "\(answer.header("Location") ?? answer.text)")
+            let connection = try #require(try await stack.connection(id))
+            #expect(connection.status == .active && connection.externalAccountID == "venue-42.myshopify.com")
+            #expect(connection.health["exchange_error"]?.stringValue?.contains("is for account venue-42.myshopify.com") == true)
+        }
+    }
+
     @Test func refusalsEndCleanlyAndStoreNothing() async throws {
         try await ConnectStack.with { stack in
 

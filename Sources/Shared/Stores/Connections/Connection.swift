@@ -57,6 +57,9 @@ public enum ConnectionError: Error, Sendable, Equatable, CustomStringConvertible
     case wrongStatus(UUID, ConnectionStatus, wanted: String)
     /// The tenant has connected this provider account already, as `existing`.
     case accountConnected(existing: UUID, account: String)
+    /// A reconnect authorised another account than the connection's (its synced data belongs to
+    /// the first): connect the other one as a new connection.
+    case otherAccount(UUID, connected: String, authorised: String)
     case undecryptable(UUID, SealError)
 
     public var description: String {
@@ -65,6 +68,8 @@ public enum ConnectionError: Error, Sendable, Equatable, CustomStringConvertible
         case .wrongStatus(let id, let status, let wanted): "connection \(id.uuidString.lowercased()) is \(status.rawValue); \(wanted)"
         case .accountConnected(let existing, let account):
             "this tenant has connected account \(account) already, as connection \(existing.uuidString.lowercased()): reconnect that one instead"
+        case .otherAccount(let id, let connected, let authorised):
+            "connection \(id.uuidString.lowercased()) is for account \(connected), and the tenant authorised \(authorised): connect that one as a new connection"
         case .undecryptable(let id, let error): "the credentials of connection \(id.uuidString.lowercased()) are \(error)"
         }
     }

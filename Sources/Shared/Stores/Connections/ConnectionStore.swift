@@ -74,7 +74,8 @@ public struct ConnectionStore: Sendable {
 
     /// The connection's first (or renewed) credentials work: store them and make it `active`, with
     /// the provider's account id, scopes and metadata, in one transaction. A tenant that has
-    /// connected the same account already, through another connection, is told which.
+    /// connected the same account already, through another connection, is told which; a
+    /// reconnect that authorised another account than the connection's is refused.
     @discardableResult
     public func activate(_ id: UUID, account: String?, scopes: [String], metadata: JSONValue, tokens: TokenPair,
                          vault: CredentialVault, actor: String, on database: PostgresConnection) throws -> Connection {
@@ -82,6 +83,9 @@ public struct ConnectionStore: Sendable {
             guard let current = try lock(id, on: database) else { throw ConnectionError.notFound(id) }
             guard current.status != .disconnected else {
                 throw ConnectionError.wrongStatus(id, current.status, wanted: "a disconnected connection is not reconnected; start a new one")
+            }
+            if let account, let connected = current.externalAccountID, connected != account {
+                throw ConnectionError.otherAccount(id, connected: connected, authorised: account)
             }
             if let account, let existing = try database.query("""
                 SELECT id FROM connections
