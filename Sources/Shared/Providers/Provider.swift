@@ -30,16 +30,22 @@ public struct Provider: Sendable {
     /// How a tenant connects through OAuth 2.0, where the provider offers it (`<Provider>OAuth.swift`
     /// in its folder); nil otherwise.
     public let oauth: OAuthDescription?
+    /// What is synced from it (`<Provider>Sync.swift` in its folder); empty where nothing is yet.
+    public let sync: [SyncResource]
 
     public init(id: String, displayName: String, api: ProviderAPI, auth: Set<ProviderAuth>, webhooks: [any WebhookScheme] = [],
-                oauth: OAuthDescription? = nil) {
+                oauth: OAuthDescription? = nil, sync: [SyncResource] = []) {
         self.id = id
         self.displayName = displayName
         self.api = api
         self.auth = auth
         self.webhooks = webhooks
         self.oauth = oauth
+        self.sync = sync
     }
+
+    /// The resource named `name`, if it is synced.
+    public func syncResource(_ name: String) -> SyncResource? { sync.first { $0.name == name } }
 }
 
 /// A provider's REST API as its documentation publishes it.

@@ -122,7 +122,7 @@ public struct HandlerRegistry: Sendable {
         HandlerRegistry([
             NoopHandler(), WebhookProcessHandler(), ProviderCheckHandler(),
             OAuthExchangeHandler(connections), TokenRefreshHandler(connections), ConnectionCheckHandler(connections),
-            ConnectionRevokeHandler(connections),
+            ConnectionRevokeHandler(connections), SyncRunHandler(connections),
         ])
     }
 }

@@ -32,11 +32,11 @@ final class ConnectStack: @unchecked Sendable {
         URLComponents(string: environment["JUNCTION_OAUTH_\(provider.uppercased())_TOKEN_URL"] ?? "")?.path ?? ""
     }
 
-    init(workers count: Int = 1, sandboxArguments: [String] = [], extra: [String: String] = [:]) async throws {
+    init(workers count: Int = 1, seed: Int = 0, sandboxArguments: [String] = [], extra: [String: String] = [:]) async throws {
         stack = try await TestStack.shared()
         database = try await stack.migratedDatabase()
         queue = QueueKit.queue()
-        sandbox = try await SandboxClient.start(arguments: sandboxArguments)
+        sandbox = try await SandboxClient.start(seed: seed, arguments: sandboxArguments)
         var environment = QueueKit.environment(stack, queue: queue, database: database, [
             "JUNCTION_LOG_LEVEL": "debug",
             "JUNCTION_JWT_ALGORITHM": "HS256", "JUNCTION_JWT_SECRET": Self.jwtSecret,
@@ -64,9 +64,9 @@ final class ConnectStack: @unchecked Sendable {
     }
 
     /// Runs `body` with a new stack, and stops its processes afterwards.
-    static func with(workers: Int = 1, sandboxArguments: [String] = [], extra: [String: String] = [:],
+    static func with(workers: Int = 1, seed: Int = 0, sandboxArguments: [String] = [], extra: [String: String] = [:],
                      _ body: (ConnectStack) async throws -> Void) async throws {
-        let stack = try await ConnectStack(workers: workers, sandboxArguments: sandboxArguments, extra: extra)
+        let stack = try await ConnectStack(workers: workers, seed: seed, sandboxArguments: sandboxArguments, extra: extra)
         do {
             try await body(stack)
         } catch {

@@ -1,0 +1,8 @@
+extension SyncResource {
+    /// QuickBooks Online entities by query, `STARTPOSITION`/`MAXRESULTS` (up to 1,000); each object's
+    /// `SyncToken` grows with every change.
+    static let quickBooks: [SyncResource] = [("customers", "Customer"), ("invoices", "Invoice"), ("items", "Item")].map { name, entity in
+        SyncResource(name: name, path: "/v3/company/{account}/query", paging: .quickBooksQuery(entity: entity, limit: 100),
+                     idField: "Id", version: .integer(["SyncToken"]), headers: [("Accept", "application/json")])
+    }
+}

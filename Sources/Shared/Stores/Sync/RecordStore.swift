@@ -1,0 +1,103 @@
+import Foundation
+import JunctionCore
+
+/// What one page did to the stored records.
+public struct PageCounts: Sendable, Equatable {
+    public var added = 0
+    public var updated = 0
+    /// Brought unchanged (same hash), or older than the stored state (lower version).
+    public var unchanged = 0
+
+    public init(added: Int = 0, updated: Int = 0, unchanged: Int = 0) {
+        self.added = added
+        self.updated = updated
+        self.unchanged = unchanged
+    }
+
+    public static func + (lhs: PageCounts, rhs: PageCounts) -> PageCounts {
+        PageCounts(added: lhs.added + rhs.added, updated: lhs.updated + rhs.updated, unchanged: lhs.unchanged + rhs.unchanged)
+    }
+}
+
+/// One object of a page, as the provider sent it.
+public struct RecordWrite: Sendable {
+    public var externalID: String
+    public var data: JSONValue
+    /// The provider's ordering of the object's states (``SyncResource/version(of:)``).
+    public var version: Int64?
+
+    public init(externalID: String, data: JSONValue, version: Int64?) {
+        self.externalID = externalID
+        self.data = data
+        self.version = version
+    }
+}
+
+/// One row of `records`.
+public struct StoredRecord: Sendable, Equatable {
+    public var externalID: String
+    public var data: JSONValue
+    public var version: Int64?
+    public var changeSequence: Int64
+    public var deletedAt: Date?
+}
+
+/// The `records` table: every synced object, keyed by connection, resource and the provider's id.
+/// A page is written in one statement; an object is rewritten only when it changed (its MD5 over
+/// the canonical jsonb text differs) and is not older than the stored state (its version is not
+/// lower), and every real change takes the next value of the `record_changes` sequence.
+public struct RecordStore: Sendable {
+    public init() {}
+
+    public func write(_ page: [RecordWrite], connection: UUID, tenant: String, provider: String, resource: String,
+                      on database: PostgresConnection) throws -> PageCounts {
+        // One row per id (a provider may repeat an object across a page boundary); the last wins.
+        var seen: [String: Int] = [:]
+        var rows: [JSONValue] = []
+        for write in page {
+            let row: JSONValue = ["external_id": .string(write.externalID), "data": write.data, "version": write.version.map(JSONValue.integer) ?? .null]
+            if let index = seen[write.externalID] { rows[index] = row } else {
+                seen[write.externalID] = rows.count
+                rows.append(row)
+            }
+        }
+        guard !rows.isEmpty else { return PageCounts() }
+        let result = try database.query("""
+            WITH page AS (
+                SELECT * FROM jsonb_to_recordset(\(PostgresJSON(text: JSONValue.array(rows).serialized))::jsonb)
+                    AS p(external_id text, data jsonb, version bigint)
+            ), written AS (
+                INSERT INTO records AS r (connection_id, resource, external_id, tenant, provider, data, hash, version)
+                SELECT \(connection), \(resource), p.external_id, \(tenant), \(provider), p.data, md5(p.data::text), p.version FROM page p
+                ON CONFLICT (connection_id, resource, external_id) DO UPDATE
+                   SET data = EXCLUDED.data, hash = EXCLUDED.hash, version = EXCLUDED.version, change_seq = nextval('record_changes'),
+                       last_seen_at = now(), changed_at = now(), deleted_at = NULL
+                 WHERE (r.hash <> EXCLUDED.hash OR r.deleted_at IS NOT NULL)
+                   AND (r.version IS NULL OR EXCLUDED.version IS NULL OR EXCLUDED.version >= r.version)
+                RETURNING (xmax = 0) AS inserted
+            )
+            SELECT count(*) FILTER (WHERE inserted)::bigint AS added, count(*) FILTER (WHERE NOT inserted)::bigint AS updated FROM written
+            """)
+        let added: Int = try result.first?.decode("added") ?? 0
+        let updated: Int = try result.first?.decode("updated") ?? 0
+        return PageCounts(added: added, updated: updated, unchanged: rows.count - added - updated)
+    }
+
+    /// The connection's records of `resource` in change order, after `sequence`.
+    public func changes(connection: UUID, resource: String, after sequence: Int64 = 0, limit: Int = 1000,
+                        on database: PostgresConnection) throws -> [StoredRecord] {
+        try database.query("""
+            SELECT external_id, data::text AS data, version, change_seq, deleted_at FROM records
+            WHERE connection_id = \(connection) AND resource = \(resource) AND change_seq > \(sequence)
+            ORDER BY change_seq LIMIT \(limit)
+            """).rows.map { row in
+            StoredRecord(externalID: try row.decode("external_id"), data: try JSONValue(parsing: try row.decode("data", as: String.self)),
+                         version: try row.decode("version"), changeSequence: try row.decode("change_seq"), deletedAt: try row.decode("deleted_at"))
+        }
+    }
+
+    public func count(connection: UUID, resource: String, on database: PostgresConnection) throws -> Int {
+        try database.query("SELECT count(*)::bigint AS n FROM records WHERE connection_id = \(connection) AND resource = \(resource) AND deleted_at IS NULL")
+            .first!.decode("n")
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import JunctionCore
+import JunctionProviders
+import JunctionQueue
+import JunctionStores
+
+/// `sync.run`: one resource of one connection, page by page, under the lock
+/// `sync:<connection>:<resource>` (so two runs of the same resource never overlap, fleet-wide).
+///
+/// Payload: `connection`, `resource`, `trigger` (`schedule`, `manual`, …; default `manual`).
+/// Each page is fetched through the connection's credentials (``ConnectionAccess``: a 401 gets
+/// one refresh) and ``ProviderClient`` (breakers, limits, 429 pauses); its records and the
+/// checkpoint that follows them are written in one transaction carrying the lock's fence, so a
+/// worker killed mid-run leaves the last committed page as the resume point: the next run goes on
+/// from there, skips nothing and repeats at most the page that was in flight. A stale fence's
+/// write is refused (``StaleFence``).
+///
+/// This first step walks each resource in full (a backfill); following each provider's change
+/// primitive (Stripe events, QuickBooks CDC, Square and Mailchimp time filters), webhooks,
+/// deletes and reconciliation build on it (#16).
+public struct SyncRunHandler: ConnectionJob {
+    public static let jobType = "sync.run"
+    public let type = Self.jobType
+    public let services: ConnectionServices
+
+    public init(_ services: ConnectionServices) {
+        self.services = services
+    }
+
+    public static func lockName(connection: String, resource: String) -> String { "sync:\(connection):\(resource)" }
+
+    public func lockName(for job: JobEnvelope) -> String? {
+        guard let connection = job.connection ?? job.payload["connection"]?.stringValue, let resource = job.payload["resource"]?.stringValue,
+              !resource.isEmpty else { return nil }
+        return Self.lockName(connection: connection, resource: resource)
+    }
+
+    public func run(_ job: JobContext, connection: Connection, database: PostgresConnection) throws {
+        guard let name = job.payload["resource"]?.stringValue else { throw JobFailure.permanent("sync.run needs a resource") }
+        guard let provider = Providers.named(connection.provider), let resource = provider.syncResource(name) else {
+            let known = Providers.named(connection.provider)?.sync.map(\.name).joined(separator: ", ") ?? ""
+            throw JobFailure.permanent("\(connection.provider) has no resource \(name) to sync (synced: \(known.isEmpty ? "none yet" : known))")
+        }
+        guard let lock = job.lock else { throw JobFailure.permanent("sync.run runs only under its lock") }
+        guard let client = job.providers else { throw JobFailure.permanent("this worker has no provider client") }
+        let trigger = job.payload["trigger"]?.stringValue ?? "manual"
+        let stateStore = SyncStateStore()
+        let runs = SyncRunStore()
+        let records = RecordStore()
+        let access = ConnectionAccess(services, job: job)
+        let id = connection.id
+        let idText = id.uuidString.lowercased()
+
+        // Resume a run that was cut short from its last committed page; otherwise start over.
+        let state = try stateStore.load(tenant: connection.tenant, provider: provider.id, resource: name, connection: id, on: database)
+        let resuming = state?.details["status"]?.stringValue == "running"
+        var cursor = resuming ? state?.cursor : nil
+        let run = try runs.start(connection: id, tenant: connection.tenant, provider: provider.id, resource: name, jobID: job.envelope.id,
+                                 trigger: trigger, mode: "full", checkpoint: cursor, on: database)
+        var pages = resuming ? (state?.details["pages"]?.intValue).map(Int.init) ?? 0 : 0
+        func details(_ status: String) -> JSONValue {
+            ["status": .string(status), "run": .integer(run), "mode": "full", "pages": .integer(Int64(pages)),
+             "at": .string(Timestamp.format(Date()))]
+        }
+        try stateStore.save(tenant: connection.tenant, provider: provider.id, resource: name, connection: id, cursor: cursor,
+                            details: details("running"), fence: lock.fence, on: database)
+        job.logger.info(resuming ? "sync resumed" : "sync started", metadata: [
+            "connection": .string(idText), "provider": .string(provider.id), "resource": .string(name), "run": .stringConvertible(run),
+            "from": .string(cursor ?? "start"),
+        ])
+
+        var total = PageCounts()
+        do {
+            while true {
+                try job.checkCancellation()
+                let path = resource.pagePath(cursor: cursor, account: connection.externalAccountID)
+                let response = try access.send(id, provider: provider.id) { connection, credential in
+                    OutboundRequest(url: client.url(provider: provider.id, path: path),
+                                    headers: [("Authorization", provider.api.authorization(credential.tokens.access, isAPIKey: connection.auth == .apiKey))]
+                                        + resource.headers.map { (name: $0.0, value: $0.1) })
+                }
+                guard response.status < 500 else { throw JobFailure.retryable("\(provider.id) answered \(response.status) to \(path)") }
+                guard (200..<300).contains(response.status) else {
+                    throw JobFailure.permanent("\(provider.id) answered \(response.status) to \(path): \(response.text.prefix(300))")
+                }
+                let page: SyncResource.Page
+                do {
+                    page = try resource.parse(response.body, cursor: cursor)
+                } catch {
+                    throw JobFailure.retryable("\(provider.id)'s answer to \(path) is unreadable: \(error)")
+                }
+                let writes = page.objects.compactMap { object in
+                    resource.id(of: object).map { RecordWrite(externalID: $0, data: object, version: resource.version(of: object)) }
+                }
+                pages += 1
+                let next = page.next
+                let counts = try database.transaction { database in
+                    let counts = try records.write(writes, connection: id, tenant: connection.tenant, provider: provider.id, resource: name, on: database)
+                    try stateStore.save(tenant: connection.tenant, provider: provider.id, resource: name, connection: id, cursor: next,
+                                        details: details(next == nil ? "complete" : "running"), fence: lock.fence, on: database)
+                    try runs.page(run, counts, checkpoint: next, on: database)
+                    return counts
+                }
+                total = total + counts
+                job.logger.debug("sync page committed", metadata: [
+                    "resource": .string(name), "page": .stringConvertible(pages), "objects": .stringConvertible(writes.count),
+                    "added": .stringConvertible(counts.added), "updated": .stringConvertible(counts.updated), "next": .string(next ?? "end"),
+                ])
+                guard let next else { break }
+                cursor = next
+            }
+        } catch {
+            // Stopped (lease lost, shutdown) or sent back to wait (429, an open circuit): the next
+            // run resumes from the checkpoint. Anything else failed; its retry resumes the same way.
+            let stopped: Bool
+            switch error {
+            case is JobCancelled, is ProviderBackoff: stopped = true
+            case JobFailure.reschedule: stopped = true
+            default: stopped = false
+            }
+            try? runs.finish(run, status: stopped ? "interrupted" : "failed", error: "\(error)", on: database)
+            throw error
+        }
+        try runs.finish(run, status: "succeeded", on: database)
+        job.logger.info("sync finished", metadata: [
+            "connection": .string(idText), "provider": .string(provider.id), "resource": .string(name), "run": .stringConvertible(run),
+            "pages": .stringConvertible(pages), "added": .stringConvertible(total.added), "updated": .stringConvertible(total.updated),
+            "unchanged": .stringConvertible(total.unchanged),
+        ])
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import JunctionCore
+import JunctionProviders
+import JunctionQueue
+import JunctionStores
+import Testing
+
+/// `sync.run` against the sandbox's seeded accounts: every object lands once, a re-run rewrites
+/// nothing, a change is one new change-sequence value, and a worker killed mid-run is resumed
+/// from its last committed page.
+@Suite("Sync runs", .serialized)
+struct SyncRunTests {
+    static func sync(_ stack: ConnectStack, _ connection: UUID, _ resource: String) async throws -> SyncRun {
+        let before = try await runs(stack, connection, resource).count
+        try await stack.enqueue([JobRequest(type: "sync.run", payload: ["connection": .string(connection.uuidString.lowercased()), "resource": .string(resource)],
+                                            priority: .high, connection: connection.uuidString.lowercased())])
+        try await QueueKit.eventually("the \(resource) sync finished", limit: .seconds(90)) {
+            let all = try await runs(stack, connection, resource)
+            return all.count > before && all.first.map { $0.status != "running" } == true
+        }
+        return try #require(try await runs(stack, connection, resource).first)
+    }
+
+    static func runs(_ stack: ConnectStack, _ connection: UUID, _ resource: String) async throws -> [SyncRun] {
+        try await stack.onDatabase { try SyncRunStore().list(connection: connection, resource: resource, on: $0) }
+    }
+
+    static func stored(_ stack: ConnectStack, _ connection: UUID, _ resource: String) async throws -> [StoredRecord] {
+        try await stack.onDatabase { try RecordStore().changes(connection: connection, resource: resource, limit: 100_000, on: $0) }
+    }
+
+    static func sandboxCount(_ stack: ConnectStack, _ provider: String, _ collection: String) async throws -> Int {
+        let counts = try stack.sandbox.json(try await stack.sandbox.send("GET", "/_sandbox/counts"))
+        return ((counts[provider] as? [String: Any])?[collection] as? Int) ?? -1
+    }
+
+    @Test func everyObjectOfEachResourceLandsOnceAndARerunRewritesNothing() async throws {
+        try await ConnectStack.with(seed: 150) { stack in
+            let cases: [(provider: String, resource: String, collection: String)] = [
+                ("stripe", "customers", "customers"), ("stripe", "products", "products"), ("stripe", "invoices", "invoices"),
+                ("square", "customers", "customers"), ("square", "catalog", "catalog"), ("square", "payments", "payments"),
+                ("quickbooks", "customers", "Customer"), ("quickbooks", "invoices", "Invoice"), ("quickbooks", "items", "Item"),
+            ]
+            var connections: [String: UUID] = [:]
+            for provider in ["stripe", "square", "quickbooks"] { connections[provider] = try await stack.connect(provider, tenant: "tenant-s") }
+            for item in cases {
+                let id = try #require(connections[item.provider])
+                let expected = try await Self.sandboxCount(stack, item.provider, item.collection)
+                #expect(expected > 0, "the sandbox seeded \(item.provider) \(item.collection)")
+                let first = try await Self.sync(stack, id, item.resource)
+                #expect(first.status == "succeeded", "\(item.provider) \(item.resource): \(first.error ?? "")")
+                #expect(first.counts == PageCounts(added: expected, updated: 0, unchanged: 0), "\(item.provider) \(item.resource): \(first.counts) of \(expected)")
+                let records = try await Self.stored(stack, id, item.resource)
+                #expect(records.count == expected && Set(records.map(\.externalID)).count == expected)
+                let again = try await Self.sync(stack, id, item.resource)
+                #expect(again.counts == PageCounts(added: 0, updated: 0, unchanged: expected), "a re-run rewrites nothing: \(again.counts)")
+                #expect(try await Self.stored(stack, id, item.resource).map(\.changeSequence) == records.map(\.changeSequence))
+            }
+
+            // One changed object is one new change: it moves to the end of the change order.
+            let stripe = try #require(connections["stripe"])
+            let target = try #require(try await Self.stored(stack, stripe, "customers").first)
+            let changed = try await stack.sandbox.send("POST", "/_sandbox/stripe/customers/\(target.externalID)", body: #"{"name":"Renamed Customer"}"#)
+            #expect(changed.status == 200, "\(changed.text)")
+            let third = try await Self.sync(stack, stripe, "customers")
+            #expect(third.counts.updated == 1 && third.counts.added == 0)
+            let last = try #require(try await Self.stored(stack, stripe, "customers").last)
+            #expect(last.externalID == target.externalID && last.data["name"] == "Renamed Customer" && last.changeSequence > target.changeSequence)
+        }
+    }
+
+    @Test func anOlderStateNeverReplacesANewerOne() async throws {
+        try await ConnectStack.with(seed: 20) { stack in
+            let square = try await stack.connect("square", tenant: "tenant-s")
+            _ = try await Self.sync(stack, square, "customers")
+            let target = try #require(try await Self.stored(stack, square, "customers").first)
+            // A newer state than the provider's list will bring (as a webhook would have written it).
+            _ = try await stack.onDatabase { database in
+                try database.query("""
+                    UPDATE records SET version = 7, data = data || '{"nickname":"from a webhook"}'::jsonb, hash = 'newer'
+                    WHERE connection_id = \(square) AND resource = 'customers' AND external_id = \(target.externalID)
+                    """)
+            }
+            let run = try await Self.sync(stack, square, "customers")
+            #expect(run.counts.updated == 0, "the list's version 0 does not replace version 7")
+            let kept = try #require(try await Self.stored(stack, square, "customers").first { $0.externalID == target.externalID })
+            #expect(kept.version == 7 && kept.data["nickname"] == "from a webhook")
+        }
+    }
+
+    /// A worker SIGKILLed mid-run: the run is recovered and resumes from the last committed page;
+    /// every object lands once, and no page is fetched more than twice.
+    @Test func aWorkerKilledMidSyncIsResumedFromItsLastCommittedPage() async throws {
+        try await ConnectStack.with(seed: 1000, extra: ["JUNCTION_WORKER_LEASE": "3s", "JUNCTION_PROVIDER_TIMEOUT": "5s"]) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-s")
+            let expected = try await Self.sandboxCount(stack, "stripe", "customers")
+            #expect(expected >= 1000)
+            try await stack.sandbox.fault("stripe", ["latency_ms": 150])
+            #expect(try await stack.sandbox.send("DELETE", "/_sandbox/requests").status == 204)
+            try await stack.enqueue([JobRequest(type: "sync.run", payload: ["connection": .string(stripe.uuidString.lowercased()), "resource": "customers"],
+                                                priority: .high, connection: stripe.uuidString.lowercased())])
+            try await QueueKit.eventually("three pages committed", limit: .seconds(60)) {
+                (try await Self.runs(stack, stripe, "customers").first?.pages ?? 0) >= 3
+            }
+            _ = try await stack.workers[0].stop(signal: SIGKILL)
+            let cut = try #require(try await Self.runs(stack, stripe, "customers").first)
+            #expect(cut.status == "running" && cut.pages >= 3 && cut.pages < 10)
+            try await stack.sandbox.clearFaults()
+            try await stack.startWorker()
+            try await QueueKit.eventually("the resumed run finished", limit: .seconds(90)) {
+                try await Self.runs(stack, stripe, "customers").first.map { $0.status == "succeeded" } == true
+            }
+            let all = try await Self.runs(stack, stripe, "customers")
+            let resumed = try #require(all.first)
+            #expect(all.count == 2 && all[1].status == "interrupted", "\(all.map(\.status))")
+            #expect(resumed.checkpointFrom != nil && resumed.checkpointFrom == cut.checkpointTo, "it went on from the committed checkpoint")
+            let records = try await Self.stored(stack, stripe, "customers")
+            #expect(records.count == expected && Set(records.map(\.externalID)).count == expected, "every customer once: \(records.count) of \(expected)")
+            #expect(cut.counts.added + resumed.counts.added + resumed.counts.updated + resumed.counts.unchanged >= expected)
+            let lists = try await stack.sandbox.requests("stripe").filter { ($0["path"] as? String) == "/v1/customers" }.map { ($0["query"] as? String) ?? "" }
+            let repeats = Dictionary(grouping: lists, by: { $0 }).values.filter { $0.count > 1 }
+            #expect(repeats.count <= 1 && repeats.allSatisfy { $0.count == 2 }, "at most the page in flight is fetched twice: \(repeats)")
+            #expect(lists.count <= (expected + 99) / 100 + 1, "\(lists.count) list calls for \(expected) customers")
+        }
+    }
+}
