@@ -8,7 +8,7 @@ struct JunctionCommand: AsyncParsableCommand {
         commandName: "junction",
         abstract: "Operate a Junction deployment.",
         discussion: "Settings come from the same JUNCTION_* environment variables the services read.",
-        subcommands: [MigrateCommand.self, QueueCommand.self, DeadLetterCommand.self, JobsCommand.self, SchedulesCommand.self, SchedulerCommand.self, WebhookCommand.self, EndpointsCommand.self, ConnectionsCommand.self, KeysCommand.self, LocksCommand.self, BreakersCommand.self, LimitsCommand.self])
+        subcommands: [MigrateCommand.self, QueueCommand.self, DeadLetterCommand.self, JobsCommand.self, SchedulesCommand.self, SchedulerCommand.self, WebhookCommand.self, EndpointsCommand.self, ConnectionsCommand.self, SyncsCommand.self, KeysCommand.self, LocksCommand.self, BreakersCommand.self, LimitsCommand.self])
 }
 
 /// Exit codes scripts can rely on.

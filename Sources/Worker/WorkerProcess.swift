@@ -11,14 +11,15 @@ public enum WorkerProcess {
     public static func main() async throws {
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-worker", environment: environment)
-        let (settings, queueSettings, oauth, keys, connections) = ProcessBootstrap.settings(process: "junction-worker") { () throws(ConfigurationError) in
+        let (settings, queueSettings, oauth, keys, connections, sync) = ProcessBootstrap.settings(process: "junction-worker") { () throws(ConfigurationError) in
             (try WorkerSettings(environment: environment), try QueueSettings(environment: environment), try OAuthClients(environment: environment),
-             try KeyRing(environment: environment), try ConnectionSettings(environment: environment))
+             try KeyRing(environment: environment), try ConnectionSettings(environment: environment),
+             try SyncSettings(environment: environment, providers: Providers.ids))
         }
         let logger = Logger(label: "junction.worker")
         oauth.logConfigured(logger)
         let coordination = Coordination(namespace: queueSettings.keys.namespace, scripts: ProcessBootstrap.required("the coordination scripts", logger: logger) { try CoordinationScripts.bundled(environment: environment) })
-        let services = ConnectionServices(keys: keys, oauth: oauth, settings: connections, coordination: coordination,
+        let services = ConnectionServices(keys: keys, oauth: oauth, settings: connections, sync: sync, coordination: coordination,
                                           worker: "\(ProcessInfo.processInfo.hostName):\(getpid())")
         let runtime = WorkerRuntime(
             settings: settings, core: core,

@@ -12,16 +12,25 @@ public struct ConnectionServices: Sendable {
     public let oauth: OAuthClients
     public let settings: ConnectionSettings
     public let locks: DistributedLocks
+    /// How often a connection's resources are synced (its schedules, made when it becomes active).
+    public let sync: SyncSettings
     /// Names this process in refresh markers and audit rows.
     public let worker: String
 
-    public init(keys: KeyRing, oauth: OAuthClients, settings: ConnectionSettings, coordination: Coordination, worker: String) {
+    public init(keys: KeyRing, oauth: OAuthClients, settings: ConnectionSettings, sync: SyncSettings, coordination: Coordination, worker: String) {
         vault = CredentialVault(keys: keys)
         store = ConnectionStore()
         self.oauth = oauth
         self.settings = settings
+        self.sync = sync
         locks = DistributedLocks(coordination)
         self.worker = worker
+    }
+
+    /// Creates (or re-enables) the sync schedules of a connection that just became active.
+    func scheduleSyncs(_ connection: Connection, on database: PostgresConnection) throws {
+        guard let provider = Providers.named(connection.provider), !provider.sync.isEmpty else { return }
+        try SyncSchedules().ensure(connection, resources: provider.sync.map(\.name), interval: sync.interval(for: provider.id), on: database)
     }
 
     /// The lock every refresh of `connection` takes, fleet-wide.

@@ -52,7 +52,10 @@ public struct ConnectionCheckHandler: ConnectionJob {
                 return
             }
             guard (200..<300).contains(response.status) else { try undecided("\(provider.id) answered \(response.status)") }
-            try services.store.transition(id, to: .active, reason: "API key checked", actor: "worker:\(services.worker)", from: [.pending], on: database)
+            try database.transaction { database in
+                let active = try services.store.transition(id, to: .active, reason: "API key checked", actor: "worker:\(services.worker)", from: [.pending], on: database)
+                try services.scheduleSyncs(active, on: database)
+            }
         } else {
             response = try ConnectionAccess(services, job: job).send(id, provider: provider.id) { _, credential in request(credential) }
             guard response.status < 500 else { throw JobFailure.retryable("\(provider.id) answered \(response.status) to the check") }

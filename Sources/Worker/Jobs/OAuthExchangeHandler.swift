@@ -94,8 +94,9 @@ public struct OAuthExchangeHandler: JobHandler {
         let tokens = TokenPair(access: answer.accessToken, refresh: answer.refreshToken, expiresAt: answer.expiresAt)
         do {
             try database.transaction { database in
-                try services.store.activate(id, account: account, scopes: answer.scopes ?? client.scopes, metadata: .object(metadata), tokens: tokens,
-                                            vault: services.vault, actor: "worker:\(services.worker)", on: database)
+                let active = try services.store.activate(id, account: account, scopes: answer.scopes ?? client.scopes, metadata: .object(metadata),
+                                                         tokens: tokens, vault: services.vault, actor: "worker:\(services.worker)", on: database)
+                try services.scheduleSyncs(active, on: database)
                 try services.store.noteHealth(id, ["exchange_job": .string(job.envelope.id)], on: database)
             }
         } catch let error as ConnectionError {

@@ -54,6 +54,14 @@ public struct SyncRunHandler: ConnectionJob {
         // Resume a run that was cut short from its last committed page; otherwise start over.
         let state = try stateStore.load(tenant: connection.tenant, provider: provider.id, resource: name, connection: id, on: database)
         let resuming = state?.details["status"]?.stringValue == "running"
+        // A scheduled run that waited on the lock behind another run finished meanwhile: that run
+        // already brought the data this one was scheduled to bring.
+        if trigger == "schedule", let state, state.details["status"]?.stringValue == "complete", state.updatedAt > job.envelope.enqueuedAt {
+            job.logger.info("sync skipped: a run finished after this one was scheduled", metadata: [
+                "connection": .string(connection.id.uuidString.lowercased()), "resource": .string(name),
+            ])
+            return
+        }
         var cursor = resuming ? state?.cursor : nil
         let run = try runs.start(connection: id, tenant: connection.tenant, provider: provider.id, resource: name, jobID: job.envelope.id,
                                  trigger: trigger, mode: "full", checkpoint: cursor, on: database)

@@ -69,6 +69,40 @@ struct SyncRunTests {
         }
     }
 
+    /// Activating a connection schedules each of its resources; the scheduler runs them; ops see
+    /// where each stands; revoking the connection disables them.
+    @Test func anActiveConnectionIsSyncedOnScheduleAndOpsSeeWhereItStands() async throws {
+        try await ConnectStack.with(seed: 30) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-s")
+            let names = try await stack.onDatabase { database in
+                try ScheduleStore().list(on: database).filter { $0.connection == stripe }.map(\.name)
+            }
+            let resources = try #require(Providers.named("stripe")).sync.map(\.name)
+            #expect(Set(names) == Set(resources.map { SyncSchedules.name(connection: stripe, resource: $0) }), "\(names)")
+            let scheduler = try ChildProcess(junction: "junction-scheduler", environment: stack.environment)
+            try await scheduler.waitForLine(containing: "\"msg\":\"scheduler started\"")
+            try await QueueKit.eventually("the first scheduled sync ran", limit: .seconds(60)) {
+                try await Self.runs(stack, stripe, resources[0]).first.map { $0.status == "succeeded" && $0.trigger == "schedule" } == true
+            }
+            _ = try await scheduler.stop()
+            let listed = try await CredentialSecrecyTests.cli(stack, ["syncs", "list", stripe.uuidString.lowercased()])
+            #expect(listed.standardOutput.contains("\(resources[0])  complete  last run"), "\(listed.standardOutput)\(listed.standardError)")
+            let triggered = try await CredentialSecrecyTests.cli(stack, ["syncs", "trigger", stripe.uuidString.lowercased(), "products"])
+            #expect(triggered.standardOutput.contains("enqueued sync.run products"))
+            try await QueueKit.eventually("the triggered sync ran") {
+                try await Self.runs(stack, stripe, "products").contains { $0.trigger == "manual" && $0.status == "succeeded" }
+            }
+            let shown = try await CredentialSecrecyTests.cli(stack, ["syncs", "show", stripe.uuidString.lowercased(), "products"])
+            #expect(shown.standardOutput.contains("succeeded  manual"))
+            let unknown = try await CredentialSecrecyTests.cli(stack, ["syncs", "trigger", stripe.uuidString.lowercased(), "widgets"])
+            #expect(try await unknown.exitStatus() == 65 && unknown.standardError.contains("stripe has no resource widgets"))
+
+            _ = try await CredentialSecrecyTests.cli(stack, ["connections", "revoke", stripe.uuidString.lowercased()])
+            let enabled = try await stack.onDatabase { database in try ScheduleStore().list(on: database).filter { $0.connection == stripe && $0.enabled }.count }
+            #expect(enabled == 0, "revoking disables the connection's schedules")
+        }
+    }
+
     @Test func anOlderStateNeverReplacesANewerOne() async throws {
         try await ConnectStack.with(seed: 20) { stack in
             let square = try await stack.connect("square", tenant: "tenant-s")
