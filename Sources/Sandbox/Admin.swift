@@ -7,6 +7,7 @@ import JunctionCore
 /// | method, path | does |
 /// |---|---|
 /// | `GET /_sandbox/credentials` | the test credentials and webhook secrets |
+/// | `PUT /_sandbox/webhook-url` | `{"url": "http://127.0.0.1:8080/webhooks"}`: where webhooks go from now on (`--webhook-url` at start) |
 /// | `GET /_sandbox/oauth` | every provider's OAuth endpoints here (the four above, and the generic mode's seven) |
 /// | `PUT /_sandbox/faults/{provider}[?account=A]` | JSON `{error_rate, error_status, rate_limit_rate, retry_after, latency_ms, hang, revoked}` |
 /// | `DELETE /_sandbox/faults` | clears every fault |
@@ -49,6 +50,15 @@ enum AdminAPI {
             let scope = FormBody.query(request.uri.query)["account"].map { "\(provider):\($0)" } ?? provider
             sandbox.world.withLock { $0.faults[scope] = fault }
             return json(["scope": .string(scope)])
+        }
+        router.put("/_sandbox/webhook-url") { request, _ in
+            var buffer = try await request.body.collect(upTo: 1 << 16)
+            guard case .object(let input)? = try? JSONValue(parsing: buffer.readBytes(length: buffer.readableBytes) ?? []),
+                  let url = input["url"]?.stringValue, url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                return json(["error": "the body must be {\"url\": \"http(s)://…\"}"], status: .badRequest)
+            }
+            sandbox.webhooks.webhookURL.withLock { $0 = url.hasSuffix("/") ? String(url.dropLast()) : url }
+            return json(["url": .string(url)])
         }
         router.delete("/_sandbox/faults") { _, _ in
             sandbox.world.withLock { $0.faults.removeAll() }

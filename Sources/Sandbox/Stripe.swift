@@ -84,6 +84,15 @@ enum StripeAPI {
                     return json(record.json)
                 }
             }
+            if deletable.contains(resource.path) {
+                router.delete("/v1/\(resource.path)/:id") { request, context in
+                    let id = context.parameters.get("id") ?? ""
+                    return try await sandbox.serve(.stripe, request) { _ in
+                        if let refusal = sandbox.authorize(.stripe, request) { return refusal }
+                        return delete(resource, id, sandbox: sandbox).response
+                    }
+                }
+            }
             router.post("/v1/\(resource.path)/:id") { request, context in
                 let id = context.parameters.get("id") ?? ""
                 return try await sandbox.serve(.stripe, request) { body in
@@ -247,5 +256,16 @@ enum StripeAPI {
         guard let updated else { return missing(resource, id) }
         sandbox.webhooks.stripe(type: "\(resource.object).updated", object: updated.json, previous: .object(previous))
         return Reply(status: 200, json: updated.json)
+    }
+
+    /// The resources Stripe lets an API client delete.
+    static let deletable: Set<String> = ["customers", "products"]
+
+    /// `DELETE /v1/customers/{id}`: gone from lists; answers `{"id", "object", "deleted": true}` and
+    /// fires `<object>.deleted` with the object as it was.
+    static func delete(_ resource: Resource, _ id: String, sandbox: Sandbox) -> Reply {
+        guard let removed = sandbox.world.withLock({ $0.stripe[resource.path]?.remove(id) }) else { return missing(resource, id) }
+        sandbox.webhooks.stripe(type: "\(resource.object).deleted", object: removed.json, previous: nil)
+        return Reply(status: 200, json: ["id": .string(id), "object": .string(resource.object), "deleted": true])
     }
 }

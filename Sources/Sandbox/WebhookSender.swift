@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import JunctionCore
 import Logging
+import Synchronization
 
 /// Posts signed webhooks when data changes, signed exactly as each provider signs, and retries a
 /// delivery answered with anything but 2xx (doubling pauses, as the providers back off).
@@ -9,10 +10,13 @@ final class WebhookSender: Sendable {
     let options: SandboxOptions
     let logger: Logger
     let http = OutboundHTTPClient(connections: 4)
+    /// Set at run time (`PUT /_sandbox/webhook-url`), for a receiver that starts after the sandbox.
+    let webhookURL: Mutex<String?>
 
     init(options: SandboxOptions, logger: Logger) {
         self.options = options
         self.logger = logger
+        webhookURL = Mutex(options.webhookURL)
     }
 
     static func hmac(_ key: String, _ message: String) -> [UInt8] {
@@ -25,7 +29,7 @@ final class WebhookSender: Sendable {
     }
 
     private func target(_ provider: SandboxProvider, suffix: String = "") -> String? {
-        options.webhookURL.map { "\($0)/\(provider.rawValue)\(suffix)" }
+        webhookURL.withLock { $0 }.map { "\($0)/\(provider.rawValue)\(suffix)" }
     }
 
     /// Stripe: an event object, `Stripe-Signature: t=…,v1=HMAC-SHA256("{t}.{body}")`.
@@ -36,6 +40,8 @@ final class WebhookSender: Sendable {
         if let previous { data["previous_attributes"] = previous }
         let event: JSONValue = [
             "id": .string("evt_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24)), "object": "event",
+            // Sent as Connect events of the connected account (the one the sandbox's OAuth connects).
+            "account": .string(AccountsAPI.stripeAccount),
             "api_version": "2024-06-20", "created": .integer(now), "type": .string(type), "livemode": false, "pending_webhooks": 1,
             "data": .object(data), "request": ["id": .null, "idempotency_key": .null],
         ]

@@ -32,9 +32,13 @@ public struct Provider: Sendable {
     public let oauth: OAuthDescription?
     /// What is synced from it (`<Provider>Sync.swift` in its folder); empty where nothing is yet.
     public let sync: [SyncResource]
+    /// The record changes a verified webhook body carries (a Stripe event's object); none where
+    /// webhooks do not drive syncs yet.
+    public let syncChanges: @Sendable ([UInt8]) -> [SyncChange]
 
     public init(id: String, displayName: String, api: ProviderAPI, auth: Set<ProviderAuth>, webhooks: [any WebhookScheme] = [],
-                oauth: OAuthDescription? = nil, sync: [SyncResource] = []) {
+                oauth: OAuthDescription? = nil, sync: [SyncResource] = [], syncChanges: @escaping @Sendable ([UInt8]) -> [SyncChange] = { _ in [] }) {
+        self.syncChanges = syncChanges
         self.id = id
         self.displayName = displayName
         self.api = api

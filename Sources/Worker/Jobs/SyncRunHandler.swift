@@ -97,8 +97,16 @@ public struct SyncRunHandler: ConnectionJob {
                 } catch {
                     throw JobFailure.retryable("\(provider.id)'s answer to \(path) is unreadable: \(error)")
                 }
+                // Without a version of its own, an object's state is as new as the moment it was
+                // fetched, so a webhook about a later change is not overwritten by it. Event times
+                // have whole seconds (Stripe's `created`): the page counts as just before the second
+                // it was fetched in, so an event of that same second wins (a change after it has an
+                // event of its own, later still).
+                let fetchedAt = Int64(Date().timeIntervalSince1970.rounded(.down)) * 1000 - 1
                 let writes = page.objects.compactMap { object in
-                    resource.id(of: object).map { RecordWrite(externalID: $0, data: object, version: resource.version(of: object)) }
+                    resource.id(of: object).map {
+                        RecordWrite(externalID: $0, data: object, version: resource.version == nil ? fetchedAt : resource.version(of: object))
+                    }
                 }
                 pages += 1
                 let next = page.next

@@ -1,8 +1,13 @@
 import Foundation
 import JunctionCore
+import JunctionProviders
+import JunctionStores
 
 /// `webhook.process`: stores a verified webhook event in `webhook_events`, once per provider and
-/// event id, and records the outcome. A redelivered job (after a crash, or a duplicate the
+/// event id, and records the outcome. An event about a synced object (a Stripe event's
+/// `data.object`) updates that object's record in the same transaction, for the endpoint's
+/// connection or the connections of the account the event names (outcome `applied`); an older
+/// event than the stored state changes nothing, and other events are kept (`stored`). A redelivered job (after a crash, or a duplicate the
 /// ingress let through) finds the row and changes nothing.
 ///
 /// Payload, as the ingress writes it:
@@ -38,21 +43,62 @@ public struct WebhookProcessHandler: JobHandler {
         let headers = PostgresJSON(text: (payload["headers"] ?? .object([:])).serialized)
         let connectionID = (payload["connection"]?.stringValue ?? job.envelope.connection).flatMap(UUID.init(uuidString:))
         let database = try job.database()
-        let stored = try database.transaction { connection in
+        let known = Providers.named(provider) ?? Providers.webhookScheme(named: provider).flatMap { scheme in Providers.all.first { $0.webhooks.contains { $0.name == scheme.name } } }
+        let changes = known?.syncChanges(Array(body)) ?? []
+        let tenant = payload["tenant"]?.stringValue ?? job.envelope.tenant
+        let (stored, applied) = try database.transaction { connection in
             let inserted = try connection.query("""
                 INSERT INTO webhook_events (provider, event_id, event_type, tenant, connection_id, content_type, body, headers, received_at)
                 VALUES (\(provider), \(eventID), \(payload["event_type"]?.stringValue), \(payload["tenant"]?.stringValue ?? job.envelope.tenant),
                         \(connectionID), \(payload["content_type"]?.stringValue), \(body), \(headers)::jsonb, \(receivedAt))
                 ON CONFLICT (provider, event_id) DO NOTHING
                 """).affectedRows
+            // A new event about a synced object updates that object's record for the connections
+            // it belongs to: the endpoint's connection, or those of the account it names.
+            var applied = 0
+            if inserted == 1, let known {
+                applied = try Self.apply(changes, provider: known.id, connection: connectionID, tenant: tenant, on: connection)
+            }
+            let outcome = inserted == 1 ? (applied > 0 ? "applied" : "stored") : "duplicate"
             try connection.query("""
-                UPDATE webhook_events SET processed_at = now(), outcome = \(inserted == 1 ? "stored" : "duplicate")
+                UPDATE webhook_events SET processed_at = now(), outcome = \(outcome)
                 WHERE provider = \(provider) AND event_id = \(eventID) AND processed_at IS NULL
                 """)
-            return inserted == 1
+            return (inserted == 1, applied)
         }
         job.logger.debug("webhook event stored", metadata: [
-            "provider": .string(provider), "event_id": .string(eventID), "new": .stringConvertible(stored),
+            "provider": .string(provider), "event_id": .string(eventID), "new": .stringConvertible(stored), "records": .stringConvertible(applied),
         ])
+    }
+
+    /// Writes (or soft-deletes) each change's record for its connections; answers how many records
+    /// it wrote. A change older than the stored state changes nothing (the record store's rule).
+    static func apply(_ changes: [SyncChange], provider: String, connection: UUID?, tenant: String?, on database: PostgresConnection) throws -> Int {
+        var written = 0
+        for change in changes {
+            let targets: [(id: UUID, tenant: String)]
+            if let connection {
+                targets = try database.query("SELECT id, tenant FROM connections WHERE id = \(connection) AND status = 'active'").rows.map {
+                    (try $0.decode("id"), try $0.decode("tenant"))
+                }
+            } else if let account = change.account {
+                targets = try database.query("""
+                    SELECT id, tenant FROM connections WHERE provider = \(provider) AND external_account_id = \(account) AND status = 'active'
+                      AND (\(tenant)::text IS NULL OR tenant = \(tenant))
+                    """).rows.map { (try $0.decode("id"), try $0.decode("tenant")) }
+            } else {
+                targets = []
+            }
+            for target in targets {
+                if change.deleted {
+                    if try RecordStore().delete(change.externalID, version: change.version, connection: target.id, resource: change.resource, on: database) { written += 1 }
+                } else if let object = change.object {
+                    let counts = try RecordStore().write([RecordWrite(externalID: change.externalID, data: object, version: change.version)],
+                                                         connection: target.id, tenant: target.tenant, provider: provider, resource: change.resource, on: database)
+                    written += counts.added + counts.updated
+                }
+            }
+        }
+        return written
     }
 }

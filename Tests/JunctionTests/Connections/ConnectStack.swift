@@ -55,11 +55,15 @@ final class ConnectStack: @unchecked Sendable {
             }
         }
         for provider in Self.providers { environment["JUNCTION_PROVIDER_URL_\(provider.uppercased())"] = sandbox.url }
+        // The sandbox signs its webhooks with these; the ingress checks them.
+        let secrets = (try sandbox.json(try await sandbox.send("GET", "/_sandbox/credentials"))["webhook_secrets"] as? [String: String]) ?? [:]
+        for (provider, secret) in secrets { environment["JUNCTION_WEBHOOK_SECRETS_\(provider.uppercased())"] = secret }
         environment.merge(extra) { $1 }
         self.environment = environment
         let (ingress, port) = try await ChildProcess.ingress(environment: environment)
         self.ingress = ingress
         ingressURL = "http://127.0.0.1:\(port)"
+        _ = try await sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"\#(ingressURL)/webhooks"}"#)
         for _ in 0..<count { try await startWorker() }
     }
 
@@ -81,7 +85,7 @@ final class ConnectStack: @unchecked Sendable {
     /// The processes' warnings and errors, for a failing test's report.
     func logs() -> String {
         ([("ingress", ingress)] + workers.map { ("worker", $0) }).map { name, process in
-            let lines = process.lines.filter { $0.contains("\"level\":\"warning\"") || $0.contains("\"level\":\"error\"") || $0.contains("token") || $0.contains("refresh") }
+            let lines = process.lines.filter { $0.contains("\"level\":\"warning\"") || $0.contains("\"level\":\"error\"") || $0.contains("token") || $0.contains("refresh") || $0.contains("webhook") }
             return "--- \(name)\n" + lines.suffix(40).joined(separator: "\n") + "\n" + process.standardError.suffix(2000)
         }.joined(separator: "\n")
     }

@@ -4,5 +4,6 @@ extension Provider {
         id: "stripe", displayName: "Stripe",
         api: ProviderAPI(baseURL: "https://api.stripe.com", connectionLimit: RateLimit(count: 100, period: .seconds(1)),
                          check: ProviderCheck(path: "/v1/account")),
-        auth: [.apiKey, .oauth2], webhooks: [StripeWebhookScheme()], oauth: .stripe, sync: SyncResource.stripe)
+        auth: [.apiKey, .oauth2], webhooks: [StripeWebhookScheme()], oauth: .stripe, sync: SyncResource.stripe,
+        syncChanges: SyncResource.stripeChanges)
 }

@@ -1,7 +1,25 @@
+import JunctionCore
+
 extension SyncResource {
     /// Stripe's lists: newest first by `created`, 100 a page, `starting_after` the last id. Stripe
-    /// objects carry no update time or version; later changes arrive through `/v1/events` (#16).
-    static let stripe: [SyncResource] = ["customers", "products", "prices", "subscriptions", "invoices", "payment_intents", "charges"].map {
-        SyncResource(name: $0, path: "/v1/\($0)", paging: .stripe(limit: 100))
+    /// objects carry no update time or version, so a page's objects are ordered by when they were
+    /// fetched, and an event's by its `created`: the newer wins.
+    static let stripe: [SyncResource] = [
+        ("customers", "customer"), ("products", "product"), ("prices", "price"), ("subscriptions", "subscription"), ("invoices", "invoice"),
+        ("payment_intents", "payment_intent"), ("charges", "charge"),
+    ].map { name, object in
+        SyncResource(name: name, path: "/v1/\(name)", paging: .stripe(limit: 100), objectType: object)
+    }
+
+    /// The change a Stripe event carries: every event about a synced object holds the whole object
+    /// (`data.object`); `*.deleted` deletes it. Other events (and unreadable bodies) carry none.
+    static func stripeChanges(_ body: [UInt8]) -> [SyncChange] {
+        guard let event = try? JSONValue(parsing: body), let type = event["type"]?.stringValue, let object = event["data"]?["object"],
+              let kind = object["object"]?.stringValue, let resource = stripe.first(where: { $0.objectType == kind }),
+              let id = resource.id(of: object) else { return [] }
+        let created = event["created"]?.intValue.map { $0 * 1000 }
+        let deleted = type.hasSuffix(".deleted") || object["deleted"]?.boolValue == true
+        return [SyncChange(resource: resource.name, externalID: id, object: deleted ? nil : object, deleted: deleted, version: created,
+                           account: event["account"]?.stringValue)]
     }
 }

@@ -18,8 +18,12 @@ public struct SyncResource: Sendable {
     public let version: VersionField?
     /// Headers the provider wants on every call (QuickBooks's `Accept: application/json`).
     public let headers: [(String, String)]
+    /// The type the provider names its objects by in webhooks (Stripe's `object`: `customer`).
+    public let objectType: String?
 
-    public init(name: String, path: String, paging: Paging, idField: String = "id", version: VersionField? = nil, headers: [(String, String)] = []) {
+    public init(name: String, path: String, paging: Paging, idField: String = "id", version: VersionField? = nil, headers: [(String, String)] = [],
+                objectType: String? = nil) {
+        self.objectType = objectType
         self.name = name
         self.path = path
         self.paging = paging
@@ -111,5 +115,28 @@ public struct SyncResource: Sendable {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}
+
+/// One object's change as a webhook tells it: what the record store applies, for the connection
+/// whose account it names.
+public struct SyncChange: Sendable, Equatable {
+    public let resource: String
+    public let externalID: String
+    /// The whole object, where the event carries it; nil for a delete.
+    public let object: JSONValue?
+    public let deleted: Bool
+    /// Orders this change against others of the object (the event's time in ms).
+    public let version: Int64?
+    /// The provider account the event belongs to (a Stripe Connect event's `account`).
+    public let account: String?
+
+    public init(resource: String, externalID: String, object: JSONValue?, deleted: Bool, version: Int64?, account: String?) {
+        self.resource = resource
+        self.externalID = externalID
+        self.object = object
+        self.deleted = deleted
+        self.version = version
+        self.account = account
     }
 }

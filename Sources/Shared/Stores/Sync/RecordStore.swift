@@ -83,6 +83,18 @@ public struct RecordStore: Sendable {
         return PageCounts(added: added, updated: updated, unchanged: rows.count - added - updated)
     }
 
+    /// Soft-deletes an object (a provider's delete signal), unless the stored state is newer than
+    /// the signal; answers whether it deleted something. A delete is a change: it takes the next
+    /// change-sequence value.
+    @discardableResult
+    public func delete(_ externalID: String, version: Int64?, connection: UUID, resource: String, on database: PostgresConnection) throws -> Bool {
+        try database.query("""
+            UPDATE records SET deleted_at = now(), changed_at = now(), change_seq = nextval('record_changes'), version = coalesce(\(version), version)
+            WHERE connection_id = \(connection) AND resource = \(resource) AND external_id = \(externalID) AND deleted_at IS NULL
+              AND (version IS NULL OR \(version)::bigint IS NULL OR \(version)::bigint >= version)
+            """).affectedRows == 1
+    }
+
     /// The connection's records of `resource` in change order, after `sequence`.
     public func changes(connection: UUID, resource: String, after sequence: Int64 = 0, limit: Int = 1000,
                         on database: PostgresConnection) throws -> [StoredRecord] {
