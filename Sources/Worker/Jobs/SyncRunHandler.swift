@@ -7,7 +7,10 @@ import JunctionStores
 /// `sync.run`: one resource of one connection, page by page, under the lock
 /// `sync:<connection>:<resource>` (so two runs of the same resource never overlap, fleet-wide).
 ///
-/// Payload: `connection`, `resource`, `trigger` (`schedule`, `manual`, …; default `manual`).
+/// Payload: `connection`, `resource`, `trigger` (`schedule`, `manual`, …; default `manual`),
+/// `mode` (`full`, or `reconcile`: the same walk, stamping every object it sees, and once it
+/// completes, soft-deleting the records it did not see; a reconciliation cut short deletes nothing
+/// and its resumption goes on with the same generation).
 /// Each page is fetched through the connection's credentials (``ConnectionAccess``: a 401 gets
 /// one refresh) and ``ProviderClient`` (breakers, limits, 429 pauses); its records and the
 /// checkpoint that follows them are written in one transaction carrying the lock's fence, so a
@@ -44,6 +47,8 @@ public struct SyncRunHandler: ConnectionJob {
         guard let lock = job.lock else { throw JobFailure.permanent("sync.run runs only under its lock") }
         guard let client = job.providers else { throw JobFailure.permanent("this worker has no provider client") }
         let trigger = job.payload["trigger"]?.stringValue ?? "manual"
+        let asked = job.payload["mode"]?.stringValue ?? "full"
+        guard ["full", "reconcile"].contains(asked) else { throw JobFailure.permanent("sync.run mode is full or reconcile, not \(asked)") }
         let stateStore = SyncStateStore()
         let runs = SyncRunStore()
         let records = RecordStore()
@@ -63,12 +68,17 @@ public struct SyncRunHandler: ConnectionJob {
             return
         }
         var cursor = resuming ? state?.cursor : nil
+        // A run resumed goes on in the mode it started in; a reconciliation keeps its generation
+        // (the id of the run that began it) and the time it began.
+        let mode = resuming ? (state?.details["mode"]?.stringValue ?? "full") : asked
         let run = try runs.start(connection: id, tenant: connection.tenant, provider: provider.id, resource: name, jobID: job.envelope.id,
-                                 trigger: trigger, mode: "full", checkpoint: cursor, on: database)
+                                 trigger: trigger, mode: mode, checkpoint: cursor, on: database)
+        let generation = resuming ? (state?.details["generation"]?.intValue ?? run) : run
+        let began = resuming ? (state?.details["began"]?.stringValue.flatMap(Timestamp.parse) ?? Date()) : Date()
         var pages = resuming ? (state?.details["pages"]?.intValue).map(Int.init) ?? 0 : 0
         func details(_ status: String) -> JSONValue {
-            ["status": .string(status), "run": .integer(run), "mode": "full", "pages": .integer(Int64(pages)),
-             "at": .string(Timestamp.format(Date()))]
+            ["status": .string(status), "run": .integer(run), "mode": .string(mode), "pages": .integer(Int64(pages)),
+             "generation": .integer(generation), "began": .string(Timestamp.format(began)), "at": .string(Timestamp.format(Date()))]
         }
         try stateStore.save(tenant: connection.tenant, provider: provider.id, resource: name, connection: id, cursor: cursor,
                             details: details("running"), fence: lock.fence, on: database)
@@ -112,6 +122,9 @@ public struct SyncRunHandler: ConnectionJob {
                 let next = page.next
                 let counts = try database.transaction { database in
                     let counts = try records.write(writes, connection: id, tenant: connection.tenant, provider: provider.id, resource: name, on: database)
+                    if mode == "reconcile" {
+                        try records.markSeen(writes.map(\.externalID), generation: generation, connection: id, resource: name, on: database)
+                    }
                     try stateStore.save(tenant: connection.tenant, provider: provider.id, resource: name, connection: id, cursor: next,
                                         details: details(next == nil ? "complete" : "running"), fence: lock.fence, on: database)
                     try runs.page(run, counts, checkpoint: next, on: database)
@@ -137,11 +150,21 @@ public struct SyncRunHandler: ConnectionJob {
             try? runs.finish(run, status: stopped ? "interrupted" : "failed", error: "\(error)", on: database)
             throw error
         }
-        try runs.finish(run, status: "succeeded", on: database)
+        // Only a walk that saw everything may conclude something is gone.
+        var deleted = 0
+        if mode == "reconcile" {
+            deleted = try database.transaction { database in
+                let deleted = try records.deleteUnseen(generation: generation, startedAt: began, connection: id, resource: name, on: database)
+                try runs.finish(run, status: "succeeded", deleted: deleted, on: database)
+                return deleted
+            }
+        } else {
+            try runs.finish(run, status: "succeeded", on: database)
+        }
         job.logger.info("sync finished", metadata: [
             "connection": .string(idText), "provider": .string(provider.id), "resource": .string(name), "run": .stringConvertible(run),
             "pages": .stringConvertible(pages), "added": .stringConvertible(total.added), "updated": .stringConvertible(total.updated),
-            "unchanged": .stringConvertible(total.unchanged),
+            "unchanged": .stringConvertible(total.unchanged), "deleted": .stringConvertible(deleted), "mode": .string(mode),
         ])
     }
 }

@@ -143,6 +143,42 @@ struct SyncRunTests {
         }
     }
 
+    /// Objects that vanish without a delete signal are found by reconciliation, and only by one
+    /// that completes: a walk cut short deletes nothing, and its resumption goes on to the end.
+    @Test func aReconciliationCutShortDeletesNothingAndACompleteOneDeletesExactlyTheVanished() async throws {
+        try await ConnectStack.with(seed: 250) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-s")
+            _ = try await Self.sync(stack, stripe, "customers")
+            let before = try await Self.stored(stack, stripe, "customers")
+            // Two customers vanish with no webhook reaching Junction.
+            _ = try await stack.sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
+            let vanished = [before[3].externalID, before[200].externalID]
+            for id in vanished { #expect(try await stack.sandbox.stripe("DELETE", "/v1/customers/\(id)").status == 200) }
+
+            // A reconciliation that fails after its first page.
+            try await stack.sandbox.fault("stripe", ["latency_ms": 400])
+            let payload: JSONValue = ["connection": .string(stripe.uuidString.lowercased()), "resource": "customers", "mode": "reconcile"]
+            try await stack.enqueue([JobRequest(type: "sync.run", payload: payload, priority: .high, connection: stripe.uuidString.lowercased(), maxAttempts: 1)])
+            try await QueueKit.eventually("its first page committed") {
+                try await Self.runs(stack, stripe, "customers").first.map { $0.mode == "reconcile" && $0.pages >= 1 } == true
+            }
+            try await stack.sandbox.fault("stripe", ["error_rate": 1, "error_status": 503])
+            try await QueueKit.eventually("the reconciliation failed") {
+                try await Self.runs(stack, stripe, "customers").first.map { $0.status == "failed" } == true
+            }
+            let cut = try await Self.stored(stack, stripe, "customers")
+            #expect(cut.allSatisfy { $0.deletedAt == nil }, "a reconciliation cut short deletes nothing")
+
+            // Resumed to the end: exactly the two vanished customers are deleted.
+            try await stack.sandbox.clearFaults()
+            let finished = try await Self.sync(stack, stripe, "customers")
+            #expect(finished.status == "succeeded" && finished.mode == "reconcile" && finished.checkpointFrom != nil, "it resumed the reconciliation")
+            #expect(finished.deleted == 2)
+            let after = try await Self.stored(stack, stripe, "customers")
+            #expect(Set(after.filter { $0.deletedAt != nil }.map(\.externalID)) == Set(vanished))
+        }
+    }
+
     @Test func anOlderStateNeverReplacesANewerOne() async throws {
         try await ConnectStack.with(seed: 20) { stack in
             let square = try await stack.connect("square", tenant: "tenant-s")

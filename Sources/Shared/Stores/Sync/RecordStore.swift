@@ -95,6 +95,26 @@ public struct RecordStore: Sendable {
             """).affectedRows == 1
     }
 
+    /// Stamps the page's objects as seen by reconciliation generation `generation` (call in the
+    /// page's transaction).
+    public func markSeen(_ ids: [String], generation: Int64, connection: UUID, resource: String, on database: PostgresConnection) throws {
+        guard !ids.isEmpty else { return }
+        try database.query("""
+            UPDATE records SET seen_generation = \(generation)
+            WHERE connection_id = \(connection) AND resource = \(resource) AND external_id = ANY(\(PostgresTextArray(ids))::text[])
+            """)
+    }
+
+    /// After a complete reconciliation walk: soft-deletes the live records it did not see that
+    /// existed before it started (one first seen since arrived by webhook while the walk ran).
+    public func deleteUnseen(generation: Int64, startedAt: Date, connection: UUID, resource: String, on database: PostgresConnection) throws -> Int {
+        try database.query("""
+            UPDATE records SET deleted_at = now(), changed_at = now(), change_seq = nextval('record_changes')
+            WHERE connection_id = \(connection) AND resource = \(resource) AND deleted_at IS NULL
+              AND seen_generation IS DISTINCT FROM \(generation) AND first_seen_at < \(startedAt)
+            """).affectedRows
+    }
+
     /// The connection's records of `resource` in change order, after `sequence`.
     public func changes(connection: UUID, resource: String, after sequence: Int64 = 0, limit: Int = 1000,
                         on database: PostgresConnection) throws -> [StoredRecord] {

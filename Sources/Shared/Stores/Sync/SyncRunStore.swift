@@ -12,6 +12,8 @@ public struct SyncRun: Sendable, Equatable {
     public var status: String
     public var pages: Int
     public var counts: PageCounts
+    /// Soft-deleted by a complete reconciliation.
+    public var deleted: Int
     public var checkpointFrom: String?
     public var checkpointTo: String?
     public var error: String?
@@ -26,7 +28,7 @@ public struct SyncRunStore: Sendable {
     public init() {}
 
     static let columns: StaticString = """
-        id, connection_id, resource, job_id, trigger, mode, status, pages, added, updated, unchanged, checkpoint_from, checkpoint_to, error,
+        id, connection_id, resource, job_id, trigger, mode, status, pages, added, updated, unchanged, deleted, checkpoint_from, checkpoint_to, error,
         started_at, finished_at
         """
 
@@ -57,8 +59,8 @@ public struct SyncRunStore: Sendable {
             """)
     }
 
-    public func finish(_ run: Int64, status: String, error: String? = nil, on database: PostgresConnection) throws {
-        try database.query("UPDATE sync_runs SET status = \(status), error = \(error), finished_at = now() WHERE id = \(run)")
+    public func finish(_ run: Int64, status: String, error: String? = nil, deleted: Int = 0, on database: PostgresConnection) throws {
+        try database.query("UPDATE sync_runs SET status = \(status), error = \(error), deleted = deleted + \(deleted), finished_at = now() WHERE id = \(run)")
     }
 
     public func list(connection: UUID, resource: String? = nil, limit: Int = 50, on database: PostgresConnection) throws -> [SyncRun] {
@@ -73,6 +75,7 @@ public struct SyncRunStore: Sendable {
         SyncRun(id: try row.decode("id"), connection: try row.decode("connection_id"), resource: try row.decode("resource"), jobID: try row.decode("job_id"),
                 trigger: try row.decode("trigger"), mode: try row.decode("mode"), status: try row.decode("status"), pages: try row.decode("pages"),
                 counts: PageCounts(added: try row.decode("added"), updated: try row.decode("updated"), unchanged: try row.decode("unchanged")),
+                deleted: try row.decode("deleted"),
                 checkpointFrom: try row.decode("checkpoint_from"), checkpointTo: try row.decode("checkpoint_to"), error: try row.decode("error"),
                 startedAt: try row.decode("started_at"), finishedAt: try row.decode("finished_at"))
     }
