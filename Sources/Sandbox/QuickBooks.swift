@@ -150,7 +150,8 @@ enum QuickBooksAPI {
                 let bound = Int64(since.timeIntervalSince1970 * 1000)
                 return sandbox.world.withLock { world in
                     let responses: [JSONValue] = names.map { name in
-                        let changed = (world.quickbooks[name]?.records ?? []).filter { $0.updatedMs > bound }
+                        // At most 1,000 objects per entity, the oldest changes first, as QuickBooks answers.
+                        let changed = Array((world.quickbooks[name]?.records ?? []).filter { $0.updatedMs > bound }.sorted { $0.updatedMs < $1.updatedMs }.prefix(1000))
                         return .object([name: .array(changed.map(render)), "startPosition": 1, "maxResults": .integer(Int64(changed.count))])
                     }
                     return json(["CDCResponse": [["QueryResponse": .array(responses)]], "time": .string(Timestamp.format(Date()))])

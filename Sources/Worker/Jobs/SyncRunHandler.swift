@@ -47,8 +47,10 @@ public struct SyncRunHandler: ConnectionJob {
         guard let lock = job.lock else { throw JobFailure.permanent("sync.run runs only under its lock") }
         guard let client = job.providers else { throw JobFailure.permanent("this worker has no provider client") }
         let trigger = job.payload["trigger"]?.stringValue ?? "manual"
-        let asked = job.payload["mode"]?.stringValue ?? "full"
-        guard ["full", "reconcile"].contains(asked) else { throw JobFailure.permanent("sync.run mode is full or reconcile, not \(asked)") }
+        let asked = job.payload["mode"]?.stringValue ?? "auto"
+        guard ["auto", "full", "incremental", "reconcile"].contains(asked) else {
+            throw JobFailure.permanent("sync.run mode is auto, full, incremental or reconcile, not \(asked)")
+        }
         let stateStore = SyncStateStore()
         let runs = SyncRunStore()
         let records = RecordStore()
@@ -69,16 +71,33 @@ public struct SyncRunHandler: ConnectionJob {
         }
         var cursor = resuming ? state?.cursor : nil
         // A run resumed goes on in the mode it started in; a reconciliation keeps its generation
-        // (the id of the run that began it) and the time it began.
-        let mode = resuming ? (state?.details["mode"]?.stringValue ?? "full") : asked
+        // (the id of the run that began it) and the time it began. Otherwise `auto` (and
+        // `incremental`) asks the provider what changed since the last complete run began, where
+        // the resource has such a call and that time is within its reach; else it walks it all.
+        let since = state?.details["since"]?.stringValue.flatMap(Timestamp.parse)
+        let reachable = resource.changes.map { feed in since.map { Date().timeIntervalSince($0) < feed.lookback / .seconds(1) - 3600 } ?? false } ?? false
+        var mode: String
+        if resuming {
+            mode = state?.details["mode"]?.stringValue ?? "full"
+        } else if asked == "auto" || asked == "incremental" {
+            mode = reachable && state?.details["status"]?.stringValue == "complete" ? "incremental" : "full"
+        } else {
+            mode = asked
+        }
         let run = try runs.start(connection: id, tenant: connection.tenant, provider: provider.id, resource: name, jobID: job.envelope.id,
                                  trigger: trigger, mode: mode, checkpoint: cursor, on: database)
         let generation = resuming ? (state?.details["generation"]?.intValue ?? run) : run
         let began = resuming ? (state?.details["began"]?.stringValue.flatMap(Timestamp.parse) ?? Date()) : Date()
         var pages = resuming ? (state?.details["pages"]?.intValue).map(Int.init) ?? 0 : 0
         func details(_ status: String) -> JSONValue {
-            ["status": .string(status), "run": .integer(run), "mode": .string(mode), "pages": .integer(Int64(pages)),
-             "generation": .integer(generation), "began": .string(Timestamp.format(began)), "at": .string(Timestamp.format(Date()))]
+            var fields: [String: JSONValue] = [
+                "status": .string(status), "run": .integer(run), "mode": .string(mode), "pages": .integer(Int64(pages)),
+                "generation": .integer(generation), "began": .string(Timestamp.format(began)), "at": .string(Timestamp.format(Date())),
+            ]
+            // The next incremental run asks for changes since this run began: whatever changed
+            // while it walked is asked for again, and the upsert absorbs the repeat.
+            if status == "complete" { fields["since"] = .string(Timestamp.format(began)) } else if let since { fields["since"] = .string(Timestamp.format(since)) }
+            return .object(fields)
         }
         try stateStore.save(tenant: connection.tenant, provider: provider.id, resource: name, connection: id, cursor: cursor,
                             details: details("running"), fence: lock.fence, on: database)
@@ -88,19 +107,51 @@ public struct SyncRunHandler: ConnectionJob {
         ])
 
         var total = PageCounts()
+        func authorized(_ path: String) throws -> OutboundResponse {
+            let response = try access.send(id, provider: provider.id) { connection, credential in
+                OutboundRequest(url: client.url(provider: provider.id, path: path),
+                                headers: [("Authorization", provider.api.authorization(credential.tokens.access, isAPIKey: connection.auth == .apiKey))]
+                                    + resource.headers.map { (name: $0.0, value: $0.1) })
+            }
+            guard response.status < 500 else { throw JobFailure.retryable("\(provider.id) answered \(response.status) to \(path)") }
+            guard (200..<300).contains(response.status) else {
+                throw JobFailure.permanent("\(provider.id) answered \(response.status) to \(path): \(response.text.prefix(300))")
+            }
+            return response
+        }
         do {
-            while true {
+            if mode == "incremental", let feed = resource.changes, let since {
+                // One call; a minute of overlap absorbs clock skew and the provider's lag.
+                let path = feed.path(account: connection.externalAccountID, since: since - 60)
+                let objects: [JSONValue]
+                do {
+                    objects = try feed.parse(try authorized(path).body)
+                } catch let error as InvalidValue {
+                    throw JobFailure.retryable("\(provider.id)'s answer to \(path) is unreadable: \(error)")
+                }
+                if objects.count >= feed.capacity {
+                    // A full answer may have left changes out: walk it all instead.
+                    job.logger.info("the change feed answered its maximum; walking the whole resource instead", metadata: [
+                        "resource": .string(name), "objects": .stringConvertible(objects.count),
+                    ])
+                    mode = "full"
+                    try runs.mode(run, "full", on: database)
+                } else {
+                    let writes = objects.compactMap { object in resource.id(of: object).map { RecordWrite(externalID: $0, data: object, version: resource.version(of: object)) } }
+                    pages += 1
+                    total = try database.transaction { database in
+                        let counts = try records.write(writes, connection: id, tenant: connection.tenant, provider: provider.id, resource: name, on: database)
+                        try stateStore.save(tenant: connection.tenant, provider: provider.id, resource: name, connection: id, cursor: nil,
+                                            details: details("complete"), fence: lock.fence, on: database)
+                        try runs.page(run, counts, checkpoint: nil, on: database)
+                        return counts
+                    }
+                }
+            }
+            while mode != "incremental" {
                 try job.checkCancellation()
                 let path = resource.pagePath(cursor: cursor, account: connection.externalAccountID)
-                let response = try access.send(id, provider: provider.id) { connection, credential in
-                    OutboundRequest(url: client.url(provider: provider.id, path: path),
-                                    headers: [("Authorization", provider.api.authorization(credential.tokens.access, isAPIKey: connection.auth == .apiKey))]
-                                        + resource.headers.map { (name: $0.0, value: $0.1) })
-                }
-                guard response.status < 500 else { throw JobFailure.retryable("\(provider.id) answered \(response.status) to \(path)") }
-                guard (200..<300).contains(response.status) else {
-                    throw JobFailure.permanent("\(provider.id) answered \(response.status) to \(path): \(response.text.prefix(300))")
-                }
+                let response = try authorized(path)
                 let page: SyncResource.Page
                 do {
                     page = try resource.parse(response.body, cursor: cursor)

@@ -19,7 +19,9 @@ struct SandboxClient {
 
     static func start(seed: Int = 0, arguments: [String] = [], environment: [String: String] = [:]) async throws -> SandboxClient {
         let process = try ChildProcess(junction: "junction-sandbox", arguments: ["--port", "0", "--seed", "\(seed)"] + arguments, environment: environment)
-        try await process.waitForLine(containing: "\"msg\":\"listening\"")
+        // Seeding 100,000 records per provider takes about 10 s on an idle 2-core machine, and many
+        // times that while the rest of the suite runs beside it: the bound only turns a hang into a failure.
+        try await process.waitForLine(containing: "\"msg\":\"listening\"", limit: .seconds(seed >= 10_000 ? 240 : 60))
         let line = try #require(process.lines.first { $0.contains("\"msg\":\"listening\"") })
         let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         return SandboxClient(process: process, url: try #require(object?["url"] as? String))

@@ -52,8 +52,12 @@ struct SyncRunTests {
                 #expect(first.counts == PageCounts(added: expected, updated: 0, unchanged: 0), "\(item.provider) \(item.resource): \(first.counts) of \(expected)")
                 let records = try await Self.stored(stack, id, item.resource)
                 #expect(records.count == expected && Set(records.map(\.externalID)).count == expected)
+                // A re-run rewrites nothing: it walks everything unchanged, or (QuickBooks) asks what
+                // changed since the last run and gets nothing.
                 let again = try await Self.sync(stack, id, item.resource)
-                #expect(again.counts == PageCounts(added: 0, updated: 0, unchanged: expected), "a re-run rewrites nothing: \(again.counts)")
+                let incremental = try #require(Providers.named(item.provider)?.syncResource(item.resource)).changes != nil
+                #expect(again.mode == (incremental ? "incremental" : "full"))
+                #expect(again.counts == PageCounts(added: 0, updated: 0, unchanged: incremental ? 0 : expected), "\(item.provider) \(item.resource): \(again.counts)")
                 #expect(try await Self.stored(stack, id, item.resource).map(\.changeSequence) == records.map(\.changeSequence))
             }
 
@@ -176,6 +180,37 @@ struct SyncRunTests {
             #expect(finished.deleted == 2)
             let after = try await Self.stored(stack, stripe, "customers")
             #expect(Set(after.filter { $0.deletedAt != nil }.map(\.externalID)) == Set(vanished))
+        }
+    }
+
+    /// After a complete run, the next asks QuickBooks's CDC what changed since it began; a CDC
+    /// answer at its 1,000-object maximum may be missing changes, so that run walks everything.
+    @Test func quickBooksRunsAfterTheFirstAskCDCAndAFullAnswerFallsBackToAWalk() async throws {
+        try await ConnectStack.with(seed: 1100) { stack in
+            let quickbooks = try await stack.connect("quickbooks", tenant: "tenant-s")
+            let first = try await Self.sync(stack, quickbooks, "customers")
+            #expect(first.mode == "full" && first.counts.added == 1100)
+            func rename(_ ids: [String]) async throws {
+                for id in ids {
+                    let response = try await stack.sandbox.send("POST", "/v3/company/\(SandboxClient.quickBooksRealm)/customer",
+                                                                headers: [("Authorization", "Bearer \(SandboxClient.quickBooksToken)"), ("Content-Type", "application/json")],
+                                                                body: #"{"Id":"\#(id)","SyncToken":"0","sparse":true,"DisplayName":"Renamed \#(id)"}"#)
+                    #expect(response.status == 200, "\(response.text)")
+                }
+            }
+            try await rename(["3", "7"])
+            let second = try await Self.sync(stack, quickbooks, "customers")
+            #expect(second.mode == "incremental" && second.pages == 1 && second.counts.updated == 2, "\(second.mode) \(second.pages) \(second.counts)")
+            let cdc = try await stack.sandbox.requests("quickbooks").filter { ($0["path"] as? String)?.hasSuffix("/cdc") == true }
+            #expect(cdc.count == 1 && ((cdc.first?["query"] as? String) ?? "").contains("entities=Customer"))
+            #expect(try await Self.stored(stack, quickbooks, "customers").last?.data["DisplayName"] == "Renamed 7")
+
+            // More changes than one CDC answer holds.
+            try await rename((100..<1101).map(String.init))
+            let third = try await Self.sync(stack, quickbooks, "customers")
+            #expect(third.mode == "full" && third.counts.updated == 1001 && third.counts.added == 0, "\(third.mode) \(third.counts)")
+            let stored = try await Self.stored(stack, quickbooks, "customers")
+            #expect(stored.count == 1100 && stored.filter { $0.data["DisplayName"]?.stringValue?.hasPrefix("Renamed") == true }.count == 1003)
         }
     }
 

@@ -1,8 +1,9 @@
 extension SyncResource {
     /// QuickBooks Online entities by query, `STARTPOSITION`/`MAXRESULTS` (up to 1,000); each object's
-    /// `SyncToken` grows with every change.
+    /// `SyncToken` grows with every change. Incremental runs ask CDC (`/cdc`) what changed since the
+    /// last complete run.
     static let quickBooks: [SyncResource] = [("customers", "Customer"), ("invoices", "Invoice"), ("items", "Item")].map { name, entity in
         SyncResource(name: name, path: "/v3/company/{account}/query", paging: .quickBooksQuery(entity: entity, limit: 100),
-                     idField: "Id", version: .integer(["SyncToken"]), headers: [("Accept", "application/json")])
+                     idField: "Id", version: .integer(["SyncToken"]), headers: [("Accept", "application/json")], changes: .quickBooksCDC(entity: entity))
     }
 }

@@ -20,10 +20,13 @@ public struct SyncResource: Sendable {
     public let headers: [(String, String)]
     /// The type the provider names its objects by in webhooks (Stripe's `object`: `customer`).
     public let objectType: String?
+    /// How to ask for what changed since a time (an incremental run); nil: every run walks it all.
+    public let changes: ChangeFeed?
 
     public init(name: String, path: String, paging: Paging, idField: String = "id", version: VersionField? = nil, headers: [(String, String)] = [],
-                objectType: String? = nil) {
+                objectType: String? = nil, changes: ChangeFeed? = nil) {
         self.objectType = objectType
+        self.changes = changes
         self.name = name
         self.path = path
         self.paging = paging
@@ -40,6 +43,47 @@ public struct SyncResource: Sendable {
         case squareCursor(itemsKey: String, limit: Int)
         /// QuickBooks: `SELECT * FROM <entity> STARTPOSITION n MAXRESULTS m`; `QueryResponse.<entity>`.
         case quickBooksQuery(entity: String, limit: Int)
+    }
+
+    /// A provider's "what changed since T" call.
+    public enum ChangeFeed: Sendable, Equatable {
+        /// QuickBooks Change Data Capture: `GET …/cdc?entities=<entity>&changedSince=<time>`, at
+        /// most 30 days back and at most 1,000 objects per entity (a full answer may have left
+        /// some out).
+        case quickBooksCDC(entity: String)
+
+        /// How far back the feed reaches.
+        public var lookback: Duration {
+            switch self {
+            case .quickBooksCDC: .seconds(30 * 86_400)
+            }
+        }
+
+        /// The most objects one answer holds; an answer this full may be missing some.
+        public var capacity: Int {
+            switch self {
+            case .quickBooksCDC: 1000
+            }
+        }
+
+        /// The call's path and query under the API base URL.
+        public func path(account: String?, since: Date) -> String {
+            switch self {
+            case .quickBooksCDC(let entity):
+                "/v3/company/\(account ?? "")/cdc?entities=\(entity)&changedSince=" + SyncResource.escape(ISO8601DateFormatter().string(from: since))
+            }
+        }
+
+        /// The changed objects in an answer.
+        public func parse(_ body: [UInt8]) throws(InvalidValue) -> [JSONValue] {
+            switch self {
+            case .quickBooksCDC(let entity):
+                guard case .object(let object)? = try? JSONValue(parsing: body), let responses = object["CDCResponse"]?.arrayValue?.first?["QueryResponse"]?.arrayValue else {
+                    throw InvalidValue("a QuickBooks CDC answer has CDCResponse[0].QueryResponse")
+                }
+                return responses.compactMap { $0[entity]?.arrayValue }.flatMap { $0 }
+            }
+        }
     }
 
     /// Where an object's version is, and what kind of value it is.

@@ -59,6 +59,11 @@ public struct SyncRunStore: Sendable {
             """)
     }
 
+    /// Records that the run changed mode (an incremental run that had to walk everything).
+    public func mode(_ run: Int64, _ mode: String, on database: PostgresConnection) throws {
+        try database.query("UPDATE sync_runs SET mode = \(mode) WHERE id = \(run)")
+    }
+
     public func finish(_ run: Int64, status: String, error: String? = nil, deleted: Int = 0, on database: PostgresConnection) throws {
         try database.query("UPDATE sync_runs SET status = \(status), error = \(error), deleted = deleted + \(deleted), finished_at = now() WHERE id = \(run)")
     }
