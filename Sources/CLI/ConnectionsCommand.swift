@@ -29,15 +29,7 @@ struct ConnectionsCommand: ParsableCommand {
         }
 
         func connection(_ text: String) throws -> Connection {
-            guard let id = UUID(uuidString: text) else {
-                printError("junction: \(text) is not a connection id (a UUID)")
-                throw ExitStatus.dataError
-            }
-            guard let connection = try run({ try store.find(id, on: database) }) else {
-                printError("junction: no connection \(text)")
-                throw ExitStatus.notFound
-            }
-            return connection
+            try run { try ConnectionsCommand.find(text, on: database) }
         }
 
         func run<T>(_ body: () throws -> T) throws -> T {
@@ -72,6 +64,19 @@ struct ConnectionsCommand: ParsableCommand {
             print("still running after \(Int(wait)) s; `junction connections show \(connection.id.uuidString.lowercased())` tells the outcome")
             return try run { try store.find(connection.id, on: database) }
         }
+    }
+
+    /// The connection named by `text`, or a message and exit status 65 (not a UUID) or 66 (none).
+    static func find(_ text: String, on database: PostgresConnection) throws -> Connection {
+        guard let id = UUID(uuidString: text) else {
+            printError("junction: \(text) is not a connection id (a UUID)")
+            throw ExitStatus.dataError
+        }
+        guard let connection = try ConnectionStore().find(id, on: database) else {
+            printError("junction: no connection \(text)")
+            throw ExitStatus.notFound
+        }
+        return connection
     }
 
     static func line(_ connection: Connection) -> String {

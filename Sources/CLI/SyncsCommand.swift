@@ -15,18 +15,6 @@ struct SyncsCommand: ParsableCommand {
             """,
         subcommands: [List.self, Show.self, Trigger.self, Reset.self])
 
-    static func connection(_ text: String, on database: PostgresConnection) throws -> Connection {
-        guard let id = UUID(uuidString: text) else {
-            printError("junction: \(text) is not a connection id (a UUID)")
-            throw ExitStatus.dataError
-        }
-        guard let connection = try ConnectionStore().find(id, on: database) else {
-            printError("junction: no connection \(text)")
-            throw ExitStatus.notFound
-        }
-        return connection
-    }
-
     static func resources(_ connection: Connection) -> [String] {
         Providers.named(connection.provider)?.sync.map(\.name) ?? []
     }
@@ -37,7 +25,7 @@ struct SyncsCommand: ParsableCommand {
 
         func run() throws {
             let database = try SchedulesCommand.database()
-            let found = try SyncsCommand.connection(connection, on: database)
+            let found = try ConnectionsCommand.find(connection, on: database)
             let runs = try SyncRunStore().list(connection: found.id, limit: 500, on: database)
             for resource in SyncsCommand.resources(found) {
                 let state = try SyncStateStore().load(tenant: found.tenant, provider: found.provider, resource: resource, connection: found.id, on: database)
@@ -57,7 +45,7 @@ struct SyncsCommand: ParsableCommand {
 
         func run() throws {
             let database = try SchedulesCommand.database()
-            let found = try SyncsCommand.connection(connection, on: database)
+            let found = try ConnectionsCommand.find(connection, on: database)
             for run in try SyncRunStore().list(connection: found.id, resource: resource, limit: limit, on: database) {
                 let took = run.finishedAt.map { String(format: "%.1fs", $0.timeIntervalSince(run.startedAt)) } ?? "running"
                 print("\(run.id)  \(run.status)  \(run.trigger)  \(Timestamp.format(run.startedAt))  \(took)  pages \(run.pages)  +\(run.counts.added) ~\(run.counts.updated) =\(run.counts.unchanged)  from \(run.checkpointFrom ?? "start")\(run.error.map { "  \($0)" } ?? "")")
@@ -72,7 +60,7 @@ struct SyncsCommand: ParsableCommand {
 
         func run() throws {
             let database = try SchedulesCommand.database()
-            let found = try SyncsCommand.connection(connection, on: database)
+            let found = try ConnectionsCommand.find(connection, on: database)
             let known = SyncsCommand.resources(found)
             let wanted = resource.map { [$0] } ?? known
             for name in wanted where !known.contains(name) {
@@ -97,7 +85,7 @@ struct SyncsCommand: ParsableCommand {
 
         func run() throws {
             let database = try SchedulesCommand.database()
-            let found = try SyncsCommand.connection(connection, on: database)
+            let found = try ConnectionsCommand.find(connection, on: database)
             let removed = try database.query("DELETE FROM sync_state WHERE connection_id = \(found.id) AND resource = \(resource)").affectedRows
             print(removed == 0 ? "\(resource) had no checkpoint" : "\(resource): checkpoint forgotten; the next run starts from the beginning")
         }

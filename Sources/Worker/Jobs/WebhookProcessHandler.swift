@@ -44,7 +44,6 @@ public struct WebhookProcessHandler: JobHandler {
         let connectionID = (payload["connection"]?.stringValue ?? job.envelope.connection).flatMap(UUID.init(uuidString:))
         let database = try job.database()
         let known = Providers.named(provider) ?? Providers.webhookScheme(named: provider).flatMap { scheme in Providers.all.first { $0.webhooks.contains { $0.name == scheme.name } } }
-        let changes = known?.syncChanges(Array(body)) ?? []
         let tenant = payload["tenant"]?.stringValue ?? job.envelope.tenant
         let (stored, applied) = try database.transaction { connection in
             let inserted = try connection.query("""
@@ -57,7 +56,8 @@ public struct WebhookProcessHandler: JobHandler {
             // it belongs to: the endpoint's connection, or those of the account it names.
             var applied = 0
             if inserted == 1, let known {
-                applied = try Self.apply(changes, provider: known.id, connection: connectionID, tenant: tenant, on: connection)
+                // Only a new event is read for changes; a duplicate's were applied the first time.
+                applied = try Self.apply(known.syncChanges(Array(body)), provider: known.id, connection: connectionID, tenant: tenant, on: connection)
             }
             let outcome = inserted == 1 ? (applied > 0 ? "applied" : "stored") : "duplicate"
             try connection.query("""

@@ -155,11 +155,8 @@ public struct SyncResource: Sendable {
         path.reduce(Optional(object)) { $0?[$1] }
     }
 
-    static func escape(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
+    /// RFC 3986 unreserved characters stay; everything else is percent-encoded (the OAuth flows' rule).
+    static func escape(_ text: String) -> String { OAuthRequests.escape(text) }
 }
 
 /// One object's change as a webhook tells it: what the record store applies, for the connection
