@@ -2,12 +2,18 @@ import Foundation
 import Hummingbird
 import JunctionCore
 
-/// QuickBooks Online v3 for one realm: `query` (enough of the grammar for
-/// `SELECT * | COUNT(*) FROM Customer|Invoice|Item [WHERE Metadata.LastUpdatedTime > '…']
-/// [STARTPOSITION n] [MAXRESULTS m]`), `cdc`, create and sparse update with `SyncToken`
-/// conflicts, `QueryResponse` and `Fault` shapes; `minorversion` is accepted.
+/// QuickBooks Online v3 for one realm: `query`, as `GET …/query?query=` or `POST …/query` with the
+/// statement as an `application/text` body (enough of the grammar for
+/// `SELECT * | COUNT(*) FROM Customer|Invoice|Item|Payment|Account
+/// [WHERE Metadata.LastUpdatedTime >|>=|<|<= '…' [AND …]] [ORDERBY Metadata.LastUpdatedTime [ASC|DESC]]
+/// [STARTPOSITION n] [MAXRESULTS m]`), `cdc` (deleted objects as `{"Id", "status": "Deleted"}`),
+/// create, sparse update with `SyncToken` conflicts, delete (`?operation=delete`, for the
+/// transactions Invoice and Payment; the others are made inactive), `QueryResponse` and `Fault`
+/// shapes; `minorversion` is accepted.
 enum QuickBooksAPI {
-    static let entities = ["customer": "Customer", "invoice": "Invoice", "item": "Item"]
+    static let entities = ["customer": "Customer", "invoice": "Invoice", "item": "Item", "payment": "Payment", "account": "Account"]
+    /// The entities QuickBooks deletes; name-list entities (customers, items, accounts) are only deactivated.
+    static let deletable: Set<String> = ["Invoice", "Payment"]
 
     static func fault(_ status: HTTPResponse.Status, type: String = "ValidationFault", code: String, message: String, detail: String) -> Response {
         json(["Fault": ["Error": [["Message": .string(message), "Detail": .string(detail), "code": .string(code)]], "type": .string(type)],
@@ -30,9 +36,27 @@ enum QuickBooksAPI {
     struct Query: Equatable {
         var entity: String
         var count: Bool
-        var updatedAfter: Date?
+        /// `Metadata.LastUpdatedTime` bounds: (operator, milliseconds).
+        var bounds: [(String, Int64)] = []
+        var descending: Bool? = nil
         var start: Int
         var max: Int
+
+        static func == (lhs: Query, rhs: Query) -> Bool {
+            lhs.entity == rhs.entity && lhs.count == rhs.count && lhs.start == rhs.start && lhs.max == rhs.max && lhs.descending == rhs.descending
+                && lhs.bounds.map(\.0) == rhs.bounds.map(\.0) && lhs.bounds.map(\.1) == rhs.bounds.map(\.1)
+        }
+
+        func matches(_ record: Record) -> Bool {
+            bounds.allSatisfy { operation, bound in
+                switch operation {
+                case ">": record.updatedMs > bound
+                case ">=": record.updatedMs >= bound
+                case "<": record.updatedMs < bound
+                default: record.updatedMs <= bound
+                }
+            }
+        }
     }
 
     /// Parses the supported statements; nil with the reason otherwise.
@@ -50,8 +74,12 @@ enum QuickBooksAPI {
             if character.isWhitespace {
                 if !current.isEmpty { tokens.append(current); current = "" }
             } else if character == ">" || character == "<" || character == "=" {
-                if !current.isEmpty { tokens.append(current); current = "" }
-                tokens.append(String(character))
+                if !current.isEmpty, !(character == "=" && (current == ">" || current == "<")) { tokens.append(current); current = "" }
+                if character == "=", let last = tokens.last, last == ">" || last == "<", current.isEmpty {
+                    tokens[tokens.count - 1] = last + "="
+                } else {
+                    tokens.append(String(character))
+                }
             } else {
                 current.append(character)
             }
@@ -74,23 +102,34 @@ enum QuickBooksAPI {
             return .failure(QueryError(reason: "only SELECT * and SELECT COUNT(*) are supported"))
         }
         guard take("FROM"), let name = next(), let entity = entities[name.lowercased()] else {
-            return .failure(QueryError(reason: "FROM must name Customer, Invoice or Item"))
+            return .failure(QueryError(reason: "FROM must name Customer, Invoice, Item, Payment or Account"))
         }
         index += 1
-        var query = Query(entity: entity, count: count, updatedAfter: nil, start: 1, max: 100)
+        var query = Query(entity: entity, count: count, start: 1, max: 100)
         if take("WHERE") {
-            guard next()?.lowercased() == "metadata.lastupdatedtime" else { return .failure(QueryError(reason: "only WHERE Metadata.LastUpdatedTime > '…' is supported")) }
+            repeat {
+                guard next()?.lowercased() == "metadata.lastupdatedtime" else {
+                    return .failure(QueryError(reason: "only WHERE Metadata.LastUpdatedTime <op> '…' [AND …] is supported"))
+                }
+                index += 1
+                guard let operation = next(), [">", ">=", "<", "<="].contains(operation) else { return .failure(QueryError(reason: "expected >, >=, < or <=")) }
+                index += 1
+                guard let literal = next(), literal.hasPrefix("'") else { return .failure(QueryError(reason: "expected '<time>'")) }
+                index += 1
+                let formatter = ISO8601DateFormatter()
+                formatter.formatOptions = [.withInternetDateTime]
+                let fractional = ISO8601DateFormatter()
+                fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                guard let date = formatter.date(from: String(literal.dropFirst())) ?? fractional.date(from: String(literal.dropFirst())) else {
+                    return .failure(QueryError(reason: "\(literal.dropFirst()) is not a date-time"))
+                }
+                query.bounds.append((operation, Int64((date.timeIntervalSince1970 * 1000).rounded())))
+            } while take("AND")
+        }
+        if take("ORDERBY") {
+            guard next()?.lowercased() == "metadata.lastupdatedtime" else { return .failure(QueryError(reason: "only ORDERBY Metadata.LastUpdatedTime is supported")) }
             index += 1
-            guard take(">"), let literal = next(), literal.hasPrefix("'") else { return .failure(QueryError(reason: "expected > '<time>'")) }
-            index += 1
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime]
-            let fractional = ISO8601DateFormatter()
-            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            guard let date = formatter.date(from: String(literal.dropFirst())) ?? fractional.date(from: String(literal.dropFirst())) else {
-                return .failure(QueryError(reason: "\(literal.dropFirst()) is not a date-time"))
-            }
-            query.updatedAfter = date
+            query.descending = take("DESC") ? true : (take("ASC") ? false : false)
         }
         while let keyword = next()?.uppercased() {
             index += 1
@@ -115,27 +154,40 @@ enum QuickBooksAPI {
                 return try await body(bytes)
             }
         }
+        @Sendable func answer(_ text: String) -> Response {
+            switch parse(text) {
+            case .failure(let error):
+                return fault(.badRequest, code: "4000", message: "Error parsing query", detail: "QueryParserError: \(error.reason)")
+            case .success(let query):
+                return sandbox.world.withLock { world in
+                    var matching = (world.quickbooks[query.entity]?.records ?? []).filter(query.matches)
+                    if let descending = query.descending {
+                        matching.sort { descending ? ($0.updatedMs, $0.sequence) > ($1.updatedMs, $1.sequence) : ($0.updatedMs, $0.sequence) < ($1.updatedMs, $1.sequence) }
+                    }
+                    if query.count {
+                        return json(["QueryResponse": ["totalCount": .integer(Int64(matching.count))], "time": .string(Timestamp.format(Date()))])
+                    }
+                    let page = matching.dropFirst(query.start - 1).prefix(query.max)
+                    var response: [String: JSONValue] = ["startPosition": .integer(Int64(query.start)), "maxResults": .integer(Int64(page.count))]
+                    if !page.isEmpty { response[query.entity] = .array(page.map(render)) }
+                    return json(["QueryResponse": .object(response), "time": .string(Timestamp.format(Date()))])
+                }
+            }
+        }
         router.get("/v3/company/:realm/query") { request, context in
             let realm = context.parameters.get("realm") ?? ""
-            return try await guarded(request, realm: realm) { _ in
-                let text = FormBody.query(request.uri.query)["query"] ?? ""
-                switch parse(text) {
-                case .failure(let error):
-                    return fault(.badRequest, code: "4000", message: "Error parsing query", detail: "QueryParserError: \(error.reason)")
-                case .success(let query):
-                    return sandbox.world.withLock { world in
-                        let records = world.quickbooks[query.entity]?.records ?? []
-                        let bound = query.updatedAfter.map { Int64($0.timeIntervalSince1970 * 1000) }
-                        let matching = bound.map { bound in records.filter { $0.updatedMs > bound } } ?? records
-                        if query.count {
-                            return json(["QueryResponse": ["totalCount": .integer(Int64(matching.count))], "time": .string(Timestamp.format(Date()))])
-                        }
-                        let page = matching.dropFirst(query.start - 1).prefix(query.max)
-                        var response: [String: JSONValue] = ["startPosition": .integer(Int64(query.start)), "maxResults": .integer(Int64(page.count))]
-                        if !page.isEmpty { response[query.entity] = .array(page.map(render)) }
-                        return json(["QueryResponse": .object(response), "time": .string(Timestamp.format(Date()))])
-                    }
+            return try await guarded(request, realm: realm) { _ in answer(FormBody.query(request.uri.query)["query"] ?? "") }
+        }
+        // The form most clients send: the statement as the body, `Content-Type: application/text`.
+        router.post("/v3/company/:realm/query") { request, context in
+            let realm = context.parameters.get("realm") ?? ""
+            return try await guarded(request, realm: realm) { body in
+                let type = request.headers[.contentType]?.lowercased() ?? ""
+                guard type.hasPrefix("application/text") || type.hasPrefix("text/plain") else {
+                    return fault(.unsupportedMediaType, code: "4001", message: "Unsupported Media Type",
+                                 detail: "a query is sent as Content-Type: application/text, not \(type.isEmpty ? "none" : type)")
                 }
+                return answer(String(decoding: body, as: UTF8.self))
             }
         }
         router.get("/v3/company/:realm/cdc") { request, context in
@@ -150,9 +202,15 @@ enum QuickBooksAPI {
                 let bound = Int64(since.timeIntervalSince1970 * 1000)
                 return sandbox.world.withLock { world in
                     let responses: [JSONValue] = names.map { name in
-                        // At most 1,000 objects per entity, the oldest changes first, as QuickBooks answers.
-                        let changed = Array((world.quickbooks[name]?.records ?? []).filter { $0.updatedMs > bound }.sorted { $0.updatedMs < $1.updatedMs }.prefix(1000))
-                        return .object([name: .array(changed.map(render)), "startPosition": 1, "maxResults": .integer(Int64(changed.count))])
+                        // At most 1,000 objects per entity, the oldest changes first, deleted ones as
+                        // `{"Id", "status": "Deleted"}`.
+                        let live = (world.quickbooks[name]?.records ?? []).filter { $0.updatedMs > bound }.map { ($0.updatedMs, render($0)) }
+                        let gone = (world.quickbooksDeleted[name] ?? [:]).filter { $0.value > bound }.map { id, ms in
+                            (ms, JSONValue.object(["Id": .string(id), "status": "Deleted", "domain": "QBO",
+                                                   "MetaData": ["LastUpdatedTime": .string(Timestamp.format(Date(timeIntervalSince1970: Double(ms) / 1000)))]]))
+                        }
+                        let changed = (live + gone).sorted { $0.0 < $1.0 }.prefix(1000).map(\.1)
+                        return .object([name: .array(Array(changed)), "startPosition": 1, "maxResults": .integer(Int64(changed.count))])
                     }
                     return json(["CDCResponse": [["QueryResponse": .array(responses)]], "time": .string(Timestamp.format(Date()))])
                 }
@@ -165,10 +223,40 @@ enum QuickBooksAPI {
                     guard case .object(let input)? = try? JSONValue(parsing: body) else {
                         return fault(.badRequest, code: "2010", message: "Request has invalid or unsupported property", detail: "The body is not a JSON object")
                     }
+                    if let operation = FormBody.query(request.uri.query)["operation"] {
+                        guard operation == "delete" else {
+                            return fault(.badRequest, code: "2010", message: "Request has invalid or unsupported property", detail: "operation \(operation) is not supported")
+                        }
+                        return remove(entity, input, realm: realm, sandbox: sandbox)
+                    }
                     return write(entity, input, realm: realm, sandbox: sandbox)
                 }
             }
         }
+    }
+
+    /// `POST …/<entity>?operation=delete` with `Id` and `SyncToken`: a transaction is deleted (CDC
+    /// reports it as deleted from then on); a name-list entity cannot be.
+    static func remove(_ entity: String, _ input: [String: JSONValue], realm: String, sandbox: Sandbox) -> Response {
+        guard deletable.contains(entity) else {
+            return fault(.badRequest, code: "6000", message: "A business validation error has occurred",
+                         detail: "\(entity) cannot be deleted; make it inactive with \"Active\": false instead")
+        }
+        guard let id = input["Id"]?.stringValue else { return fault(.badRequest, code: "2020", message: "Required param missing", detail: "Id is required") }
+        let outcome = sandbox.world.withLock { world -> Response? in
+            guard let current = world.quickbooks[entity]?.find(id) else { return nil }
+            guard input["SyncToken"]?.stringValue == current.fields["SyncToken"]?.stringValue else {
+                return fault(.badRequest, code: "5010", message: "Stale Object Error", detail: "Stale Object Error : the object was changed; read it again")
+            }
+            _ = world.quickbooks[entity]?.remove(id)
+            world.quickbooksDeleted[entity, default: [:]][id] = world.nowMs()
+            return json([entity: ["Id": .string(id), "status": "Deleted", "domain": "QBO"], "time": .string(Timestamp.format(Date()))])
+        }
+        guard let outcome else {
+            return fault(.badRequest, code: "610", message: "Object Not Found", detail: "Object Not Found : Something you're trying to use has been made inactive.")
+        }
+        if outcome.status == .ok { sandbox.webhooks.quickbooks(entity: entity, operation: "deleted", id: id, realm: realm) }
+        return outcome
     }
 
     enum WriteOutcome {

@@ -50,9 +50,13 @@ struct LoggedRequest: Sendable {
 struct World: Sendable {
     var stripe: [String: RecordCollection] = [:]
     var stripeIdempotency: [String: (fingerprint: String, status: Int, body: String)] = [:]
+    /// Every Stripe change's event, in order (`/v1/events`).
+    var stripeEvents = RecordCollection()
     var square: [String: RecordCollection] = [:]
     var mailchimp: [String: RecordCollection] = [:]
     var quickbooks: [String: RecordCollection] = [:]
+    /// Deleted QuickBooks transactions by entity: id → when (ms), for CDC.
+    var quickbooksDeleted: [String: [String: Int64]] = [:]
     var faults: [String: Fault] = [:]
     var log: [LoggedRequest] = []
     var oauth = OAuthState()

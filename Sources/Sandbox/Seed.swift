@@ -20,6 +20,8 @@ enum Seed {
         var charges = world.stripe["charges"] ?? RecordCollection()
         var invoices = world.stripe["invoices"] ?? RecordCollection()
         var subscriptions = world.stripe["subscriptions"] ?? RecordCollection()
+        var refunds = world.stripe["refunds"] ?? RecordCollection()
+        var disputes = world.stripe["disputes"] ?? RecordCollection()
         var squareCustomers = world.square["customers"] ?? RecordCollection()
         var squarePayments = world.square["payments"] ?? RecordCollection()
         var squareCatalog = world.square["catalog"] ?? RecordCollection()
@@ -27,6 +29,21 @@ enum Seed {
         var qbCustomers = world.quickbooks["Customer"] ?? RecordCollection()
         var qbItems = world.quickbooks["Item"] ?? RecordCollection()
         var qbInvoices = world.quickbooks["Invoice"] ?? RecordCollection()
+        var qbPayments = world.quickbooks["Payment"] ?? RecordCollection()
+        var qbAccounts = world.quickbooks["Account"] ?? RecordCollection()
+        // A small chart of accounts, as every QuickBooks company has.
+        for (index, (name, type, subtype)) in [("Checking", "Bank", "Checking"), ("Savings", "Bank", "Savings"),
+                                               ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable"),
+                                               ("Undeposited Funds", "Other Current Asset", "UndepositedFunds"),
+                                               ("Services", "Income", "ServiceFeeIncome"), ("Sales of Product Income", "Income", "SalesOfProductIncome"),
+                                               ("Advertising", "Expense", "AdvertisingPromotional"), ("Rent or Lease", "Expense", "RentOrLeaseOfBuildings")].enumerated()
+            where qbAccounts.find(String(index + 1)) == nil {
+            _ = qbAccounts.insert(id: String(index + 1), created: start, updatedMs: start * 1000, fields: [
+                "Id": .string(String(index + 1)), "Name": .string(name), "AccountType": .string(type), "AccountSubType": .string(subtype),
+                "Classification": .string(type == "Income" ? "Revenue" : type == "Expense" ? "Expense" : "Asset"), "Active": true,
+                "CurrentBalance": 0.0, "CurrencyRef": ["value": "USD", "name": "United States Dollar"], "SyncToken": "0",
+            ])
+        }
 
         let productCount = max(3, count / 100)
         var productIDs: [String] = []
@@ -81,11 +98,31 @@ enum Seed {
                 ])
                 if succeeded {
                     let chargeID = "ch_" + random.token(24)
+                    // Every fifth charge was refunded in full; every twenty-fifth disputed. Their ids
+                    // come from the charge's, so the random sequence (and all other data) stays as it was.
+                    let refunded = index % 20 == 0
                     _ = charges.insert(id: chargeID, created: created, updatedMs: created * 1000, fields: [
                         "id": .string(chargeID), "object": "charge", "amount": .integer(amount), "currency": "usd", "customer": .string(customerID),
-                        "payment_intent": .string(intentID), "status": "succeeded", "paid": true, "refunded": false, "description": .null,
-                        "created": .integer(created), "livemode": false, "metadata": [:],
+                        "payment_intent": .string(intentID), "status": "succeeded", "paid": true, "refunded": .bool(refunded),
+                        "amount_refunded": .integer(refunded ? amount : 0), "description": .null, "created": .integer(created), "livemode": false, "metadata": [:],
                     ])
+                    if refunded {
+                        let refundedAt = min(created + 3600, now)
+                        let refundID = "re_" + chargeID.dropFirst(3)
+                        _ = refunds.insert(id: refundID, created: refundedAt, updatedMs: refundedAt * 1000, fields: [
+                            "id": .string(refundID), "object": "refund", "amount": .integer(amount), "currency": "usd", "charge": .string(chargeID),
+                            "payment_intent": .string(intentID), "status": "succeeded", "reason": "requested_by_customer", "created": .integer(refundedAt), "metadata": [:],
+                        ])
+                    }
+                    if index % 100 == 4 {
+                        let disputedAt = min(created + 7200, now)
+                        let disputeID = "dp_" + chargeID.dropFirst(3)
+                        _ = disputes.insert(id: disputeID, created: disputedAt, updatedMs: disputedAt * 1000, fields: [
+                            "id": .string(disputeID), "object": "dispute", "amount": .integer(amount), "currency": "usd", "charge": .string(chargeID),
+                            "payment_intent": .string(intentID), "status": "needs_response", "reason": "fraudulent", "is_charge_refundable": false,
+                            "evidence": [:], "created": .integer(disputedAt), "livemode": false, "metadata": [:],
+                        ])
+                    }
                 }
                 let paymentID = random.token(22).uppercased()
                 _ = squarePayments.insert(id: paymentID, created: created, updatedMs: created * 1000, fields: [
@@ -105,6 +142,15 @@ enum Seed {
                     "Id": .string(qbID), "DocNumber": .string("10\(qbID)"), "CustomerRef": ["value": .string(String(index + 1))], "TotalAmt": 25.0,
                     "Balance": 0.0, "SyncToken": "0",
                 ])
+                // Every invoice is paid, half of them by their own payment record.
+                if index % 8 == 1 {
+                    let paymentID = String(qbPayments.count + 1)
+                    _ = qbPayments.insert(id: paymentID, created: created, updatedMs: created * 1000, fields: [
+                        "Id": .string(paymentID), "TotalAmt": 25.0, "UnappliedAmt": 0.0, "CustomerRef": ["value": .string(String(index + 1))],
+                        "DepositToAccountRef": ["value": "4"], "TxnDate": .string(String(Timestamp.format(Date(timeIntervalSince1970: Double(created))).prefix(10))),
+                        "Line": [["Amount": 25.0, "LinkedTxn": [["TxnId": .string(qbID), "TxnType": "Invoice"]]]], "SyncToken": "0",
+                    ])
+                }
             }
             if index % 10 == 3 {
                 let subscriptionID = "sub_" + random.token(24)
@@ -142,6 +188,8 @@ enum Seed {
         world.stripe["charges"] = charges
         world.stripe["invoices"] = invoices
         world.stripe["subscriptions"] = subscriptions
+        world.stripe["refunds"] = refunds
+        world.stripe["disputes"] = disputes
         world.square["customers"] = squareCustomers
         world.square["payments"] = squarePayments
         world.square["catalog"] = squareCatalog
@@ -149,6 +197,8 @@ enum Seed {
         world.quickbooks["Customer"] = qbCustomers
         world.quickbooks["Item"] = qbItems
         world.quickbooks["Invoice"] = qbInvoices
+        world.quickbooks["Payment"] = qbPayments
+        world.quickbooks["Account"] = qbAccounts
         world.lastMs = max(world.lastMs, now * 1000)
     }
 }

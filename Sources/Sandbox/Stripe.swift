@@ -2,9 +2,11 @@ import Foundation
 import Hummingbird
 import JunctionCore
 
-/// Stripe's REST shape for seven resources: list (newest first, `limit`, `starting_after`,
+/// Stripe's REST shape for nine resources: list (newest first, `limit`, `starting_after`,
 /// `ending_before`, `created[gte|gt|lte|lt]`), retrieve, create and update with form bodies, with
-/// `Idempotency-Key` replay, Bearer `sk_test_…` auth and Stripe's error bodies.
+/// `Idempotency-Key` replay, Bearer `sk_test_…` auth and Stripe's error bodies; and `/v1/events`,
+/// every change's event for 30 days, listed the same way and filtered by `type` (`customer.*`) or
+/// `types[]`.
 enum StripeAPI {
     struct Resource: Sendable {
         let path: String
@@ -12,6 +14,12 @@ enum StripeAPI {
         let prefix: String
         let required: [String]
         let defaults: [String: JSONValue]
+        /// What its events are named after: `customer` (`customer.updated`), `customer.subscription`.
+        var events: String? = nil
+        /// Whether `POST /v1/<path>` creates one (disputes arise from a cardholder, not the API).
+        var creatable = true
+
+        var eventPrefix: String { events ?? object }
     }
 
     static let resources: [Resource] = [
@@ -31,13 +39,20 @@ enum StripeAPI {
         ]),
         Resource(path: "subscriptions", object: "subscription", prefix: "sub_", required: ["customer"], defaults: [
             "status": "active", "cancel_at_period_end": false, "items": ["object": "list", "data": [], "has_more": false],
-        ]),
+        ], events: "customer.subscription"),
         Resource(path: "invoices", object: "invoice", prefix: "in_", required: ["customer"], defaults: [
             "status": "draft", "amount_due": 0, "amount_paid": 0, "currency": "usd", "subscription": .null,
         ]),
+        Resource(path: "refunds", object: "refund", prefix: "re_", required: [], defaults: [
+            "status": "succeeded", "reason": .null, "payment_intent": .null, "charge": .null,
+        ]),
+        Resource(path: "disputes", object: "dispute", prefix: "dp_", required: [], defaults: [
+            "status": "needs_response", "reason": "fraudulent", "is_charge_refundable": false, "evidence": [:],
+        ], events: "charge.dispute", creatable: false),
     ]
 
-    static let integerFields: Set<String> = ["amount", "unit_amount", "quantity", "amount_due", "amount_paid", "balance", "amount_received", "application_fee_amount"]
+    static let integerFields: Set<String> = ["amount", "unit_amount", "quantity", "amount_due", "amount_paid", "balance", "amount_received",
+                                             "application_fee_amount", "amount_refunded"]
     static let booleanFields: Set<String> = ["active", "livemode", "paid", "refunded", "cancel_at_period_end", "delinquent", "off_session", "confirm"]
 
     static func error(_ status: HTTPResponse.Status, type: String = "invalid_request_error", code: String? = nil, message: String, param: String? = nil) -> Reply {
@@ -70,10 +85,14 @@ enum StripeAPI {
                     return list(resource, FormBody.query(request.uri.query), sandbox: sandbox).response
                 }
             }
-            router.post("/v1/\(resource.path)") { request, _ in
-                try await sandbox.serve(.stripe, request) { body in
-                    if let refusal = sandbox.authorize(.stripe, request) { return refusal }
-                    return idempotent(request, body, sandbox: sandbox) { create(resource, FormBody.parse(body), sandbox: sandbox) }
+            if resource.creatable {
+                router.post("/v1/\(resource.path)") { request, _ in
+                    try await sandbox.serve(.stripe, request) { body in
+                        if let refusal = sandbox.authorize(.stripe, request) { return refusal }
+                        return idempotent(request, body, sandbox: sandbox) {
+                            resource.path == "refunds" ? refund(FormBody.parse(body), sandbox: sandbox) : create(resource, FormBody.parse(body), sandbox: sandbox)
+                        }
+                    }
                 }
             }
             router.get("/v1/\(resource.path)/:id") { request, context in
@@ -100,6 +119,79 @@ enum StripeAPI {
                     return idempotent(request, body, sandbox: sandbox) { update(resource, id, FormBody.parse(body), sandbox: sandbox) }
                 }
             }
+        }
+        router.get("/v1/events") { request, _ in
+            try await sandbox.serve(.stripe, request) { _ in
+                if let refusal = sandbox.authorize(.stripe, request) { return refusal }
+                return events(request.uri.query, sandbox: sandbox).response
+            }
+        }
+        router.get("/v1/events/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await sandbox.serve(.stripe, request) { _ in
+                if let refusal = sandbox.authorize(.stripe, request) { return refusal }
+                guard let event = sandbox.world.withLock({ $0.stripeEvents.find(id) }) else {
+                    return error(.notFound, code: "resource_missing", message: "No such event: '\(id)'", param: "id").response
+                }
+                return json(event.json)
+            }
+        }
+        router.post("/v1/disputes/:id/close") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await sandbox.serve(.stripe, request) { body in
+                if let refusal = sandbox.authorize(.stripe, request) { return refusal }
+                let disputes = resources.first { $0.path == "disputes" }!
+                return idempotent(request, body, sandbox: sandbox) { update(disputes, id, ["status": "lost"], sandbox: sandbox, type: "charge.dispute.closed") }
+            }
+        }
+    }
+
+    /// Events are kept this long, as Stripe keeps them.
+    static let eventRetention: Int64 = 30 * 86_400
+
+    /// Records the event of a change (for `/v1/events`) and sends it as a webhook.
+    static func emit(_ type: String, object: JSONValue, previous: JSONValue?, sandbox: Sandbox) {
+        let event = sandbox.world.withLock { world -> JSONValue in
+            let now = world.nowMs() / 1000
+            var data: [String: JSONValue] = ["object": object]
+            if let previous { data["previous_attributes"] = previous }
+            let id = "evt_" + world.random.token(24)
+            let event: JSONValue = [
+                "id": .string(id), "object": "event",
+                // Sent as Connect events of the connected account (the one the sandbox's OAuth connects).
+                "account": .string(AccountsAPI.stripeAccount),
+                "api_version": "2024-06-20", "created": .integer(now), "type": .string(type), "livemode": false, "pending_webhooks": 1,
+                "data": .object(data), "request": ["id": .null, "idempotency_key": .null],
+            ]
+            _ = world.stripeEvents.insert(id: id, created: now, updatedMs: now * 1000, fields: event.objectValue ?? [:])
+            return event
+        }
+        sandbox.webhooks.stripe(event: event)
+    }
+
+    /// `GET /v1/events`: the last 30 days' events, newest first, paged like every list, filtered
+    /// by `type` (one type, or a `*` wildcard for the rest: `customer.*`) or `types[]` (up to 20
+    /// exact types).
+    static func events(_ text: String?, sandbox: Sandbox) -> Reply {
+        let query = FormBody.query(text)
+        let form = FormBody.parse(Array((text ?? "").utf8))
+        var types: [String] = []
+        if case .array(let values)? = form["types"] { types = values.compactMap(\.stringValue) }
+        if let type = query["type"] {
+            guard types.isEmpty else { return error(.badRequest, message: "You may only specify one of these parameters: type, types.", param: "types") }
+            types = [type]
+        }
+        guard types.count <= 20 else { return error(.badRequest, message: "You can specify at most 20 types.", param: "types") }
+        let matches: (Record) -> Bool = { record in
+            guard !types.isEmpty else { return true }
+            let type = record.fields["type"]?.stringValue ?? ""
+            return types.contains { pattern in pattern.hasSuffix(".*") ? type.hasPrefix(pattern.dropLast()) : type == pattern }
+        }
+        var bounded = query
+        let oldest = Int64(Date().timeIntervalSince1970) - eventRetention
+        bounded["created[gte]"] = String(max(oldest, query["created[gte]"].flatMap { Int64($0) } ?? oldest))
+        return sandbox.world.withLock { world in
+            page(world.stripeEvents, path: "/v1/events", noun: "event", bounded, matches: matches)
         }
     }
 
@@ -128,6 +220,21 @@ enum StripeAPI {
     }
 
     static func list(_ resource: Resource, _ query: [String: String], sandbox: Sandbox) -> Reply {
+        let email = query["email"]
+        let customer = query["customer"]
+        let charge = query["charge"]
+        let matches: (Record) -> Bool = { record in
+            (email == nil || record.fields["email"]?.stringValue == email) && (customer == nil || record.fields["customer"]?.stringValue == customer)
+                && (charge == nil || record.fields["charge"]?.stringValue == charge)
+        }
+        return sandbox.world.withLock { world -> Reply in
+            page(world.stripe[resource.path] ?? RecordCollection(), path: "/v1/\(resource.path)", noun: resource.object, query, matches: matches)
+        }
+    }
+
+    /// One page of a list: `query`'s `limit`, `created[…]`, `starting_after` and `ending_before`
+    /// over `collection`, the records `matches` keeps, newest first.
+    static func page(_ collection: RecordCollection, path: String, noun: String, _ query: [String: String], matches: (Record) -> Bool) -> Reply {
         let limit: Int
         if let text = query["limit"] {
             guard let value = Int(text), (1...100).contains(value) else {
@@ -144,10 +251,8 @@ enum StripeAPI {
                 bounds[name] = bound
             }
         }
-        let email = query["email"]
-        let customer = query["customer"]
-        return sandbox.world.withLock { world -> Reply in
-            let collection = world.stripe[resource.path] ?? RecordCollection()
+        func missing(_ id: String) -> Reply { error(.notFound, code: "resource_missing", message: "No such \(noun): '\(id)'", param: "id") }
+        do {
             let records = collection.records
             // Creation times never decrease along creation order: each created[…] bound cuts the
             // range with a binary search, so paging 100,000 records stays cheap.
@@ -159,16 +264,13 @@ enum StripeAPI {
             if let bound = bounds["lt"] { high = min(high, partition(records) { $0.created >= bound }) }
             high = max(low, high)
             if let cursor = query["ending_before"] {
-                guard let position = collection.position(of: cursor) else { return missing(resource, cursor) }
+                guard let position = collection.position(of: cursor) else { return missing(cursor) }
                 low = max(low, position + 1)
             } else if let cursor = query["starting_after"] {
-                guard let position = collection.position(of: cursor) else { return missing(resource, cursor) }
+                guard let position = collection.position(of: cursor) else { return missing(cursor) }
                 high = min(high, position)
             }
             high = max(low, high)
-            let matches: (Record) -> Bool = { record in
-                (email == nil || record.fields["email"]?.stringValue == email) && (customer == nil || record.fields["customer"]?.stringValue == customer)
-            }
             var page: [Record] = []
             var hasMore = false
             if query["ending_before"] != nil {
@@ -192,7 +294,7 @@ enum StripeAPI {
                     index -= 1
                 }
             }
-            return Reply(status: 200, json: ["object": "list", "data": .array(page.map(\.json)), "has_more": .bool(hasMore), "url": .string("/v1/\(resource.path)")])
+            return Reply(status: 200, json: ["object": "list", "data": .array(page.map(\.json)), "has_more": .bool(hasMore), "url": .string(path)])
         }
     }
 
@@ -229,11 +331,11 @@ enum StripeAPI {
             world.stripe[resource.path] = collection
             return record
         }
-        sandbox.webhooks.stripe(type: "\(resource.object).created", object: record.json, previous: nil)
+        emit("\(resource.eventPrefix).created", object: record.json, previous: nil, sandbox: sandbox)
         return Reply(status: 200, json: record.json)
     }
 
-    static func update(_ resource: Resource, _ id: String, _ form: [String: JSONValue], sandbox: Sandbox) -> Reply {
+    static func update(_ resource: Resource, _ id: String, _ form: [String: JSONValue], sandbox: Sandbox, type: String? = nil) -> Reply {
         var previous: [String: JSONValue] = [:]
         let updated = sandbox.world.withLock { world -> Record? in
             let now = world.nowMs()
@@ -254,7 +356,7 @@ enum StripeAPI {
             }
         }
         guard let updated else { return missing(resource, id) }
-        sandbox.webhooks.stripe(type: "\(resource.object).updated", object: updated.json, previous: .object(previous))
+        emit(type ?? "\(resource.eventPrefix).updated", object: updated.json, previous: .object(previous), sandbox: sandbox)
         return Reply(status: 200, json: updated.json)
     }
 
@@ -265,7 +367,47 @@ enum StripeAPI {
     /// fires `<object>.deleted` with the object as it was.
     static func delete(_ resource: Resource, _ id: String, sandbox: Sandbox) -> Reply {
         guard let removed = sandbox.world.withLock({ $0.stripe[resource.path]?.remove(id) }) else { return missing(resource, id) }
-        sandbox.webhooks.stripe(type: "\(resource.object).deleted", object: removed.json, previous: nil)
+        emit("\(resource.eventPrefix).deleted", object: removed.json, previous: nil, sandbox: sandbox)
         return Reply(status: 200, json: ["id": .string(id), "object": .string(resource.object), "deleted": true])
+    }
+}
+
+extension StripeAPI {
+    /// `POST /v1/refunds`: refunds a charge (`charge`, or the charge of `payment_intent`) in full or
+    /// by `amount`; the charge's `amount_refunded` and `refunded` follow, and both `refund.created`
+    /// and `charge.refunded` fire.
+    static func refund(_ form: [String: JSONValue], sandbox: Sandbox) -> Reply {
+        let refunds = resources.first { $0.path == "refunds" }!
+        let charges = resources.first { $0.path == "charges" }!
+        let chargeID: String? = sandbox.world.withLock { world in
+            if let charge = form["charge"]?.stringValue { return charge }
+            guard let intent = form["payment_intent"]?.stringValue else { return nil }
+            return world.stripe["charges"]?.records.last { $0.fields["payment_intent"]?.stringValue == intent }?.id ?? ""
+        }
+        guard let chargeID else { return error(.badRequest, code: "parameter_missing", message: "One of the following params should be provided for this request: payment_intent or charge.") }
+        guard let charge = sandbox.world.withLock({ $0.stripe["charges"]?.find(chargeID) }) else {
+            return form["charge"] != nil ? missing(charges, chargeID)
+                : error(.badRequest, code: "resource_missing", message: "This PaymentIntent does not have a successful charge to refund.", param: "payment_intent")
+        }
+        let total = charge.fields["amount"]?.intValue ?? 0
+        let already = charge.fields["amount_refunded"]?.intValue ?? 0
+        var amount = total - already
+        if let text = form["amount"]?.stringValue {
+            guard let value = Int64(text), value > 0 else { return error(.badRequest, code: "parameter_invalid_integer", message: "Invalid integer: \(text)", param: "amount") }
+            amount = value
+        }
+        guard amount > 0, already + amount <= total else {
+            return error(.badRequest, code: "charge_already_refunded", message: "Charge \(chargeID) has already been refunded.")
+        }
+        var fields = form
+        fields["charge"] = .string(chargeID)
+        fields["amount"] = .string(String(amount))
+        fields["currency"] = charge.fields["currency"] ?? "usd"
+        fields["payment_intent"] = charge.fields["payment_intent"] ?? .null
+        let created = create(refunds, fields, sandbox: sandbox)
+        guard created.status == 200 else { return created }
+        _ = update(charges, chargeID, ["amount_refunded": .string(String(already + amount)), "refunded": .string(already + amount == total ? "true" : "false")],
+                   sandbox: sandbox, type: "charge.refunded")
+        return created
     }
 }

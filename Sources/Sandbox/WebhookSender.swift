@@ -32,19 +32,9 @@ final class WebhookSender: Sendable {
         webhookURL.withLock { $0 }.map { "\($0)/\(provider.rawValue)\(suffix)" }
     }
 
-    /// Stripe: an event object, `Stripe-Signature: t=…,v1=HMAC-SHA256("{t}.{body}")`.
-    func stripe(type: String, object: JSONValue, previous: JSONValue?) {
+    /// Stripe: the event object, `Stripe-Signature: t=…,v1=HMAC-SHA256("{t}.{body}")`.
+    func stripe(event: JSONValue) {
         guard let url = target(.stripe), let secret = options.webhookSecrets["stripe"] else { return }
-        let now = Int64(Date().timeIntervalSince1970)
-        var data: [String: JSONValue] = ["object": object]
-        if let previous { data["previous_attributes"] = previous }
-        let event: JSONValue = [
-            "id": .string("evt_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(24)), "object": "event",
-            // Sent as Connect events of the connected account (the one the sandbox's OAuth connects).
-            "account": .string(AccountsAPI.stripeAccount),
-            "api_version": "2024-06-20", "created": .integer(now), "type": .string(type), "livemode": false, "pending_webhooks": 1,
-            "data": .object(data), "request": ["id": .null, "idempotency_key": .null],
-        ]
         let body = event.serialized
         deliver(.stripe, url: url, body: body, headers: { attemptTime in
             let t = Int64(attemptTime.timeIntervalSince1970)

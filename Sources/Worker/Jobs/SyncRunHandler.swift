@@ -18,9 +18,10 @@ import JunctionStores
 /// from there, skips nothing and repeats at most the page that was in flight. A stale fence's
 /// write is refused (``StaleFence``).
 ///
-/// This first step walks each resource in full (a backfill); following each provider's change
-/// primitive (Stripe events, QuickBooks CDC, Square and Mailchimp time filters), webhooks,
-/// deletes and reconciliation build on it (#16).
+/// Modes: `full` walks the resource's list (a backfill); `incremental` follows the resource's
+/// change feed (Stripe `/v1/events`, QuickBooks CDC or its update-time query) from when the last
+/// complete run began, page by page with the same checkpoints, applying deletes it reports; `auto`
+/// (the default) picks `incremental` where the feed still reaches that time, else `full`.
 public struct SyncRunHandler: ConnectionJob {
     public static let jobType = "sync.run"
     public let type = Self.jobType
@@ -70,19 +71,23 @@ public struct SyncRunHandler: ConnectionJob {
             return
         }
         var cursor = resuming ? state?.cursor : nil
-        // A run resumed goes on in the mode it started in; a reconciliation keeps its generation
-        // (the id of the run that began it) and the time it began. Otherwise `auto` (and
-        // `incremental`) asks the provider what changed since the last complete run began, where
-        // the resource has such a call and that time is within its reach; else it walks it all.
+        // A run resumed goes on in the mode (and change feed) it started in; a reconciliation keeps
+        // its generation (the id of the run that began it) and the time it began. Otherwise `auto`
+        // (and `incremental`) follows the resource's change feed from when the last complete run
+        // began, where that time is within the feed's reach, or its slower fallback feed where
+        // only that reaches; else it walks it all.
         let since = state?.details["since"]?.stringValue.flatMap(Timestamp.parse)
-        let reachable = resource.changes.map { feed in since.map { Date().timeIntervalSince($0) < feed.lookback / .seconds(1) - 3600 } ?? false } ?? false
         var mode: String
+        var usesFallback = false
         if resuming {
             mode = state?.details["mode"]?.stringValue ?? "full"
-        } else if asked == "auto" || asked == "incremental" {
-            mode = reachable && state?.details["status"]?.stringValue == "complete" ? "incremental" : "full"
+            usesFallback = state?.details["feed"]?.stringValue == "fallback"
+        } else if asked == "auto" || asked == "incremental", let since, state?.details["status"]?.stringValue == "complete",
+                  resource.changes?.reaches(since) == true || resource.fallback?.reaches(since) == true {
+            mode = "incremental"
+            usesFallback = resource.changes?.reaches(since) != true
         } else {
-            mode = asked
+            mode = asked == "reconcile" ? "reconcile" : "full"
         }
         let run = try runs.start(connection: id, tenant: connection.tenant, provider: provider.id, resource: name, jobID: job.envelope.id,
                                  trigger: trigger, mode: mode, checkpoint: cursor, on: database)
@@ -94,6 +99,7 @@ public struct SyncRunHandler: ConnectionJob {
                 "status": .string(status), "run": .integer(run), "mode": .string(mode), "pages": .integer(Int64(pages)),
                 "generation": .integer(generation), "began": .string(Timestamp.format(began)), "at": .string(Timestamp.format(Date())),
             ]
+            if mode == "incremental" { fields["feed"] = .string(usesFallback ? "fallback" : "changes") }
             // The next incremental run asks for changes since this run began: whatever changed
             // while it walked is asked for again, and the upsert absorbs the repeat.
             if status == "complete" { fields["since"] = .string(Timestamp.format(began)) } else if let since { fields["since"] = .string(Timestamp.format(since)) }
@@ -103,10 +109,11 @@ public struct SyncRunHandler: ConnectionJob {
                             details: details("running"), fence: lock.fence, on: database)
         job.logger.info(resuming ? "sync resumed" : "sync started", metadata: [
             "connection": .string(idText), "provider": .string(provider.id), "resource": .string(name), "run": .stringConvertible(run),
-            "from": .string(cursor ?? "start"),
+            "mode": .string(mode), "from": .string(cursor ?? "start"),
         ])
 
         var total = PageCounts()
+        var deleted = 0
         func authorized(_ path: String) throws -> OutboundResponse {
             let response = try access.send(id, provider: provider.id) { connection, credential in
                 OutboundRequest(url: client.url(provider: provider.id, path: path),
@@ -120,33 +127,64 @@ public struct SyncRunHandler: ConnectionJob {
             return response
         }
         do {
-            if mode == "incremental", let feed = resource.changes, let since {
-                // One call; a minute of overlap absorbs clock skew and the provider's lag.
-                let path = feed.path(account: connection.externalAccountID, since: since - 60)
-                let objects: [JSONValue]
+            // Objects already brought by this run from a newer page of a newest-first feed.
+            var applied: Set<String> = []
+            while mode == "incremental", let since, let feed = usesFallback ? resource.fallback : resource.changes {
+                try job.checkCancellation()
+                // A minute of overlap absorbs clock skew and the provider's lag; the upsert absorbs the repeat.
+                let path = feed.path(account: connection.externalAccountID, since: since - 60, cursor: cursor)
+                let page: SyncResource.FeedPage
                 do {
-                    objects = try feed.parse(try authorized(path).body)
+                    page = try feed.parse(try authorized(path).body, cursor: cursor, since: since - 60, resource: resource)
                 } catch let error as InvalidValue {
                     throw JobFailure.retryable("\(provider.id)'s answer to \(path) is unreadable: \(error)")
                 }
-                if objects.count >= feed.capacity {
-                    // A full answer may have left changes out: walk it all instead.
-                    job.logger.info("the change feed answered its maximum; walking the whole resource instead", metadata: [
-                        "resource": .string(name), "objects": .stringConvertible(objects.count),
+                if page.truncated {
+                    // A full answer may have left changes out: walk the slower feed, or everything.
+                    job.logger.info("the change feed answered its maximum; walking \(resource.fallback == nil || usesFallback ? "the whole resource" : "by update time") instead", metadata: [
+                        "resource": .string(name), "objects": .stringConvertible(page.changes.count),
                     ])
-                    mode = "full"
-                    try runs.mode(run, "full", on: database)
-                } else {
-                    let writes = objects.compactMap { object in resource.id(of: object).map { RecordWrite(externalID: $0, data: object, version: resource.version(of: object)) } }
-                    pages += 1
-                    total = try database.transaction { database in
-                        let counts = try records.write(writes, connection: id, tenant: connection.tenant, provider: provider.id, resource: name, on: database)
-                        try stateStore.save(tenant: connection.tenant, provider: provider.id, resource: name, connection: id, cursor: nil,
-                                            details: details("complete"), fence: lock.fence, on: database)
-                        try runs.page(run, counts, checkpoint: nil, on: database)
-                        return counts
+                    cursor = nil
+                    if resource.fallback != nil, !usesFallback {
+                        usesFallback = true
+                    } else {
+                        mode = "full"
+                        try runs.mode(run, "full", on: database)
                     }
+                    continue
                 }
+                // The newest change of each object wins: within the page (oldest first), and over
+                // the older pages that follow a newer one in a newest-first feed.
+                // Each object's newest change, in the order of those changes (so the change
+                // sequence follows the provider's order).
+                var inPage: Set<String> = []
+                var latest: [SyncChange] = []
+                for change in page.changes.reversed() where !applied.contains(change.externalID) && inPage.insert(change.externalID).inserted {
+                    latest.append(change)
+                }
+                latest.reverse()
+                if feed.newestFirst { applied.formUnion(inPage) }
+                let writes = latest.filter { !$0.deleted }.compactMap { change in
+                    change.object.map { RecordWrite(externalID: change.externalID, data: $0, version: change.version) }
+                }
+                let deletes = latest.filter(\.deleted)
+                pages += 1
+                let next = page.next
+                let (counts, gone) = try database.transaction { database in
+                    let counts = try records.write(writes, connection: id, tenant: connection.tenant, provider: provider.id, resource: name, on: database)
+                    var gone = 0
+                    for change in deletes where try records.delete(change.externalID, version: change.version, connection: id, resource: name, on: database) {
+                        gone += 1
+                    }
+                    try stateStore.save(tenant: connection.tenant, provider: provider.id, resource: name, connection: id, cursor: next,
+                                        details: details(next == nil ? "complete" : "running"), fence: lock.fence, on: database)
+                    try runs.page(run, counts, deleted: gone, checkpoint: next, on: database)
+                    return (counts, gone)
+                }
+                total = total + counts
+                deleted += gone
+                guard let next else { break }
+                cursor = next
             }
             while mode != "incremental" {
                 try job.checkCancellation()
@@ -202,9 +240,8 @@ public struct SyncRunHandler: ConnectionJob {
             throw error
         }
         // Only a walk that saw everything may conclude something is gone.
-        var deleted = 0
         if mode == "reconcile" {
-            deleted = try database.transaction { database in
+            deleted += try database.transaction { database in
                 let deleted = try records.deleteUnseen(generation: generation, startedAt: began, connection: id, resource: name, on: database)
                 try runs.finish(run, status: "succeeded", deleted: deleted, on: database)
                 return deleted

@@ -85,7 +85,7 @@ final class ConnectStack: @unchecked Sendable {
     /// The processes' warnings and errors, for a failing test's report.
     func logs() -> String {
         ([("ingress", ingress)] + workers.map { ("worker", $0) }).map { name, process in
-            let lines = process.lines.filter { $0.contains("\"level\":\"warning\"") || $0.contains("\"level\":\"error\"") || $0.contains("token") || $0.contains("refresh") || $0.contains("webhook") }
+            let lines = process.lines.filter { $0.contains("\"level\":\"warning\"") || $0.contains("\"level\":\"error\"") || $0.contains("token") || $0.contains("refresh") || $0.contains("webhook") || $0.contains("\"msg\":\"sync") }
             return "--- \(name)\n" + lines.suffix(40).joined(separator: "\n") + "\n" + process.standardError.suffix(2000)
         }.joined(separator: "\n")
     }

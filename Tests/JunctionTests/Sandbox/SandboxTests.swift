@@ -170,6 +170,93 @@ struct SandboxAPITests {
         try await sandbox.stop()
     }
 
+    /// Every change is an event in `/v1/events` (what incremental syncs follow), listed newest
+    /// first and filtered by type; a refund follows its charge and fires both events.
+    @Test func stripeEventsListEveryChangeAndARefundFollowsItsCharge() async throws {
+        let sandbox = try await SandboxClient.start(seed: 40)
+        let created = try sandbox.json(try await sandbox.stripe("POST", "/v1/customers", form: "email=zoe%40example.com"))
+        let customer = try #require(created["id"] as? String)
+        #expect(try await sandbox.stripe("POST", "/v1/customers/\(customer)", form: "name=Zo%C3%AB").status == 200)
+        #expect(try await sandbox.stripe("DELETE", "/v1/customers/\(customer)").status == 200)
+        let charges = try #require(try sandbox.json(try await sandbox.stripe("GET", "/v1/charges?limit=100"))["data"] as? [[String: Any]])
+        let charge = try #require(charges.first { $0["refunded"] as? Bool == false })
+        let chargeID = try #require(charge["id"] as? String)
+        let amount = try #require(charge["amount"] as? Int)
+        let refund = try await sandbox.stripe("POST", "/v1/refunds", form: "charge=\(chargeID)&amount=100")
+        let refunded = try sandbox.json(refund)
+        #expect(refund.status == 200 && refunded["amount"] as? Int == 100 && refunded["object"] as? String == "refund")
+        let after = try sandbox.json(try await sandbox.stripe("GET", "/v1/charges/\(chargeID)"))
+        #expect(after["amount_refunded"] as? Int == 100 && after["refunded"] as? Bool == (amount == 100))
+        let over = try await sandbox.stripe("POST", "/v1/refunds", form: "charge=\(chargeID)&amount=\(amount)")
+        #expect(over.status == 400 && sandbox.stripeError(over, "code") == "charge_already_refunded")
+        #expect(try await sandbox.stripe("POST", "/v1/refunds", form: "amount=5").status == 400)
+        #expect(try await sandbox.stripe("POST", "/v1/disputes", form: "charge=\(chargeID)").status == 404, "disputes are not created by the API")
+
+        let all = try sandbox.json(try await sandbox.stripe("GET", "/v1/events?limit=100"))
+        let types = try #require(all["data"] as? [[String: Any]]).compactMap { $0["type"] as? String }
+        #expect(types == ["charge.refunded", "refund.created", "customer.deleted", "customer.updated", "customer.created"], "\(types)")
+        let customers = try sandbox.json(try await sandbox.stripe("GET", "/v1/events?type=customer.*&limit=2"))
+        let page = try #require(customers["data"] as? [[String: Any]])
+        #expect(page.compactMap { $0["type"] as? String } == ["customer.deleted", "customer.updated"] && customers["has_more"] as? Bool == true)
+        let rest = try sandbox.json(try await sandbox.stripe("GET", "/v1/events?type=customer.*&starting_after=\(page[1]["id"] as? String ?? "")"))
+        #expect((rest["data"] as? [[String: Any]])?.compactMap { $0["type"] as? String } == ["customer.created"])
+        let updated = try #require(page[1]["data"] as? [String: Any])
+        #expect((updated["object"] as? [String: Any])?["name"] as? String == "Zoë" && (updated["previous_attributes"] as? [String: Any])?["name"] is NSNull)
+        let exact = try sandbox.json(try await sandbox.stripe("GET", "/v1/events?types%5B%5D=refund.created&types%5B%5D=customer.created"))
+        #expect((exact["data"] as? [[String: Any]])?.count == 2)
+        let future = Int(Date().timeIntervalSince1970) + 60
+        let none = try sandbox.json(try await sandbox.stripe("GET", "/v1/events?created%5Bgte%5D=\(future)"))
+        #expect((none["data"] as? [Any])?.isEmpty == true)
+        let one = try await sandbox.stripe("GET", "/v1/events/\(page[0]["id"] as? String ?? "")")
+        #expect(one.status == 200 && (try? sandbox.json(one))?["type"] as? String == "customer.deleted")
+        #expect(try await sandbox.stripe("GET", "/v1/events/evt_missing").status == 404)
+        try await sandbox.stop()
+    }
+
+    /// QuickBooks answers a query posted as `application/text` (the form most clients send) like
+    /// the GET form, orders by update time with bounds, and reports a deleted transaction in CDC.
+    @Test func quickBooksAnswersPostedQueriesAndReportsDeletesInCDC() async throws {
+        let sandbox = try await SandboxClient.start(seed: 40)
+        let base = "/v3/company/\(SandboxClient.quickBooksRealm)"
+        let auth = ("Authorization", "Bearer \(SandboxClient.quickBooksToken)")
+        let statement = "SELECT * FROM Invoice STARTPOSITION 1 MAXRESULTS 5"
+        let posted = try await sandbox.send("POST", "\(base)/query?minorversion=75", headers: [auth, ("Content-Type", "application/text"), ("Accept", "application/json")], body: statement)
+        let got = try await sandbox.send("GET", "\(base)/query?query=\(statement.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)", headers: [auth])
+        #expect(posted.status == 200)
+        let invoices = try #require((try sandbox.json(posted)["QueryResponse"] as? [String: Any])?["Invoice"] as? [[String: Any]])
+        let gotten = ((try sandbox.json(got)["QueryResponse"] as? [String: Any])?["Invoice"] as? [[String: Any]])?.map { $0["Id"] as? String }
+        #expect(invoices.count == 5 && invoices.map { $0["Id"] as? String } == gotten)
+        let json = try await sandbox.send("POST", "\(base)/query", headers: [auth, ("Content-Type", "application/json")], body: statement)
+        #expect(json.status == 415 && json.text.contains("application/text"))
+        for entity in ["Payment", "Account"] {
+            let answer = try sandbox.json(try await sandbox.send("POST", "\(base)/query", headers: [auth, ("Content-Type", "application/text")], body: "SELECT COUNT(*) FROM \(entity)"))
+            #expect(((answer["QueryResponse"] as? [String: Any])?["totalCount"] as? Int ?? 0) > 0, "\(entity) is seeded")
+        }
+
+        let before = Date()
+        try await Task.sleep(for: .milliseconds(5))
+        let target = try #require(invoices[2]["Id"] as? String)
+        let json2 = [auth, ("Content-Type", "application/json")]
+        let removed = try await sandbox.send("POST", "\(base)/invoice?operation=delete", headers: json2, body: #"{"Id":"\#(target)","SyncToken":"0"}"#)
+        #expect(removed.status == 200 && removed.text.contains("\"status\":\"Deleted\""), "\(removed.text)")
+        #expect(try await sandbox.send("POST", "\(base)/customer?operation=delete", headers: json2, body: #"{"Id":"1","SyncToken":"0"}"#).status == 400,
+                "a customer is made inactive, not deleted")
+        let renamed = try await sandbox.send("POST", "\(base)/invoice", headers: json2, body: #"{"Id":"\#(invoices[3]["Id"] as? String ?? "")","SyncToken":"0","sparse":true,"DocNumber":"X-1"}"#)
+        #expect(renamed.status == 200)
+        let since = ISO8601DateFormatter().string(from: before)
+        let cdc = try sandbox.json(try await sandbox.send("GET", "\(base)/cdc?entities=Invoice&changedSince=\(since)", headers: [auth]))
+        let changed = try #require(((cdc["CDCResponse"] as? [[String: Any]])?.first?["QueryResponse"] as? [[String: Any]])?.first?["Invoice"] as? [[String: Any]])
+        #expect(changed.map { $0["Id"] as? String } == [target, invoices[3]["Id"] as? String] && changed.first?["status"] as? String == "Deleted")
+        // Bounded and ordered by update time: only the renamed one, then the newest first.
+        let window = "SELECT * FROM Invoice WHERE Metadata.LastUpdatedTime >= '\(since)' AND Metadata.LastUpdatedTime <= '2999-01-01T00:00:00Z' ORDERBY Metadata.LastUpdatedTime DESC"
+        let recent = try sandbox.json(try await sandbox.send("POST", "\(base)/query", headers: [auth, ("Content-Type", "application/text")], body: window))
+        #expect(((recent["QueryResponse"] as? [String: Any])?["Invoice"] as? [[String: Any]])?.map { $0["Id"] as? String } == [invoices[3]["Id"] as? String])
+        let all = try sandbox.json(try await sandbox.send("POST", "\(base)/query", headers: [auth, ("Content-Type", "application/text")],
+                                                          body: "SELECT * FROM Invoice ORDERBY Metadata.LastUpdatedTime DESC MAXRESULTS 2"))
+        #expect(((all["QueryResponse"] as? [String: Any])?["Invoice"] as? [[String: Any]])?.first?["Id"] as? String == invoices[3]["Id"] as? String)
+        try await sandbox.stop()
+    }
+
     @Test func theSameSeedGivesTheSameData() async throws {
         func customers(_ arguments: [String]) async throws -> [[String: Any]] {
             let sandbox = try await SandboxClient.start(seed: 40, arguments: arguments)

@@ -38,8 +38,10 @@ struct SyncRunTests {
         try await ConnectStack.with(seed: 150) { stack in
             let cases: [(provider: String, resource: String, collection: String)] = [
                 ("stripe", "customers", "customers"), ("stripe", "products", "products"), ("stripe", "invoices", "invoices"),
+                ("stripe", "refunds", "refunds"), ("stripe", "disputes", "disputes"),
                 ("square", "customers", "customers"), ("square", "catalog", "catalog"), ("square", "payments", "payments"),
                 ("quickbooks", "customers", "Customer"), ("quickbooks", "invoices", "Invoice"), ("quickbooks", "items", "Item"),
+                ("quickbooks", "payments", "Payment"), ("quickbooks", "accounts", "Account"),
             ]
             var connections: [String: UUID] = [:]
             for provider in ["stripe", "square", "quickbooks"] { connections[provider] = try await stack.connect(provider, tenant: "tenant-s") }
@@ -52,8 +54,8 @@ struct SyncRunTests {
                 #expect(first.counts == PageCounts(added: expected, updated: 0, unchanged: 0), "\(item.provider) \(item.resource): \(first.counts) of \(expected)")
                 let records = try await Self.stored(stack, id, item.resource)
                 #expect(records.count == expected && Set(records.map(\.externalID)).count == expected)
-                // A re-run rewrites nothing: it walks everything unchanged, or (QuickBooks) asks what
-                // changed since the last run and gets nothing.
+                // A re-run rewrites nothing: it walks everything unchanged, or (Stripe, QuickBooks) asks
+                // what changed since the last run and gets nothing.
                 let again = try await Self.sync(stack, id, item.resource)
                 let incremental = try #require(Providers.named(item.provider)?.syncResource(item.resource)).changes != nil
                 #expect(again.mode == (incremental ? "incremental" : "full"))
@@ -183,9 +185,11 @@ struct SyncRunTests {
         }
     }
 
-    /// After a complete run, the next asks QuickBooks's CDC what changed since it began; a CDC
-    /// answer at its 1,000-object maximum may be missing changes, so that run walks everything.
-    @Test func quickBooksRunsAfterTheFirstAskCDCAndAFullAnswerFallsBackToAWalk() async throws {
+    /// After a complete run, the next asks QuickBooks's CDC what changed since it began (deletes
+    /// included); a CDC answer at its 1,000-object maximum may be missing changes, so that run
+    /// walks the window by update time instead, and so does a run whose last one began beyond CDC's
+    /// 30 days.
+    @Test func quickBooksRunsAfterTheFirstAskCDCAndAFullAnswerSplitsTheWindow() async throws {
         try await ConnectStack.with(seed: 1100) { stack in
             let quickbooks = try await stack.connect("quickbooks", tenant: "tenant-s")
             let first = try await Self.sync(stack, quickbooks, "customers")
@@ -205,12 +209,89 @@ struct SyncRunTests {
             #expect(cdc.count == 1 && ((cdc.first?["query"] as? String) ?? "").contains("entities=Customer"))
             #expect(try await Self.stored(stack, quickbooks, "customers").last?.data["DisplayName"] == "Renamed 7")
 
-            // More changes than one CDC answer holds.
+            // More changes than one CDC answer holds: the window is walked by update time, in pages
+            // of 1,000, touching only what changed (and the overlap before it), never the whole list.
             try await rename((100..<1101).map(String.init))
+            #expect(try await stack.sandbox.send("DELETE", "/_sandbox/requests").status == 204)
             let third = try await Self.sync(stack, quickbooks, "customers")
-            #expect(third.mode == "full" && third.counts.updated == 1001 && third.counts.added == 0, "\(third.mode) \(third.counts)")
+            #expect(third.mode == "incremental" && third.counts.updated == 1001 && third.counts.added == 0 && third.counts.unchanged < 1000,
+                    "\(third.mode) \(third.counts)")
+            let queries = try await stack.sandbox.requests("quickbooks").compactMap { ($0["query"] as? String)?.removingPercentEncoding }.filter { $0.contains("SELECT") }
+            #expect(queries.count == 2 && queries.allSatisfy { $0.contains("WHERE Metadata.LastUpdatedTime >= ") && $0.contains("ORDERBY Metadata.LastUpdatedTime") },
+                    "\(queries)")
             let stored = try await Self.stored(stack, quickbooks, "customers")
             #expect(stored.count == 1100 && stored.filter { $0.data["DisplayName"]?.stringValue?.hasPrefix("Renamed") == true }.count == 1003)
+
+            // A deleted invoice is deleted by the next run, from CDC's report.
+            _ = try await Self.sync(stack, quickbooks, "invoices")
+            let invoice = try #require(try await Self.stored(stack, quickbooks, "invoices").first)
+            let removed = try await stack.sandbox.send("POST", "/v3/company/\(SandboxClient.quickBooksRealm)/invoice?operation=delete",
+                                                       headers: [("Authorization", "Bearer \(SandboxClient.quickBooksToken)"), ("Content-Type", "application/json")],
+                                                       body: #"{"Id":"\#(invoice.externalID)","SyncToken":"0"}"#)
+            #expect(removed.status == 200)
+            let deleting = try await Self.sync(stack, quickbooks, "invoices")
+            #expect(deleting.mode == "incremental" && deleting.deleted == 1, "\(deleting.mode) deleted \(deleting.deleted)")
+            #expect(try await Self.stored(stack, quickbooks, "invoices").first { $0.externalID == invoice.externalID }?.deletedAt != nil)
+
+            // Last run 31 days ago: beyond CDC, so the run queries by update time.
+            try await Self.age(stack, quickbooks, "customers", days: 31)
+            #expect(try await stack.sandbox.send("DELETE", "/_sandbox/requests").status == 204)
+            let old = try await Self.sync(stack, quickbooks, "customers")
+            let asked = try await stack.sandbox.requests("quickbooks").map { ($0["path"] as? String ?? "") + "?" + (($0["query"] as? String)?.removingPercentEncoding ?? "") }
+            #expect(old.mode == "incremental" && old.counts.added == 0 && old.counts.updated == 0, "\(old.mode) \(old.counts)")
+            #expect(!asked.isEmpty && asked.allSatisfy { $0.contains("/query?") && $0.contains("Metadata.LastUpdatedTime >= ") }, "\(asked)")
+        }
+    }
+
+    /// Makes the resource's last complete run look `days` old.
+    static func age(_ stack: ConnectStack, _ connection: UUID, _ resource: String, days: Int) async throws {
+        let since = Timestamp.format(Date().addingTimeInterval(-Double(days) * 86_400))
+        let changed = try await stack.onDatabase { database in
+            try database.query("""
+                UPDATE sync_state SET details = jsonb_set(details, '{since}', to_jsonb(\(since)::text))
+                WHERE connection_id = \(connection) AND resource = \(resource)
+                """).affectedRows
+        }
+        #expect(changed == 1)
+    }
+
+    /// After the backfill, Stripe changes arrive by following `/v1/events` from when the last run
+    /// began: creates, updates and deletes, each one change in order, without listing the resource
+    /// again; a last run beyond the 30 days Stripe keeps events re-lists instead.
+    @Test func stripeRunsAfterTheBackfillFollowEventsAndFallBackToAReListAfterThirtyDays() async throws {
+        try await ConnectStack.with(seed: 40) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-s")
+            // No webhook reaches Junction: only the incremental run can bring the changes.
+            _ = try await stack.sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
+            let first = try await Self.sync(stack, stripe, "customers")
+            #expect(first.mode == "full" && first.counts.added == 40)
+            let before = try await Self.stored(stack, stripe, "customers")
+            let highest = try #require(before.map(\.changeSequence).max())
+            let (renamed, doomed) = (before[5].externalID, before[9].externalID)
+            let created = try stack.sandbox.json(try await stack.sandbox.stripe("POST", "/v1/customers", form: "email=new%40example.com"))
+            let newID = try #require(created["id"] as? String)
+            #expect(try await stack.sandbox.stripe("POST", "/v1/customers/\(renamed)", form: "name=First").status == 200)
+            #expect(try await stack.sandbox.stripe("POST", "/v1/customers/\(renamed)", form: "name=Second").status == 200)
+            #expect(try await stack.sandbox.stripe("DELETE", "/v1/customers/\(doomed)").status == 200)
+            // A product change is not a customer's.
+            _ = try await stack.sandbox.stripe("POST", "/v1/products", form: "name=Other")
+            #expect(try await stack.sandbox.send("DELETE", "/_sandbox/requests").status == 204)
+
+            let second = try await Self.sync(stack, stripe, "customers")
+            #expect(second.mode == "incremental" && second.counts.added == 1 && second.counts.updated == 1 && second.deleted == 1,
+                    "\(second.mode) \(second.counts) deleted \(second.deleted)")
+            let paths = try await stack.sandbox.requests("stripe").map { ($0["path"] as? String ?? "") + "?" + (($0["query"] as? String)?.removingPercentEncoding ?? "") }
+            #expect(paths.count == 1 && paths[0].hasPrefix("/v1/events?") && paths[0].contains("type=customer.*"), "\(paths) \(second.error ?? "")")
+            let changes = try await stack.onDatabase { try RecordStore().changes(connection: stripe, resource: "customers", after: highest, on: $0) }
+            #expect(Set(changes.map(\.externalID)) == [newID, renamed, doomed] && changes.count == 3)
+            #expect(changes.first { $0.externalID == renamed }?.data["name"] == "Second", "the newest state of an object changed twice")
+            #expect(changes.first { $0.externalID == doomed }?.deletedAt != nil)
+            #expect(try await stack.onDatabase { try RecordStore().count(connection: stripe, resource: "customers", on: $0) } == 40)
+
+            // Events older than 30 days are gone: the run lists everything again.
+            try await Self.age(stack, stripe, "customers", days: 31)
+            let relist = try await Self.sync(stack, stripe, "customers")
+            #expect(relist.mode == "full" && relist.counts.added == 0 && relist.counts.unchanged == 40, "\(relist.mode) \(relist.counts)")
         }
     }
 

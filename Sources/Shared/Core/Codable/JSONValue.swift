@@ -59,6 +59,11 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let value) = self { return value }
+        return nil
+    }
+
     public var intValue: Int64? {
         switch self {
         case .integer(let value): value

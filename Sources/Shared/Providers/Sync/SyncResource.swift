@@ -22,11 +22,15 @@ public struct SyncResource: Sendable {
     public let objectType: String?
     /// How to ask for what changed since a time (an incremental run); nil: every run walks it all.
     public let changes: ChangeFeed?
+    /// The slower change feed to walk when ``changes`` cannot answer: its answer was full, or the
+    /// last run began beyond its reach (QuickBooks: a query by update time instead of CDC).
+    public let fallback: ChangeFeed?
 
     public init(name: String, path: String, paging: Paging, idField: String = "id", version: VersionField? = nil, headers: [(String, String)] = [],
-                objectType: String? = nil, changes: ChangeFeed? = nil) {
+                objectType: String? = nil, changes: ChangeFeed? = nil, fallback: ChangeFeed? = nil) {
         self.objectType = objectType
         self.changes = changes
+        self.fallback = fallback
         self.name = name
         self.path = path
         self.paging = paging
@@ -45,45 +49,125 @@ public struct SyncResource: Sendable {
         case quickBooksQuery(entity: String, limit: Int)
     }
 
-    /// A provider's "what changed since T" call.
+    /// A provider's "what changed since T" call, walked page by page like a list.
     public enum ChangeFeed: Sendable, Equatable {
         /// QuickBooks Change Data Capture: `GET …/cdc?entities=<entity>&changedSince=<time>`, at
         /// most 30 days back and at most 1,000 objects per entity (a full answer may have left
-        /// some out).
+        /// some out); deleted objects come as `{"Id", "status": "Deleted"}`.
         case quickBooksCDC(entity: String)
+        /// A QuickBooks query in `Metadata.LastUpdatedTime` order from a time, 1,000 a page, each
+        /// page starting at the last one's latest time (or, when a whole page shares one time, at
+        /// the next position): no cap and no lookback limit, but no deletes either.
+        case quickBooksUpdated(entity: String)
+        /// Stripe `GET /v1/events?type=<prefix>.*&created[gte]=<since>`, newest first, 100 a page
+        /// with `starting_after`; events are kept 30 days. Each event holds its object whole.
+        case stripeEvents(type: String)
 
-        /// How far back the feed reaches.
-        public var lookback: Duration {
+        /// How far back the feed reaches; nil: as far as there is data.
+        public var lookback: Duration? {
             switch self {
-            case .quickBooksCDC: .seconds(30 * 86_400)
+            case .quickBooksCDC, .stripeEvents: .seconds(30 * 86_400)
+            case .quickBooksUpdated: nil
             }
         }
 
-        /// The most objects one answer holds; an answer this full may be missing some.
-        public var capacity: Int {
+        /// The most objects one answer holds when it may have left some out; nil: the feed pages.
+        public var capacity: Int? {
             switch self {
             case .quickBooksCDC: 1000
+            case .quickBooksUpdated, .stripeEvents: nil
             }
         }
 
-        /// The call's path and query under the API base URL.
-        public func path(account: String?, since: Date) -> String {
+        /// Whether its pages run from the newest change to the oldest (Stripe's lists do).
+        public var newestFirst: Bool {
+            if case .stripeEvents = self { return true }
+            return false
+        }
+
+        /// Whether `since` is within the feed's reach now (with an hour to spare).
+        public func reaches(_ since: Date, now: Date = Date()) -> Bool {
+            guard let lookback else { return true }
+            return now.timeIntervalSince(since) < lookback / .seconds(1) - 3600
+        }
+
+        /// The call's path and query under the API base URL, for the page after `cursor`.
+        public func path(account: String?, since: Date, cursor: String?) -> String {
             switch self {
             case .quickBooksCDC(let entity):
-                "/v3/company/\(account ?? "")/cdc?entities=\(entity)&changedSince=" + SyncResource.escape(ISO8601DateFormatter().string(from: since))
+                return "/v3/company/\(account ?? "")/cdc?entities=\(entity)&changedSince=" + SyncResource.escape(Self.seconds(since))
+            case .quickBooksUpdated(let entity):
+                let (from, skip) = Self.timeCursor(cursor, since: since)
+                return "/v3/company/\(account ?? "")/query?query=" + SyncResource.escape(
+                    "SELECT * FROM \(entity) WHERE Metadata.LastUpdatedTime >= '\(Self.seconds(from))' ORDERBY Metadata.LastUpdatedTime STARTPOSITION \(skip + 1) MAXRESULTS 1000")
+            case .stripeEvents(let type):
+                return "/v1/events?limit=100&type=\(SyncResource.escape(type))&" + SyncResource.escape("created[gte]") + "=\(Int64(since.timeIntervalSince1970))"
+                    + (cursor.map { "&starting_after=\(SyncResource.escape($0))" } ?? "")
             }
         }
 
-        /// The changed objects in an answer.
-        public func parse(_ body: [UInt8]) throws(InvalidValue) -> [JSONValue] {
+        /// RFC 3339 in whole seconds (the precision QuickBooks times have), rounded down.
+        static func seconds(_ date: Date) -> String {
+            ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
+        }
+
+        /// `<RFC 3339 time>|<objects of that time already read>`.
+        static func timeCursor(_ cursor: String?, since: Date) -> (Date, Int) {
+            guard let cursor, let bar = cursor.lastIndex(of: "|"), let time = Timestamp.parse(String(cursor[..<bar])),
+                  let skip = Int(cursor[cursor.index(after: bar)...]) else { return (since, 0) }
+            return (time, skip)
+        }
+
+        /// One answer: the changes it holds for `resource`, oldest first, and the next page's cursor.
+        public func parse(_ body: [UInt8], cursor: String?, since: Date, resource: SyncResource) throws(InvalidValue) -> FeedPage {
+            guard case .object(let object)? = try? JSONValue(parsing: body) else { throw InvalidValue("the change feed's answer is not a JSON object") }
             switch self {
             case .quickBooksCDC(let entity):
-                guard case .object(let object)? = try? JSONValue(parsing: body), let responses = object["CDCResponse"]?.arrayValue?.first?["QueryResponse"]?.arrayValue else {
+                guard let responses = object["CDCResponse"]?.arrayValue?.first?["QueryResponse"]?.arrayValue else {
                     throw InvalidValue("a QuickBooks CDC answer has CDCResponse[0].QueryResponse")
                 }
-                return responses.compactMap { $0[entity]?.arrayValue }.flatMap { $0 }
+                let objects = responses.compactMap { $0[entity]?.arrayValue }.flatMap { $0 }
+                let changes = objects.compactMap { object -> SyncChange? in
+                    guard let id = resource.id(of: object) else { return nil }
+                    if object["status"]?.stringValue == "Deleted" {
+                        return SyncChange(resource: resource.name, externalID: id, object: nil, deleted: true, version: nil, account: nil)
+                    }
+                    return SyncChange(resource: resource.name, externalID: id, object: object, deleted: false, version: resource.version(of: object), account: nil)
+                }
+                return FeedPage(changes: changes, next: nil, truncated: objects.count >= 1000)
+            case .quickBooksUpdated(let entity):
+                guard let response = object["QueryResponse"] else { throw InvalidValue("a QuickBooks query answer has QueryResponse") }
+                let objects = response[entity]?.arrayValue ?? []
+                let changes = objects.compactMap { object in
+                    resource.id(of: object).map { SyncChange(resource: resource.name, externalID: $0, object: object, deleted: false, version: resource.version(of: object), account: nil) }
+                }
+                guard objects.count >= 1000 else { return FeedPage(changes: changes, next: nil, truncated: false) }
+                let (from, skip) = Self.timeCursor(cursor, since: since)
+                guard let last = objects.last.flatMap({ SyncResource.value($0, ["MetaData", "LastUpdatedTime"])?.stringValue }).flatMap(Timestamp.parse) else {
+                    throw InvalidValue("a QuickBooks object has MetaData.LastUpdatedTime")
+                }
+                // The next page starts at the second this one ended in (its objects of that second
+                // are read again, and the upsert absorbs them); a page that ends in the second it
+                // began in (one second throughout) goes on by position instead.
+                let next = last.timeIntervalSince1970.rounded(.down) <= from.timeIntervalSince1970.rounded(.down)
+                    ? "\(Self.seconds(from))|\(skip + objects.count)" : "\(Self.seconds(last))|0"
+                return FeedPage(changes: changes, next: next, truncated: false)
+            case .stripeEvents:
+                guard let events = object["data"]?.arrayValue else { throw InvalidValue("a Stripe list has data") }
+                let more = object["has_more"]?.boolValue ?? false
+                let changes = events.flatMap { SyncResource.stripeChange($0) }.filter { $0.resource == resource.name }
+                return FeedPage(changes: changes.reversed(), next: more ? events.last?["id"]?.stringValue : nil, truncated: false)
             }
         }
+    }
+
+    /// One page of a change feed.
+    public struct FeedPage: Sendable {
+        /// Oldest first.
+        public let changes: [SyncChange]
+        public let next: String?
+        /// The answer is at the feed's capacity: it may have left changes out.
+        public let truncated: Bool
     }
 
     /// Where an object's version is, and what kind of value it is.

@@ -12,7 +12,7 @@ public struct SyncRun: Sendable, Equatable {
     public var status: String
     public var pages: Int
     public var counts: PageCounts
-    /// Soft-deleted by a complete reconciliation.
+    /// Soft-deleted: by a provider's delete signal in a change feed, or by a complete reconciliation.
     public var deleted: Int
     public var checkpointFrom: String?
     public var checkpointTo: String?
@@ -51,10 +51,10 @@ public struct SyncRunStore: Sendable {
     }
 
     /// Counts one committed page (call inside the page's transaction).
-    public func page(_ run: Int64, _ counts: PageCounts, checkpoint: String?, on database: PostgresConnection) throws {
+    public func page(_ run: Int64, _ counts: PageCounts, deleted: Int = 0, checkpoint: String?, on database: PostgresConnection) throws {
         try database.query("""
             UPDATE sync_runs SET pages = pages + 1, added = added + \(counts.added), updated = updated + \(counts.updated),
-                   unchanged = unchanged + \(counts.unchanged), checkpoint_to = \(checkpoint)
+                   unchanged = unchanged + \(counts.unchanged), deleted = deleted + \(deleted), checkpoint_to = \(checkpoint)
             WHERE id = \(run)
             """)
     }
