@@ -7,7 +7,7 @@ import JunctionCore
 /// | method, path | does |
 /// |---|---|
 /// | `GET /_sandbox/credentials` | the test credentials and webhook secrets |
-/// | `PUT /_sandbox/webhook-url` | `{"url": "http://127.0.0.1:8080/webhooks"}`: where webhooks go from now on (`--webhook-url` at start) |
+/// | `PUT /_sandbox/webhook-url` | `{"url": "http://127.0.0.1:8080/webhooks", "signed_url": "https://public.example/webhooks"}`: where webhooks go from now on (`--webhook-url` at start), and optionally the public URL Square's signatures cover |
 /// | `GET /_sandbox/oauth` | every provider's OAuth endpoints here (the four above, and the generic mode's seven) |
 /// | `PUT /_sandbox/faults/{provider}[?account=A]` | JSON `{error_rate, error_status, rate_limit_rate, retry_after, latency_ms, hang, revoked}` |
 /// | `DELETE /_sandbox/faults` | clears every fault |
@@ -58,7 +58,9 @@ enum AdminAPI {
                 return json(["error": "the body must be {\"url\": \"http(s)://…\"}"], status: .badRequest)
             }
             sandbox.webhooks.webhookURL.withLock { $0 = url.hasSuffix("/") ? String(url.dropLast()) : url }
-            return json(["url": .string(url)])
+            let signed = input["signed_url"]?.stringValue
+            sandbox.webhooks.signedURL.withLock { $0 = signed.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } }
+            return json(["url": .string(url), "signed_url": signed.map(JSONValue.string) ?? .null])
         }
         router.delete("/_sandbox/faults") { _, _ in
             sandbox.world.withLock { $0.faults.removeAll() }

@@ -2,9 +2,12 @@ import Foundation
 import Hummingbird
 import JunctionCore
 
-/// Square's v2 shape: customers (list with `cursor`/`limit`, create, retrieve, update with
-/// `version`), payments, the catalog list and inventory counts; Bearer auth; `{errors:[…]}` bodies.
-/// Lists run oldest first, so records created during a walk show up at its end, once.
+/// Square's v2 shape: customers (list with `cursor`/`limit`, search by `updated_at`, create,
+/// retrieve, update with `version`), payments (list by `begin_time`/`updated_at_begin_time`,
+/// refunds), the catalog (list, search by `begin_time` with deleted objects, upsert, delete) and
+/// inventory counts; Bearer auth; `{errors:[…]}` bodies. Lists run oldest first (payments: as
+/// `sort_order` says, newest first by default), so records created during a walk show up at its
+/// end, once.
 enum SquareAPI {
     static func error(_ status: HTTPResponse.Status, category: String = "INVALID_REQUEST_ERROR", code: String, detail: String, field: String? = nil) -> Response {
         var entry: [String: JSONValue] = ["category": .string(category), "code": .string(code), "detail": .string(detail)]
@@ -30,15 +33,129 @@ enum SquareAPI {
         return value
     }
 
+    /// A page of `records` (in the order given, for a filtered or sorted list) after `cursor`.
+    static func page(_ records: [Record], cursor: String?, limit: Int) -> (records: [Record], cursor: String?)? {
+        var start = 0
+        if let cursor {
+            guard let decoded = Data(base64Encoded: cursor).map({ String(decoding: $0, as: UTF8.self) }),
+                  let position = records.firstIndex(where: { $0.id == decoded }) else { return nil }
+            start = position + 1
+        }
+        let slice = Array(records[min(start, records.count)..<min(start + limit, records.count)])
+        return (slice, start + limit < records.count ? Data((slice.last?.id ?? "").utf8).base64EncodedString() : nil)
+    }
+
+    static func millis(_ text: String?) -> Int64?? {
+        guard let text else { return .some(nil) }
+        guard let date = Timestamp.parse(text) else { return nil }
+        return .some(Int64((date.timeIntervalSince1970 * 1000).rounded()))
+    }
+
+    static func stamp(_ ms: Int64) -> JSONValue { .string(Timestamp.format(Date(timeIntervalSince1970: Double(ms) / 1000))) }
+
     static func list(_ name: String, key: String, _ request: Request, sandbox: Sandbox) -> Response {
         let query = FormBody.query(request.uri.query)
         guard let limit = limit(query) else { return error(.badRequest, code: "INVALID_VALUE", detail: "limit must be between 1 and 100", field: "limit") }
+        if name == "payments" { return payments(query, limit: limit, sandbox: sandbox) }
         return sandbox.world.withLock { world in
             guard let page = page(world.square[name] ?? RecordCollection(), cursor: query["cursor"], limit: limit) else {
                 return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
             }
+            // Deleted catalog objects are left out (a page may come out short, as Square's do).
+            let shown = page.records.filter { $0.fields["is_deleted"]?.boolValue != true }
             var body: [String: JSONValue] = [:]
-            if !page.records.isEmpty { body[key] = .array(page.records.map(\.json)) }
+            if !shown.isEmpty { body[key] = .array(shown.map(\.json)) }
+            if let cursor = page.cursor { body["cursor"] = .string(cursor) }
+            return json(.object(body))
+        }
+    }
+
+    /// `GET /v2/payments`: `begin_time` (inclusive, default a year ago) and `end_time` bound
+    /// `created_at`; `updated_at_begin_time`/`updated_at_end_time` bound `updated_at`;
+    /// `sort_field` `CREATED_AT` (default) or `UPDATED_AT`, `sort_order` `DESC` (default) or `ASC`.
+    static func payments(_ query: [String: String], limit: Int, sandbox: Sandbox) -> Response {
+        var bounds: [String: Int64?] = [:]
+        for name in ["begin_time", "end_time", "updated_at_begin_time", "updated_at_end_time"] {
+            guard let value = millis(query[name]) else { return error(.badRequest, code: "INVALID_TIME", detail: "\(name) is not an RFC 3339 time", field: name) }
+            bounds[name] = value
+        }
+        let field = query["sort_field"] ?? "CREATED_AT"
+        let order = query["sort_order"] ?? "DESC"
+        guard ["CREATED_AT", "UPDATED_AT"].contains(field) else { return error(.badRequest, code: "INVALID_ENUM_VALUE", detail: "sort_field", field: "sort_field") }
+        guard ["ASC", "DESC"].contains(order) else { return error(.badRequest, code: "INVALID_ENUM_VALUE", detail: "sort_order", field: "sort_order") }
+        return sandbox.world.withLock { world in
+            let begin = (bounds["begin_time"] ?? nil) ?? (world.nowMs() - 365 * 86_400_000)
+            var records = (world.square["payments"]?.records ?? []).filter { record in
+                let created = record.created * 1000
+                return created >= begin && (bounds["end_time"] ?? nil).map { created < $0 } ?? true
+                    && (bounds["updated_at_begin_time"] ?? nil).map { record.updatedMs >= $0 } ?? true
+                    && (bounds["updated_at_end_time"] ?? nil).map { record.updatedMs < $0 } ?? true
+            }
+            if field == "UPDATED_AT" { records.sort { ($0.updatedMs, $0.sequence) < ($1.updatedMs, $1.sequence) } }
+            if order == "DESC" { records.reverse() }
+            guard let page = page(records, cursor: query["cursor"], limit: limit) else {
+                return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
+            }
+            var body: [String: JSONValue] = [:]
+            if !page.records.isEmpty { body["payments"] = .array(page.records.map(\.json)) }
+            if let cursor = page.cursor { body["cursor"] = .string(cursor) }
+            return json(.object(body))
+        }
+    }
+
+    /// `POST /v2/customers/search`: `query.filter.updated_at` / `created_at` `{start_at, end_at}`
+    /// (exclusive bounds), `query.sort` `{field: DEFAULT|CREATED_AT, order}`, `limit` ≤ 100, `cursor`.
+    static func searchCustomers(_ input: JSONValue, sandbox: Sandbox) -> Response {
+        let limit = Int(input["limit"]?.intValue ?? 100)
+        guard (1...100).contains(limit) else { return error(.badRequest, code: "INVALID_VALUE", detail: "limit must be between 1 and 100", field: "limit") }
+        var ranges: [(String, Int64?, Int64?)] = []
+        for name in ["updated_at", "created_at"] {
+            guard let range = input["query"]?["filter"]?[name] else { continue }
+            guard let start = millis(range["start_at"]?.stringValue), let end = millis(range["end_at"]?.stringValue) else {
+                return error(.badRequest, code: "INVALID_TIME", detail: "\(name) bounds are RFC 3339 times", field: "query.filter.\(name)")
+            }
+            ranges.append((name, start, end))
+        }
+        let descending = input["query"]?["sort"]?["order"]?.stringValue == "DESC"
+        return sandbox.world.withLock { world in
+            var records = (world.square["customers"]?.records ?? []).filter { record in
+                ranges.allSatisfy { name, start, end in
+                    let value = name == "updated_at" ? record.updatedMs : record.created * 1000
+                    return start.map { value > $0 } ?? true && end.map { value < $0 } ?? true
+                }
+            }
+            if descending { records.reverse() }
+            guard let page = page(records, cursor: input["cursor"]?.stringValue, limit: limit) else {
+                return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
+            }
+            var body: [String: JSONValue] = [:]
+            if !page.records.isEmpty { body["customers"] = .array(page.records.map(\.json)) }
+            if let cursor = page.cursor { body["cursor"] = .string(cursor) }
+            return json(.object(body))
+        }
+    }
+
+    /// `POST /v2/catalog/search`: objects changed after `begin_time` (exclusive), deleted ones
+    /// only with `include_deleted_objects` (as `is_deleted: true`), `object_types`, `limit` ≤ 1,000.
+    static func searchCatalog(_ input: JSONValue, sandbox: Sandbox) -> Response {
+        let limit = Int(input["limit"]?.intValue ?? 100)
+        guard (1...1000).contains(limit) else { return error(.badRequest, code: "INVALID_VALUE", detail: "limit must be between 1 and 1000", field: "limit") }
+        guard let begin = millis(input["begin_time"]?.stringValue) else {
+            return error(.badRequest, code: "INVALID_TIME", detail: "begin_time is an RFC 3339 time", field: "begin_time")
+        }
+        let deleted = input["include_deleted_objects"]?.boolValue ?? false
+        let types = input["object_types"]?.arrayValue?.compactMap(\.stringValue)
+        return sandbox.world.withLock { world in
+            var records = (world.square["catalog"]?.records ?? []).filter { record in
+                (deleted || record.fields["is_deleted"]?.boolValue != true) && begin.map { record.updatedMs > $0 } ?? true
+                    && types.map { $0.contains(record.fields["type"]?.stringValue ?? "") } ?? true
+            }
+            records.sort { ($0.updatedMs, $0.sequence) < ($1.updatedMs, $1.sequence) }
+            guard let page = page(records, cursor: input["cursor"]?.stringValue, limit: limit) else {
+                return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
+            }
+            var body: [String: JSONValue] = ["latest_time": stamp(world.lastMs)]
+            if !page.records.isEmpty { body["objects"] = .array(page.records.map(\.json)) }
             if let cursor = page.cursor { body["cursor"] = .string(cursor) }
             return json(.object(body))
         }
@@ -118,6 +235,108 @@ enum SquareAPI {
                 case .updated(let record):
                     sandbox.webhooks.square(type: "customer.updated", objectType: "customer", id: record.id, object: record.json)
                     return json(["customer": record.json])
+                }
+            }
+        }
+        router.post("/v2/customers/search") { request, _ in
+            try await guarded(request) { body in
+                guard let input = try? JSONValue(parsing: body.isEmpty ? Array("{}".utf8) : body) else { return error(.badRequest, code: "INVALID_JSON", detail: "The body is not JSON.") }
+                return searchCustomers(input, sandbox: sandbox)
+            }
+        }
+        router.post("/v2/catalog/search") { request, _ in
+            try await guarded(request) { body in
+                guard let input = try? JSONValue(parsing: body.isEmpty ? Array("{}".utf8) : body) else { return error(.badRequest, code: "INVALID_JSON", detail: "The body is not JSON.") }
+                return searchCatalog(input, sandbox: sandbox)
+            }
+        }
+        // Upsert: a new object's id starts with `#`; an existing one's `version` must be current.
+        router.post("/v2/catalog/object") { request, _ in
+            try await guarded(request) { body in
+                guard let object = (try? JSONValue(parsing: body))?["object"], let asked = object["id"]?.stringValue, let type = object["type"]?.stringValue else {
+                    return error(.badRequest, code: "MISSING_REQUIRED_PARAMETER", detail: "object with id and type is required", field: "object")
+                }
+                let outcome = sandbox.world.withLock { world -> UpdateOutcome in
+                    let now = world.nowMs()
+                    var collection = world.square["catalog"] ?? RecordCollection()
+                    defer { world.square["catalog"] = collection }
+                    var fields = object.objectValue ?? [:]
+                    fields["updated_at"] = stamp(now)
+                    fields["version"] = .integer(now)
+                    fields["is_deleted"] = false
+                    if asked.hasPrefix("#") {
+                        let id = world.random.token(24).uppercased()
+                        fields["id"] = .string(id)
+                        return .updated(collection.insert(id: id, created: now / 1000, updatedMs: now, fields: fields))
+                    }
+                    guard let current = collection.find(asked), current.fields["is_deleted"]?.boolValue != true else {
+                        return .refused(error(.notFound, code: "NOT_FOUND", detail: "Object `\(asked)` not found."))
+                    }
+                    guard object["version"]?.intValue == current.fields["version"]?.intValue else {
+                        return .refused(error(.badRequest, code: "VERSION_MISMATCH", detail: "Object version does not match latest database version.", field: "version"))
+                    }
+                    fields["type"] = .string(type)
+                    return .updated(collection.update(asked) { $0.fields = fields; $0.updatedMs = now }!)
+                }
+                switch outcome {
+                case .refused(let response): return response
+                case .updated(let record):
+                    sandbox.webhooks.square(type: "catalog.version.updated", objectType: "catalog_version", id: "", object: ["updated_at": stamp(record.updatedMs)])
+                    return json(["catalog_object": record.json])
+                }
+            }
+        }
+        router.delete("/v2/catalog/object/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { _ in
+                let removed = sandbox.world.withLock { world -> Record? in
+                    guard world.square["catalog"]?.find(id)?.fields["is_deleted"]?.boolValue == false else { return nil }
+                    let now = world.nowMs()
+                    return world.square["catalog"]?.update(id) { record in
+                        record.fields["is_deleted"] = true
+                        record.fields["version"] = .integer(now)
+                        record.fields["updated_at"] = stamp(now)
+                        record.updatedMs = now
+                    }
+                }
+                guard let removed else { return error(.notFound, code: "NOT_FOUND", detail: "Object `\(id)` not found.") }
+                sandbox.webhooks.square(type: "catalog.version.updated", objectType: "catalog_version", id: "", object: ["updated_at": stamp(removed.updatedMs)])
+                return json(["deleted_object_ids": [.string(id)], "deleted_at": stamp(removed.updatedMs)])
+            }
+        }
+        // A refund changes its payment: `refunded_money`, `refund_ids`, `updated_at`, `version`.
+        router.post("/v2/refunds") { request, _ in
+            try await guarded(request) { body in
+                guard let input = try? JSONValue(parsing: body), let paymentID = input["payment_id"]?.stringValue,
+                      let amount = input["amount_money"]?["amount"]?.intValue, input["idempotency_key"]?.stringValue != nil else {
+                    return error(.badRequest, code: "MISSING_REQUIRED_PARAMETER", detail: "idempotency_key, payment_id and amount_money are required")
+                }
+                let outcome = sandbox.world.withLock { world -> UpdateOutcome in
+                    guard let payment = world.square["payments"]?.find(paymentID) else {
+                        return .refused(error(.notFound, code: "NOT_FOUND", detail: "Payment `\(paymentID)` not found."))
+                    }
+                    let total = payment.fields["amount_money"]?["amount"]?.intValue ?? 0
+                    let already = payment.fields["refunded_money"]?["amount"]?.intValue ?? 0
+                    guard amount > 0, already + amount <= total else {
+                        return .refused(error(.badRequest, code: "REFUND_AMOUNT_INVALID", detail: "The refund amount exceeds what remains of the payment."))
+                    }
+                    let now = world.nowMs()
+                    let refundID = world.random.token(30)
+                    return .updated(world.square["payments"]!.update(paymentID) { record in
+                        record.fields["refunded_money"] = ["amount": .integer(already + amount), "currency": "USD"]
+                        record.fields["refund_ids"] = .array((record.fields["refund_ids"]?.arrayValue ?? []) + [.string(refundID)])
+                        record.fields["updated_at"] = stamp(now)
+                        record.fields["version"] = .integer((record.fields["version"]?.intValue ?? 0) + 1)
+                        record.updatedMs = now
+                    }!)
+                }
+                switch outcome {
+                case .refused(let response): return response
+                case .updated(let payment):
+                    sandbox.webhooks.square(type: "payment.updated", objectType: "payment", id: payment.id, object: payment.json)
+                    let refundID = payment.fields["refund_ids"]?.arrayValue?.last?.stringValue ?? ""
+                    return json(["refund": ["id": .string(refundID), "status": "PENDING", "amount_money": ["amount": .integer(amount), "currency": "USD"],
+                                            "payment_id": .string(payment.id), "created_at": payment.fields["updated_at"] ?? .null]])
                 }
             }
         }

@@ -12,6 +12,9 @@ final class WebhookSender: Sendable {
     let http = OutboundHTTPClient(connections: 4)
     /// Set at run time (`PUT /_sandbox/webhook-url`), for a receiver that starts after the sandbox.
     let webhookURL: Mutex<String?>
+    /// The URL the receiver is known by publicly (what a Square subscription is configured with and
+    /// signs), where it differs from the one posted to; nil: the same.
+    let signedURL = Mutex<String?>(nil)
 
     init(options: SandboxOptions, logger: Logger) {
         self.options = options
@@ -45,12 +48,13 @@ final class WebhookSender: Sendable {
     /// Square: `x-square-hmacsha256-signature` = base64 HMAC-SHA256(notification URL + body).
     func square(type: String, objectType: String, id: String, object: JSONValue) {
         guard let url = target(.square), let key = options.webhookSecrets["square"] else { return }
+        let signed = signedURL.withLock { $0 }.map { "\($0)/\(SandboxProvider.square.rawValue)" } ?? url
         let body: JSONValue = [
             "merchant_id": "ML8M1AQ1GQG2K", "type": .string(type), "event_id": .string(UUID().uuidString.lowercased()),
             "created_at": .string(Timestamp.format(Date())), "data": ["type": .string(objectType), "id": .string(id), "object": [objectType: object]],
         ]
         let text = body.serialized
-        let signature = Data(Self.hmac(key, url + text)).base64EncodedString()
+        let signature = Data(Self.hmac(key, signed + text)).base64EncodedString()
         deliver(.square, url: url, body: text, headers: { _ in ["Content-Type": "application/json", "x-square-hmacsha256-signature": signature] })
     }
 

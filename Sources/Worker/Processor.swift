@@ -200,7 +200,7 @@ package final class Processor {
             }
             try handler.run(JobContext(
                 envelope: envelope, logger: jobLogger, redis: connection, cancellation: cancellation, database: openDatabase,
-                lock: lock, providers: providers))
+                lock: lock, providers: providers, queue: context.queue))
             adaptBatch(took: ContinuousClock.now - started)
             if cancellation.isSet {
                 // Finished after its lease was lost or handed back: whoever holds it now decides.

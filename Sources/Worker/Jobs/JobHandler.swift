@@ -64,13 +64,17 @@ public final class JobContext {
     /// The only way to call a provider (limits, breakers, classification); nil where the caller
     /// gave none (tests of handlers that call no provider).
     public let providers: ProviderClient?
+    /// The queue, for a handler that enqueues follow-up jobs (``enqueue(_:)``); nil where the
+    /// caller gave none.
+    public let queue: Queue?
     private let openDatabase: () throws -> PostgresConnection
     private let cancellation: CancellationFlag
 
     public init(
         envelope: JobEnvelope, logger: Logger, redis: RedisConnection, cancellation: CancellationFlag,
-        database: @escaping () throws -> PostgresConnection, lock: HeldLock? = nil, providers: ProviderClient? = nil
+        database: @escaping () throws -> PostgresConnection, lock: HeldLock? = nil, providers: ProviderClient? = nil, queue: Queue? = nil
     ) {
+        self.queue = queue
         self.envelope = envelope
         self.logger = logger
         self.redis = redis
@@ -90,6 +94,12 @@ public final class JobContext {
     /// True once the job must stop: its lease was lost (another worker may run it now) or the
     /// worker is shutting down past its grace period. Long handlers check it between steps.
     public var isCancelled: Bool { cancellation.isSet }
+
+    /// Enqueues follow-up jobs on this processor's Redis connection.
+    public func enqueue(_ requests: [JobRequest]) throws {
+        guard let queue else { throw JobFailure.permanent("this worker gave \(envelope.type) no queue to enqueue on") }
+        _ = try queue.enqueue(requests, on: redis)
+    }
 
     /// Throws ``JobCancelled`` when ``isCancelled``.
     public func checkCancellation() throws {

@@ -114,11 +114,13 @@ public struct SyncRunHandler: ConnectionJob {
 
         var total = PageCounts()
         var deleted = 0
-        func authorized(_ path: String) throws -> OutboundResponse {
+        func authorized(_ call: SyncResource.ProviderCall) throws -> OutboundResponse {
+            let path = call.path
             let response = try access.send(id, provider: provider.id) { connection, credential in
-                OutboundRequest(url: client.url(provider: provider.id, path: path),
+                OutboundRequest(method: call.method, url: client.url(provider: provider.id, path: path),
                                 headers: [("Authorization", provider.api.authorization(credential.tokens.access, isAPIKey: connection.auth == .apiKey))]
-                                    + resource.headers.map { (name: $0.0, value: $0.1) })
+                                    + resource.headers.map { (name: $0.0, value: $0.1) } + (call.body == nil ? [] : [("Content-Type", "application/json")]),
+                                body: call.body.map { Array($0.serialized.utf8) } ?? [])
             }
             guard response.status < 500 else { throw JobFailure.retryable("\(provider.id) answered \(response.status) to \(path)") }
             guard (200..<300).contains(response.status) else {
@@ -132,10 +134,11 @@ public struct SyncRunHandler: ConnectionJob {
             while mode == "incremental", let since, let feed = usesFallback ? resource.fallback : resource.changes {
                 try job.checkCancellation()
                 // A minute of overlap absorbs clock skew and the provider's lag; the upsert absorbs the repeat.
-                let path = feed.path(account: connection.externalAccountID, since: since - 60, cursor: cursor)
+                let call = feed.request(account: connection.externalAccountID, since: since - 60, cursor: cursor)
+                let path = call.path
                 let page: SyncResource.FeedPage
                 do {
-                    page = try feed.parse(try authorized(path).body, cursor: cursor, since: since - 60, resource: resource)
+                    page = try feed.parse(try authorized(call).body, cursor: cursor, since: since - 60, resource: resource)
                 } catch let error as InvalidValue {
                     throw JobFailure.retryable("\(provider.id)'s answer to \(path) is unreadable: \(error)")
                 }
@@ -189,7 +192,7 @@ public struct SyncRunHandler: ConnectionJob {
             while mode != "incremental" {
                 try job.checkCancellation()
                 let path = resource.pagePath(cursor: cursor, account: connection.externalAccountID)
-                let response = try authorized(path)
+                let response = try authorized(SyncResource.ProviderCall(path))
                 let page: SyncResource.Page
                 do {
                     page = try resource.parse(response.body, cursor: cursor)

@@ -1,5 +1,6 @@
 import Foundation
 import JunctionCore
+import JunctionQueue
 import JunctionProviders
 import JunctionStores
 
@@ -57,7 +58,11 @@ public struct WebhookProcessHandler: JobHandler {
             var applied = 0
             if inserted == 1, let known {
                 // Only a new event is read for changes; a duplicate's were applied the first time.
-                applied = try Self.apply(known.syncChanges(Array(body)), provider: known.id, connection: connectionID, tenant: tenant, on: connection)
+                applied = try Self.apply(known.syncChanges(Array(body)), provider: known.id, connection: connectionID, tenant: tenant, on: connection) { requests in
+                    // Inside the event's transaction: if the enqueue fails, the event is not stored
+                    // either, and the job's retry does both.
+                    try job.enqueue(requests)
+                }
             }
             let outcome = inserted == 1 ? (applied > 0 ? "applied" : "stored") : "duplicate"
             try connection.query("""
@@ -72,9 +77,14 @@ public struct WebhookProcessHandler: JobHandler {
     }
 
     /// Writes (or soft-deletes) each change's record for its connections; answers how many records
-    /// it wrote. A change older than the stored state changes nothing (the record store's rule).
-    static func apply(_ changes: [SyncChange], provider: String, connection: UUID?, tenant: String?, on database: PostgresConnection) throws -> Int {
+    /// it wrote (or resources it asked to sync). A change older than the stored state changes
+    /// nothing (the record store's rule). A change the event names without carrying it enqueues
+    /// the resource's `sync.run` (mode `auto`: incremental where it can be), after a short delay
+    /// and coalesced over it, so a burst of events is one run that begins after all of them.
+    static func apply(_ changes: [SyncChange], provider: String, connection: UUID?, tenant: String?, on database: PostgresConnection,
+                      enqueue: ([JobRequest]) throws -> Void = { _ in }) throws -> Int {
         var written = 0
+        var syncs: [JobRequest] = []
         for change in changes {
             let targets: [(id: UUID, tenant: String)]
             if let connection {
@@ -90,7 +100,13 @@ public struct WebhookProcessHandler: JobHandler {
                 targets = []
             }
             for target in targets {
-                if change.deleted {
+                if change.refresh {
+                    let id = target.id.uuidString.lowercased()
+                    guard !syncs.contains(where: { $0.connection == id && $0.payload["resource"]?.stringValue == change.resource }) else { continue }
+                    syncs.append(JobRequest(type: SyncRunHandler.jobType, payload: ["connection": .string(id), "resource": .string(change.resource), "trigger": "webhook"],
+                                            priority: .normal, tenant: target.tenant, provider: provider, connection: id,
+                                            dedupeKey: "sync-webhook:\(id):\(change.resource)", dedupeTTL: refreshDelay, delay: refreshDelay))
+                } else if change.deleted {
                     if try RecordStore().delete(change.externalID, version: change.version, connection: target.id, resource: change.resource, on: database) { written += 1 }
                 } else if let object = change.object {
                     let counts = try RecordStore().write([RecordWrite(externalID: change.externalID, data: object, version: change.version)],
@@ -99,6 +115,11 @@ public struct WebhookProcessHandler: JobHandler {
                 }
             }
         }
-        return written
+        if !syncs.isEmpty { try enqueue(syncs) }
+        return written + syncs.count
     }
+
+    /// How long a webhook-triggered sync waits, gathering the events that follow (and giving an
+    /// eventually consistent search time to show the change).
+    static let refreshDelay: Duration = .seconds(3)
 }

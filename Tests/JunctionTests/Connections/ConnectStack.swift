@@ -63,7 +63,7 @@ final class ConnectStack: @unchecked Sendable {
         let (ingress, port) = try await ChildProcess.ingress(environment: environment)
         self.ingress = ingress
         ingressURL = "http://127.0.0.1:\(port)"
-        _ = try await sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"\#(ingressURL)/webhooks"}"#)
+        _ = try await sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"\#(ingressURL)/webhooks","signed_url":"\#(Self.publicURL)/webhooks"}"#)
         for _ in 0..<count { try await startWorker() }
     }
 

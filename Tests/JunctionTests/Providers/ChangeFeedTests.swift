@@ -15,7 +15,7 @@ struct ChangeFeedTests {
         let customers = try #require(Providers.named("stripe")?.syncResource("customers"))
         let feed = try #require(customers.changes)
         let since = Date(timeIntervalSince1970: 1_700_000_000)
-        let path = feed.path(account: nil, since: since, cursor: "evt_9")
+        let path = feed.request(account: nil, since: since, cursor: "evt_9").path
         #expect(path == "/v1/events?limit=100&type=customer.%2A&created%5Bgte%5D=1700000000&starting_after=evt_9")
         let page: JSONValue = [
             "object": "list", "has_more": true,
@@ -37,7 +37,7 @@ struct ChangeFeedTests {
         let invoices = try #require(Providers.named("quickbooks")?.syncResource("invoices"))
         let feed = try #require(invoices.changes)
         let since = Date(timeIntervalSince1970: 1_700_000_000.7)
-        #expect(feed.path(account: "123", since: since, cursor: nil) == "/v3/company/123/cdc?entities=Invoice&changedSince=2023-11-14T22%3A13%3A20Z")
+        #expect(feed.request(account: "123", since: since, cursor: nil).path == "/v3/company/123/cdc?entities=Invoice&changedSince=2023-11-14T22%3A13%3A20Z")
         func answer(_ objects: [JSONValue]) -> [UInt8] {
             let body: JSONValue = ["CDCResponse": [["QueryResponse": [["Invoice": .array(objects)]]]]]
             return Array(body.serialized.utf8)
@@ -56,7 +56,7 @@ struct ChangeFeedTests {
         let feed = try #require(customers.fallback)
         #expect(feed.lookback == nil && feed.capacity == nil)
         let since = Date(timeIntervalSince1970: 1_700_000_000)
-        let first = feed.path(account: "123", since: since, cursor: nil).removingPercentEncoding ?? ""
+        let first = feed.request(account: "123", since: since, cursor: nil).path.removingPercentEncoding ?? ""
         #expect(first.hasSuffix("query?query=SELECT * FROM Customer WHERE Metadata.LastUpdatedTime >= '2023-11-14T22:13:20Z' ORDERBY Metadata.LastUpdatedTime STARTPOSITION 1 MAXRESULTS 1000"))
         func page(_ times: [String]) -> [UInt8] {
             let body: JSONValue = ["QueryResponse": ["Customer": .array(times.enumerated().map { index, time in
@@ -68,7 +68,7 @@ struct ChangeFeedTests {
         #expect(spread.next == "2023-11-14T22:20:00Z|0")
         let flat = try feed.parse(page(Array(repeating: "2023-11-14T22:20:00.500Z", count: 1000)), cursor: spread.next, since: since, resource: customers)
         #expect(flat.next == "2023-11-14T22:20:00Z|1000")
-        let next = feed.path(account: "123", since: since, cursor: flat.next).removingPercentEncoding ?? ""
+        let next = feed.request(account: "123", since: since, cursor: flat.next).path.removingPercentEncoding ?? ""
         #expect(next.contains(">= '2023-11-14T22:20:00Z'") && next.contains("STARTPOSITION 1001"))
         let last = try feed.parse(page(["2023-11-14T22:21:00Z"]), cursor: flat.next, since: since, resource: customers)
         #expect(last.next == nil && last.changes.count == 1)

@@ -257,6 +257,52 @@ struct SandboxAPITests {
         try await sandbox.stop()
     }
 
+    /// Square's searches filter by update time with exclusive bounds, the catalog's shows deleted
+    /// objects when asked, and ListPayments answers newest first and only the last year unless told.
+    @Test func squareSearchesFilterByUpdateTimeAndShowDeletes() async throws {
+        let sandbox = try await SandboxClient.start(seed: 40)
+        let square = [("Authorization", "Bearer \(SandboxClient.squareToken)"), ("Content-Type", "application/json")]
+        func body(_ response: OutboundResponse) throws -> [String: Any] { try sandbox.json(response) }
+        let before = Timestamp.format(Date())
+        try await Task.sleep(for: .milliseconds(5))
+        let customers = try #require(try body(try await sandbox.send("GET", "/v2/customers?limit=3", headers: square))["customers"] as? [[String: Any]])
+        let customer = try #require(customers[1]["id"] as? String)
+        #expect(try await sandbox.send("PUT", "/v2/customers/\(customer)", headers: square, body: #"{"note":"VIP","version":0}"#).status == 200)
+        let search = #"{"limit":10,"query":{"filter":{"updated_at":{"start_at":"\#(before)"}}}}"#
+        let found = try body(try await sandbox.send("POST", "/v2/customers/search", headers: square, body: search))
+        #expect((found["customers"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [customer])
+        let all = try body(try await sandbox.send("POST", "/v2/customers/search", headers: square, body: #"{"limit":30}"#))
+        #expect((all["customers"] as? [Any])?.count == 30 && all["cursor"] is String)
+
+        let catalog = try #require(try body(try await sandbox.send("GET", "/v2/catalog/list", headers: square))["objects"] as? [[String: Any]])
+        let item = try #require(catalog.first?["id"] as? String)
+        #expect(try await sandbox.send("DELETE", "/v2/catalog/object/\(item)", headers: square).status == 200)
+        let made = try body(try await sandbox.send("POST", "/v2/catalog/object", headers: square,
+                                                   body: ##"{"idempotency_key":"k1","object":{"id":"#new","type":"ITEM","item_data":{"name":"Tote"}}}"##))
+        let newItem = try #require((made["catalog_object"] as? [String: Any])?["id"] as? String)
+        let stale = try await sandbox.send("POST", "/v2/catalog/object", headers: square, body: #"{"object":{"id":"\#(newItem)","type":"ITEM","version":1}}"#)
+        #expect(stale.status == 400 && stale.text.contains("VERSION_MISMATCH"))
+        let changed = try body(try await sandbox.send("POST", "/v2/catalog/search", headers: square, body: #"{"begin_time":"\#(before)","include_deleted_objects":true}"#))
+        let objects = try #require(changed["objects"] as? [[String: Any]])
+        #expect(objects.compactMap { $0["id"] as? String } == [item, newItem] && objects.first?["is_deleted"] as? Bool == true)
+        let live = try body(try await sandbox.send("POST", "/v2/catalog/search", headers: square, body: #"{"begin_time":"\#(before)"}"#))
+        #expect((live["objects"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [newItem])
+        let listed = try #require(try body(try await sandbox.send("GET", "/v2/catalog/list", headers: square))["objects"] as? [[String: Any]])
+        #expect(!listed.contains { $0["id"] as? String == item }, "a deleted object leaves the list")
+
+        let newest = try #require(try body(try await sandbox.send("GET", "/v2/payments?limit=100", headers: square))["payments"] as? [[String: Any]])
+        let times = newest.compactMap { $0["created_at"] as? String }
+        #expect(times == times.sorted(by: >) && !times.isEmpty, "newest first by default")
+        let payment = try #require(newest.first?["id"] as? String)
+        let refund = try await sandbox.send("POST", "/v2/refunds", headers: square, body: #"{"idempotency_key":"r1","payment_id":"\#(payment)","amount_money":{"amount":100,"currency":"USD"}}"#)
+        #expect(refund.status == 200)
+        let updated = try body(try await sandbox.send("GET", "/v2/payments?updated_at_begin_time=\(before)&sort_field=UPDATED_AT&sort_order=ASC", headers: square))
+        let refunded = try #require((updated["payments"] as? [[String: Any]])?.first)
+        #expect((updated["payments"] as? [Any])?.count == 1 && refunded["id"] as? String == payment
+                && (refunded["refunded_money"] as? [String: Any])?["amount"] as? Int == 100)
+        try await sandbox.stop()
+    }
+
     @Test func theSameSeedGivesTheSameData() async throws {
         func customers(_ arguments: [String]) async throws -> [[String: Any]] {
             let sandbox = try await SandboxClient.start(seed: 40, arguments: arguments)

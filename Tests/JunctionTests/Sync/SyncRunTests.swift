@@ -192,6 +192,8 @@ struct SyncRunTests {
     @Test func quickBooksRunsAfterTheFirstAskCDCAndAFullAnswerSplitsTheWindow() async throws {
         try await ConnectStack.with(seed: 1100) { stack in
             let quickbooks = try await stack.connect("quickbooks", tenant: "tenant-s")
+            // Only the runs this test starts bring changes (the events would start runs of their own).
+            _ = try await stack.sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
             let first = try await Self.sync(stack, quickbooks, "customers")
             #expect(first.mode == "full" && first.counts.added == 1100)
             func rename(_ ids: [String]) async throws {
@@ -347,6 +349,70 @@ struct SyncRunTests {
             let repeats = Dictionary(grouping: lists, by: { $0 }).values.filter { $0.count > 1 }
             #expect(repeats.count <= 1 && repeats.allSatisfy { $0.count == 2 }, "at most the page in flight is fetched twice: \(repeats)")
             #expect(lists.count <= (expected + 99) / 100 + 1, "\(lists.count) list calls for \(expected) customers")
+        }
+    }
+
+    /// After the backfill, Square changes arrive by its searches by update time: an updated
+    /// customer, a refunded payment, a new and a deleted catalog object; none by listing again.
+    @Test func squareRunsAfterTheBackfillSearchByUpdateTime() async throws {
+        try await ConnectStack.with(seed: 40) { stack in
+            let square = try await stack.connect("square", tenant: "tenant-s")
+            _ = try await stack.sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
+            for resource in ["customers", "payments", "catalog"] {
+                let first = try await Self.sync(stack, square, resource)
+                #expect(first.mode == "full" && first.status == "succeeded", "\(resource): \(first.error ?? "")")
+            }
+            let headers = [("Authorization", "Bearer \(SandboxClient.squareToken)"), ("Content-Type", "application/json")]
+            let customer = try #require(try await Self.stored(stack, square, "customers").dropFirst(3).first)
+            #expect(try await stack.sandbox.send("PUT", "/v2/customers/\(customer.externalID)", headers: headers, body: #"{"note":"VIP","version":0}"#).status == 200)
+            let payment = try #require(try await Self.stored(stack, square, "payments").first)
+            #expect(try await stack.sandbox.send("POST", "/v2/refunds", headers: headers,
+                                                 body: #"{"idempotency_key":"r1","payment_id":"\#(payment.externalID)","amount_money":{"amount":100,"currency":"USD"}}"#).status == 200)
+            let doomed = try #require(try await Self.stored(stack, square, "catalog").first)
+            #expect(try await stack.sandbox.send("DELETE", "/v2/catalog/object/\(doomed.externalID)", headers: headers).status == 200)
+            #expect(try await stack.sandbox.send("POST", "/v2/catalog/object", headers: headers,
+                                                 body: ##"{"idempotency_key":"c1","object":{"id":"#tote","type":"ITEM","item_data":{"name":"Tote"}}}"##).status == 200)
+            #expect(try await stack.sandbox.send("DELETE", "/_sandbox/requests").status == 204)
+
+            let customers = try await Self.sync(stack, square, "customers")
+            #expect(customers.mode == "incremental" && customers.counts.updated == 1 && customers.counts.added == 0, "\(customers.mode) \(customers.counts)")
+            #expect(try await Self.stored(stack, square, "customers").first { $0.externalID == customer.externalID }?.data["note"] == "VIP")
+            let payments = try await Self.sync(stack, square, "payments")
+            #expect(payments.mode == "incremental" && payments.counts.updated == 1, "\(payments.mode) \(payments.counts)")
+            let catalog = try await Self.sync(stack, square, "catalog")
+            #expect(catalog.mode == "incremental" && catalog.counts.added == 1 && catalog.deleted == 1, "\(catalog.mode) \(catalog.counts) \(catalog.deleted)")
+            #expect(try await Self.stored(stack, square, "catalog").first { $0.externalID == doomed.externalID }?.deletedAt != nil)
+            let calls = try await stack.sandbox.requests("square").map { "\($0["method"] as? String ?? "") \($0["path"] as? String ?? "")" }
+            #expect(calls == ["POST /v2/customers/search", "GET /v2/payments", "POST /v2/catalog/search"], "\(calls)")
+        }
+    }
+
+    /// Webhooks that carry their object (a Square customer) update its record at once; those
+    /// that only name a change (a QuickBooks entity event, Square's catalog version) start the
+    /// resource's incremental sync, which brings it.
+    @Test func webhooksThatNameAChangeWithoutTheObjectStartASync() async throws {
+        try await ConnectStack.with(seed: 20) { stack in
+            let square = try await stack.connect("square", tenant: "tenant-s")
+            let quickbooks = try await stack.connect("quickbooks", tenant: "tenant-s")
+            _ = try await Self.sync(stack, square, "customers")
+            _ = try await Self.sync(stack, quickbooks, "invoices")
+            let headers = [("Authorization", "Bearer \(SandboxClient.squareToken)"), ("Content-Type", "application/json")]
+            let customer = try #require(try await Self.stored(stack, square, "customers").first)
+            #expect(try await stack.sandbox.send("PUT", "/v2/customers/\(customer.externalID)", headers: headers, body: #"{"nickname":"Zo","version":0}"#).status == 200)
+            try await QueueKit.eventually("the Square webhook applied the customer", limit: .seconds(30)) {
+                try await Self.stored(stack, square, "customers").first { $0.externalID == customer.externalID }?.data["nickname"] == "Zo"
+            }
+
+            let invoice = try #require(try await Self.stored(stack, quickbooks, "invoices").first)
+            let renamed = try await stack.sandbox.send("POST", "/v3/company/\(SandboxClient.quickBooksRealm)/invoice",
+                                                       headers: [("Authorization", "Bearer \(SandboxClient.quickBooksToken)"), ("Content-Type", "application/json")],
+                                                       body: #"{"Id":"\#(invoice.externalID)","SyncToken":"0","sparse":true,"DocNumber":"W-1"}"#)
+            #expect(renamed.status == 200)
+            try await QueueKit.eventually("the QuickBooks event's sync brought the invoice", limit: .seconds(40)) {
+                try await Self.stored(stack, quickbooks, "invoices").first { $0.externalID == invoice.externalID }?.data["DocNumber"] == "W-1"
+            }
+            let run = try #require(try await Self.runs(stack, quickbooks, "invoices").first)
+            #expect(run.trigger == "webhook" && run.mode == "incremental" && run.counts.updated == 1, "\(run.trigger) \(run.mode) \(run.counts)")
         }
     }
 }

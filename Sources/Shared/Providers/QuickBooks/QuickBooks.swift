@@ -5,5 +5,6 @@ extension Provider {
         id: "quickbooks", displayName: "QuickBooks",
         api: ProviderAPI(baseURL: "https://quickbooks.api.intuit.com", connectionLimit: RateLimit(count: 500, period: .seconds(60), concurrent: 10),
                          check: ProviderCheck(path: "/v3/company/{account}/companyinfo/{account}", headers: [("Accept", "application/json")])),
-        auth: [.oauth2], webhooks: [QuickBooksWebhookScheme()], oauth: .quickBooks, sync: SyncResource.quickBooks)
+        auth: [.oauth2], webhooks: [QuickBooksWebhookScheme()], oauth: .quickBooks, sync: SyncResource.quickBooks,
+        syncChanges: SyncResource.quickBooksChanges)
 }

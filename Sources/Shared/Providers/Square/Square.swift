@@ -3,5 +3,6 @@ extension Provider {
     public static let square = Provider(
         id: "square", displayName: "Square",
         api: ProviderAPI(baseURL: "https://connect.squareup.com", check: ProviderCheck(path: "/v2/merchants/me")),
-        auth: [.oauth2], webhooks: [SquareWebhookScheme()], oauth: .square, sync: SyncResource.square)
+        auth: [.oauth2], webhooks: [SquareWebhookScheme()], oauth: .square, sync: SyncResource.square,
+        syncChanges: SyncResource.squareChanges)
 }

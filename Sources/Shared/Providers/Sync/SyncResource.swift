@@ -62,12 +62,19 @@ public struct SyncResource: Sendable {
         /// Stripe `GET /v1/events?type=<prefix>.*&created[gte]=<since>`, newest first, 100 a page
         /// with `starting_after`; events are kept 30 days. Each event holds its object whole.
         case stripeEvents(type: String)
+        /// Square `POST /v2/customers/search` with `query.filter.updated_at.start_at` (exclusive), 100 a page.
+        case squareCustomers
+        /// Square `POST /v2/catalog/search` with `begin_time` (exclusive) and deleted objects
+        /// (`is_deleted: true`), 1,000 a page.
+        case squareCatalog
+        /// Square `GET /v2/payments?updated_at_begin_time=…&sort_field=UPDATED_AT&sort_order=ASC`, 100 a page.
+        case squarePayments
 
         /// How far back the feed reaches; nil: as far as there is data.
         public var lookback: Duration? {
             switch self {
             case .quickBooksCDC, .stripeEvents: .seconds(30 * 86_400)
-            case .quickBooksUpdated: nil
+            case .quickBooksUpdated, .squareCustomers, .squareCatalog, .squarePayments: nil
             }
         }
 
@@ -75,7 +82,7 @@ public struct SyncResource: Sendable {
         public var capacity: Int? {
             switch self {
             case .quickBooksCDC: 1000
-            case .quickBooksUpdated, .stripeEvents: nil
+            case .quickBooksUpdated, .stripeEvents, .squareCustomers, .squareCatalog, .squarePayments: nil
             }
         }
 
@@ -91,18 +98,30 @@ public struct SyncResource: Sendable {
             return now.timeIntervalSince(since) < lookback / .seconds(1) - 3600
         }
 
-        /// The call's path and query under the API base URL, for the page after `cursor`.
-        public func path(account: String?, since: Date, cursor: String?) -> String {
+        /// The call for the page after `cursor`: its path and query under the API base URL, and
+        /// its JSON body where the provider's search is a POST.
+        public func request(account: String?, since: Date, cursor: String?) -> ProviderCall {
             switch self {
             case .quickBooksCDC(let entity):
-                return "/v3/company/\(account ?? "")/cdc?entities=\(entity)&changedSince=" + SyncResource.escape(Self.seconds(since))
+                return ProviderCall("/v3/company/\(account ?? "")/cdc?entities=\(entity)&changedSince=" + SyncResource.escape(Self.seconds(since)))
             case .quickBooksUpdated(let entity):
                 let (from, skip) = Self.timeCursor(cursor, since: since)
-                return "/v3/company/\(account ?? "")/query?query=" + SyncResource.escape(
-                    "SELECT * FROM \(entity) WHERE Metadata.LastUpdatedTime >= '\(Self.seconds(from))' ORDERBY Metadata.LastUpdatedTime STARTPOSITION \(skip + 1) MAXRESULTS 1000")
+                return ProviderCall("/v3/company/\(account ?? "")/query?query=" + SyncResource.escape(
+                    "SELECT * FROM \(entity) WHERE Metadata.LastUpdatedTime >= '\(Self.seconds(from))' ORDERBY Metadata.LastUpdatedTime STARTPOSITION \(skip + 1) MAXRESULTS 1000"))
             case .stripeEvents(let type):
-                return "/v1/events?limit=100&type=\(SyncResource.escape(type))&" + SyncResource.escape("created[gte]") + "=\(Int64(since.timeIntervalSince1970))"
-                    + (cursor.map { "&starting_after=\(SyncResource.escape($0))" } ?? "")
+                return ProviderCall("/v1/events?limit=100&type=\(SyncResource.escape(type))&" + SyncResource.escape("created[gte]") + "=\(Int64(since.timeIntervalSince1970))"
+                    + (cursor.map { "&starting_after=\(SyncResource.escape($0))" } ?? ""))
+            case .squareCustomers:
+                var body: [String: JSONValue] = ["limit": 100, "query": ["filter": ["updated_at": ["start_at": .string(Timestamp.format(since))]]]]
+                if let cursor { body["cursor"] = .string(cursor) }
+                return ProviderCall("/v2/customers/search", method: "POST", body: .object(body))
+            case .squareCatalog:
+                var body: [String: JSONValue] = ["limit": 1000, "begin_time": .string(Timestamp.format(since)), "include_deleted_objects": true]
+                if let cursor { body["cursor"] = .string(cursor) }
+                return ProviderCall("/v2/catalog/search", method: "POST", body: .object(body))
+            case .squarePayments:
+                return ProviderCall("/v2/payments?limit=100&sort_field=UPDATED_AT&sort_order=ASC&begin_time=\(SyncResource.squareEpoch)&updated_at_begin_time="
+                    + SyncResource.escape(Timestamp.format(since)) + (cursor.map { "&cursor=\(SyncResource.escape($0))" } ?? ""))
             }
         }
 
@@ -152,6 +171,15 @@ public struct SyncResource: Sendable {
                 let next = last.timeIntervalSince1970.rounded(.down) <= from.timeIntervalSince1970.rounded(.down)
                     ? "\(Self.seconds(from))|\(skip + objects.count)" : "\(Self.seconds(last))|0"
                 return FeedPage(changes: changes, next: next, truncated: false)
+            case .squareCustomers, .squareCatalog, .squarePayments:
+                let key = self == .squareCustomers ? "customers" : self == .squareCatalog ? "objects" : "payments"
+                let changes = (object[key]?.arrayValue ?? []).compactMap { object -> SyncChange? in
+                    guard let id = resource.id(of: object) else { return nil }
+                    let deleted = object["is_deleted"]?.boolValue == true
+                    return SyncChange(resource: resource.name, externalID: id, object: deleted ? JSONValue?.none : object, deleted: deleted,
+                                      version: resource.version(of: object), account: nil)
+                }
+                return FeedPage(changes: changes, next: object["cursor"]?.stringValue, truncated: false)
             case .stripeEvents:
                 guard let events = object["data"]?.arrayValue else { throw InvalidValue("a Stripe list has data") }
                 let more = object["has_more"]?.boolValue ?? false
@@ -160,6 +188,22 @@ public struct SyncResource: Sendable {
             }
         }
     }
+
+    /// One call to a provider: `GET path`, or a method with a JSON body.
+    public struct ProviderCall: Sendable, Equatable {
+        public let method: String
+        public let path: String
+        public let body: JSONValue?
+
+        public init(_ path: String, method: String = "GET", body: JSONValue? = nil) {
+            self.method = method
+            self.path = path
+            self.body = body
+        }
+    }
+
+    /// Square's `begin_time` default is a year ago; a backfill asks from before Square existed.
+    static let squareEpoch = "2009-01-01T00%3A00%3A00Z"
 
     /// One page of a change feed.
     public struct FeedPage: Sendable {
@@ -187,14 +231,15 @@ public struct SyncResource: Sendable {
     /// The path and query of the page after `cursor` (nil: the first page).
     public func pagePath(cursor: String?, account: String?) -> String {
         let base = path.replacingOccurrences(of: "{account}", with: account ?? "")
+        let join = base.contains("?") ? "&" : "?"
         switch paging {
         case .stripe(let limit):
-            return base + "?limit=\(limit)" + (cursor.map { "&starting_after=\(Self.escape($0))" } ?? "")
+            return base + join + "limit=\(limit)" + (cursor.map { "&starting_after=\(Self.escape($0))" } ?? "")
         case .squareCursor(_, let limit):
-            return base + "?limit=\(limit)" + (cursor.map { "&cursor=\(Self.escape($0))" } ?? "")
+            return base + join + "limit=\(limit)" + (cursor.map { "&cursor=\(Self.escape($0))" } ?? "")
         case .quickBooksQuery(let entity, let limit):
             let start = cursor.flatMap(Int.init) ?? 1
-            return base + "?query=" + Self.escape("SELECT * FROM \(entity) STARTPOSITION \(start) MAXRESULTS \(limit)")
+            return base + join + "query=" + Self.escape("SELECT * FROM \(entity) STARTPOSITION \(start) MAXRESULTS \(limit)")
         }
     }
 
@@ -255,13 +300,22 @@ public struct SyncChange: Sendable, Equatable {
     public let version: Int64?
     /// The provider account the event belongs to (a Stripe Connect event's `account`).
     public let account: String?
+    /// The event names a change without carrying the object (a QuickBooks entity event, Square's
+    /// `catalog.version.updated`): the resource's incremental sync must fetch it.
+    public let refresh: Bool
 
-    public init(resource: String, externalID: String, object: JSONValue?, deleted: Bool, version: Int64?, account: String?) {
+    public init(resource: String, externalID: String, object: JSONValue?, deleted: Bool, version: Int64?, account: String?, refresh: Bool = false) {
         self.resource = resource
         self.externalID = externalID
         self.object = object
         self.deleted = deleted
         self.version = version
         self.account = account
+        self.refresh = refresh
+    }
+
+    /// "Sync `resource` of `account` soon": what an event that does not carry its object asks for.
+    public static func refresh(_ resource: String, account: String?) -> SyncChange {
+        SyncChange(resource: resource, externalID: "", object: nil, deleted: false, version: nil, account: account, refresh: true)
     }
 }
