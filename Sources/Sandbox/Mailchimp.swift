@@ -3,9 +3,11 @@ import Foundation
 import Hummingbird
 import JunctionCore
 
-/// Mailchimp Marketing's members API for the list `a6b5da1054`: list with `count`, `offset` and
-/// `since_last_changed` (`total_items`), `PUT …/members/{md5 of the lowercased email}` upsert,
-/// member tags, Basic or Bearer auth; one account per data centre (the API key's `-usN` suffix);
+/// Mailchimp Marketing for one account per data centre (the API key's `-usN` suffix): lists
+/// (audiences; `a6b5da1054` seeded in us6, more by `POST /3.0/lists`), members (`count`, `offset`,
+/// `since_last_changed`, `status`, `sort_field=last_changed`; archived ones only when asked for by
+/// `status=archived`), `PUT …/members/{md5 of the lowercased email}` upsert, `DELETE` to archive,
+/// member tags and `tag-search`, campaigns (list, create, update); Basic or Bearer auth;
 /// problem-detail errors.
 enum Mailchimp {
     static func memberID(_ email: String) -> String {
@@ -30,6 +32,19 @@ enum Mailchimp {
 
     static func lastChanged(_ ms: Int64) -> String {
         String(Timestamp.format(Date(timeIntervalSince1970: Double(ms) / 1000)).prefix(19)) + "+00:00"
+    }
+
+    static func listFields(_ store: String, world: World) -> [String: JSONValue] {
+        let id = String(store.split(separator: "/").last ?? "")
+        var fields = world.mailchimpLists[store] ?? [
+            "id": .string(id), "web_id": 1, "name": "Junction Sandbox Audience", "date_created": "2025-01-01T00:00:00+00:00",
+            "contact": ["company": "Junction Sandbox", "country": "US"], "permission_reminder": "You signed up at our venue.",
+            "email_type_option": false, "visibility": "prv",
+        ]
+        let members = world.mailchimp[store]?.records ?? []
+        fields["stats"] = ["member_count": .integer(Int64(members.filter { $0.fields["status"]?.stringValue == "subscribed" }.count)),
+                           "unsubscribe_count": .integer(Int64(members.filter { $0.fields["status"]?.stringValue == "unsubscribed" }.count))]
+        return fields
     }
 
     static func render(_ record: Record) -> JSONValue {
@@ -71,9 +86,20 @@ enum Mailchimp {
                     }
                     since = Int64(date.timeIntervalSince1970 * 1000)
                 }
+                let status = query["status"]
+                guard status == nil || ["subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived"].contains(status!) else {
+                    return ProviderErrors.problem(400, "Invalid Resource", "status is subscribed, unsubscribed, cleaned, pending, transactional or archived")
+                }
                 return sandbox.world.withLock { world in
                     let records = world.mailchimp[store]!.records
-                    let matching = since.map { bound in records.filter { $0.updatedMs > bound } } ?? records
+                    var matching = records.filter { record in
+                        let current = record.fields["status"]?.stringValue
+                        return since.map { record.updatedMs > $0 } ?? true && (status.map { current == $0 } ?? (current != "archived"))
+                    }
+                    if query["sort_field"] == "last_changed" {
+                        matching.sort { ($0.updatedMs, $0.sequence) < ($1.updatedMs, $1.sequence) }
+                        if query["sort_dir"] == "DESC" { matching.reverse() }
+                    }
                     let page = matching.dropFirst(offset).prefix(count)
                     return json(["members": .array(page.map(render)), "list_id": .string(list), "total_items": .integer(Int64(matching.count))])
                 }
@@ -115,6 +141,138 @@ enum Mailchimp {
                 }
                 sandbox.webhooks.mailchimp(type: created ? "subscribe" : "profile", listID: list, email: email, memberID: hash)
                 return json(render(record))
+            }
+        }
+        /// Runs `body` with the caller's data centre.
+        @Sendable func account(_ request: Request, _ body: @escaping @Sendable (String, [UInt8]) async throws -> Response) async throws -> Response {
+            let dc = dataCentre(request) ?? "us6"
+            return try await sandbox.serve(.mailchimp, account: dc, request) { bytes in
+                if let refusal = sandbox.authorize(.mailchimp, request) { return refusal }
+                return try await body(dc, bytes)
+            }
+        }
+        @Sendable func paging(_ request: Request) -> (count: Int, offset: Int)? {
+            let query = FormBody.query(request.uri.query)
+            let count = Int(query["count"] ?? "10") ?? -1
+            let offset = Int(query["offset"] ?? "0") ?? -1
+            return (1...1000).contains(count) && offset >= 0 ? (count, offset) : nil
+        }
+        router.get("/3.0/lists") { request, _ in
+            try await account(request) { dc, _ in
+                guard let (count, offset) = paging(request) else { return ProviderErrors.problem(400, "Invalid Resource", "count must be 1 to 1000 and offset at least 0") }
+                return sandbox.world.withLock { world in
+                    if dc == "us6", world.mailchimp["us6/\(Seed.mailchimpList)"] == nil { world.mailchimp["us6/\(Seed.mailchimpList)"] = RecordCollection() }
+                    let stores = world.mailchimp.keys.filter { $0.hasPrefix(dc + "/") }.sorted()
+                    let lists = stores.map { JSONValue.object(listFields($0, world: world)) }
+                    return json(["lists": .array(Array(lists.dropFirst(offset).prefix(count))), "total_items": .integer(Int64(lists.count))])
+                }
+            }
+        }
+        router.post("/3.0/lists") { request, _ in
+            try await account(request) { dc, body in
+                guard case .object(let input)? = try? JSONValue(parsing: body), let name = input["name"]?.stringValue, !name.isEmpty,
+                      input["contact"] != nil, input["permission_reminder"] != nil, input["campaign_defaults"] != nil else {
+                    return ProviderErrors.problem(400, "Invalid Resource", "name, contact, permission_reminder, campaign_defaults and email_type_option are required")
+                }
+                let fields = sandbox.world.withLock { world -> [String: JSONValue] in
+                    let id = WebhookSender.hex((0..<5).map { _ in UInt8(world.random.next() & 0xFF) })
+                    let store = "\(dc)/\(id)"
+                    var fields = input
+                    fields["id"] = .string(id)
+                    fields["date_created"] = .string(lastChanged(world.nowMs()))
+                    world.mailchimpLists[store] = fields
+                    world.mailchimp[store] = RecordCollection()
+                    return listFields(store, world: world)
+                }
+                return json(.object(fields))
+            }
+        }
+        router.get("/3.0/lists/:list/tag-search") { request, context in
+            let list = context.parameters.get("list") ?? ""
+            return try await guarded(request, list: list) { store, _ in
+                let name = FormBody.query(request.uri.query)["name"]
+                return sandbox.world.withLock { world in
+                    var seen: [String: JSONValue] = [:]
+                    for record in world.mailchimp[store]?.records ?? [] {
+                        for tag in record.fields["tags"]?.arrayValue ?? [] {
+                            if let tagName = tag["name"]?.stringValue, name.map({ tagName.lowercased().hasPrefix($0.lowercased()) }) ?? true {
+                                seen[tagName] = ["id": tag["id"] ?? .null, "name": .string(tagName)]
+                            }
+                        }
+                    }
+                    let tags = seen.keys.sorted().map { seen[$0]! }
+                    return json(["tags": .array(tags), "total_items": .integer(Int64(tags.count))])
+                }
+            }
+        }
+        // Archiving: the member stays, `status: archived`, out of the default list.
+        router.delete("/3.0/lists/:list/members/:hash") { request, context in
+            let (list, hash) = (context.parameters.get("list") ?? "", context.parameters.get("hash") ?? "")
+            return try await guarded(request, list: list) { store, _ in
+                let archived = sandbox.world.withLock { world -> Record? in
+                    let now = world.nowMs()
+                    guard world.mailchimp[store]?.find(hash)?.fields["status"]?.stringValue != "archived" else { return nil }
+                    return world.mailchimp[store]?.update(hash) { record in
+                        record.fields["status"] = "archived"
+                        record.updatedMs = now
+                    }
+                }
+                guard let archived else { return ProviderErrors.problem(404, "Resource Not Found", "The requested resource could not be found.") }
+                sandbox.webhooks.mailchimp(type: "unsubscribe", listID: list, email: archived.fields["email_address"]?.stringValue ?? "", memberID: hash)
+                return Response(status: .noContent)
+            }
+        }
+        router.get("/3.0/campaigns") { request, _ in
+            try await account(request) { dc, _ in
+                guard let (count, offset) = paging(request) else { return ProviderErrors.problem(400, "Invalid Resource", "count must be 1 to 1000 and offset at least 0") }
+                return sandbox.world.withLock { world in
+                    let campaigns = (world.mailchimpCampaigns[dc]?.records ?? []).map(\.json)
+                    return json(["campaigns": .array(Array(campaigns.dropFirst(offset).prefix(count))), "total_items": .integer(Int64(campaigns.count))])
+                }
+            }
+        }
+        router.post("/3.0/campaigns") { request, _ in
+            try await account(request) { dc, body in
+                guard case .object(let input)? = try? JSONValue(parsing: body), let type = input["type"]?.stringValue,
+                      ["regular", "plaintext", "rss", "variate"].contains(type) else {
+                    return ProviderErrors.problem(400, "Invalid Resource", "type is regular, plaintext, rss or variate")
+                }
+                let record = sandbox.world.withLock { world -> Record in
+                    let now = world.nowMs()
+                    let id = WebhookSender.hex((0..<5).map { _ in UInt8(world.random.next() & 0xFF) })
+                    var fields = input
+                    fields["id"] = .string(id)
+                    fields["status"] = "save"
+                    fields["emails_sent"] = 0
+                    fields["create_time"] = .string(lastChanged(now))
+                    var collection = world.mailchimpCampaigns[dc] ?? RecordCollection()
+                    let record = collection.insert(id: id, created: now / 1000, updatedMs: now, fields: fields)
+                    world.mailchimpCampaigns[dc] = collection
+                    return record
+                }
+                return json(record.json)
+            }
+        }
+        router.patch("/3.0/campaigns/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await account(request) { dc, body in
+                guard case .object(let input)? = try? JSONValue(parsing: body) else { return ProviderErrors.problem(400, "Invalid Resource", "The body is not JSON.") }
+                let updated = sandbox.world.withLock { world -> Record? in
+                    let now = world.nowMs()
+                    return world.mailchimpCampaigns[dc]?.update(id) { record in
+                        for (key, value) in input where !["id", "status", "create_time", "emails_sent"].contains(key) {
+                            if case .object(let changes) = value, case .object(var current)? = record.fields[key] {
+                                for (name, entry) in changes { current[name] = entry }
+                                record.fields[key] = .object(current)
+                            } else {
+                                record.fields[key] = value
+                            }
+                        }
+                        record.updatedMs = now
+                    }
+                }
+                guard let updated else { return ProviderErrors.problem(404, "Resource Not Found", "The requested resource could not be found.") }
+                return json(updated.json)
             }
         }
         router.get("/3.0/lists/:list/members/:hash/tags") { request, context in

@@ -54,6 +54,10 @@ struct World: Sendable {
     var stripeEvents = RecordCollection()
     var square: [String: RecordCollection] = [:]
     var mailchimp: [String: RecordCollection] = [:]
+    /// Mailchimp lists (audiences) by `<dc>/<list id>`: their own fields (name, date_created, …).
+    var mailchimpLists: [String: [String: JSONValue]] = [:]
+    /// Mailchimp campaigns by data centre.
+    var mailchimpCampaigns: [String: RecordCollection] = [:]
     var quickbooks: [String: RecordCollection] = [:]
     /// Deleted QuickBooks transactions by entity: id → when (ms), for CDC.
     var quickbooksDeleted: [String: [String: Int64]] = [:]

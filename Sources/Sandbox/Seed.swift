@@ -194,6 +194,21 @@ enum Seed {
         world.square["payments"] = squarePayments
         world.square["catalog"] = squareCatalog
         world.mailchimp["us6/\(mailchimpList)"] = members
+        // A few campaigns to the seeded list; their ids come from their place, not the generator.
+        var campaigns = world.mailchimpCampaigns["us6"] ?? RecordCollection()
+        for index in 0..<max(2, count / 50) where campaigns.find(String(format: "c%09x", index)) == nil {
+            let created = start + Int64(index) * max(1, (365 * 86400) / Int64(max(2, count / 50)))
+            let id = String(format: "c%09x", index)
+            let time = JSONValue.string(Mailchimp.lastChanged(created * 1000))
+            _ = campaigns.insert(id: id, created: created, updatedMs: created * 1000, fields: [
+                "id": .string(id), "type": "regular", "status": index % 3 == 2 ? "save" : "sent", "create_time": time,
+                "send_time": index % 3 == 2 ? "" : time, "emails_sent": .integer(index % 3 == 2 ? 0 : Int64(count)),
+                "recipients": ["list_id": .string(mailchimpList), "list_name": "Junction Sandbox Audience"],
+                "settings": ["subject_line": .string("News \(index + 1)"), "title": .string("Campaign \(index + 1)"), "from_name": "Junction Sandbox",
+                             "reply_to": "news@example.com"],
+            ])
+        }
+        world.mailchimpCampaigns["us6"] = campaigns
         world.quickbooks["Customer"] = qbCustomers
         world.quickbooks["Item"] = qbItems
         world.quickbooks["Invoice"] = qbInvoices

@@ -73,4 +73,30 @@ struct ChangeFeedTests {
         let last = try feed.parse(page(["2023-11-14T22:21:00Z"]), cursor: flat.next, since: since, resource: customers)
         #expect(last.next == nil && last.changes.count == 1)
     }
+
+    /// A walk over every Mailchimp list reads the lists first, re-reads the last objects of a
+    /// full page (an archive during the walk shifts the rest back), and moves from list to list.
+    @Test func mailchimpPerListWalksReadTheListsFirstAndOverlapFullPages() throws {
+        let members = try #require(Providers.named("mailchimp")?.syncResource("members"))
+        #expect(members.pagePath(cursor: nil, account: nil).hasPrefix("/3.0/lists?"))
+        let lists: JSONValue = ["lists": [["id": "a1"], ["id": "b2"]], "total_items": 2]
+        let first = try members.parse(Array(lists.serialized.utf8), cursor: nil)
+        #expect(first.objects.isEmpty && first.next == "a1,b2|0|0|0")
+        #expect(members.pagePath(cursor: first.next, account: nil) == "/3.0/lists/a1/members?count=1000&offset=0")
+        func page(_ count: Int) -> [UInt8] {
+            let body: JSONValue = ["members": .array((0..<count).map { ["id": .string("m\($0)"), "list_id": "a1", "last_changed": "2026-01-01T00:00:00+00:00"] })]
+            return Array(body.serialized.utf8)
+        }
+        let full = try members.parse(page(1000), cursor: first.next)
+        #expect(full.next == "a1,b2|0|0|990")
+        let short = try members.parse(page(3), cursor: full.next)
+        #expect(short.next == "a1,b2|1|0|0" && short.objects.compactMap(members.id) == ["a1:m0", "a1:m1", "a1:m2"])
+        #expect(try members.parse(page(3), cursor: "a1,b2|1|0|0").next == nil)
+        // The change feed reads changed members, then archived ones (deletes), per list.
+        let feed = try #require(members.changes)
+        let since = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(feed.request(account: nil, since: since, cursor: "a1|0|1|0").path.contains("status=archived"))
+        let archived = try feed.parse(page(2), cursor: "a1|0|1|0", since: since, resource: members)
+        #expect(archived.changes.allSatisfy(\.deleted) && archived.next == nil)
+    }
 }

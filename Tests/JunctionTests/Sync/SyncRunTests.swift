@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JunctionCore
 import JunctionProviders
@@ -413,6 +414,58 @@ struct SyncRunTests {
             }
             let run = try #require(try await Self.runs(stack, quickbooks, "invoices").first)
             #expect(run.trigger == "webhook" && run.mode == "incremental" && run.counts.updated == 1, "\(run.trigger) \(run.mode) \(run.counts)")
+        }
+    }
+
+    /// Mailchimp: every list's members (scoped by list: one email in two lists is two records),
+    /// tags, lists and campaigns land; after that, members changed since the last run (and those
+    /// archived since, as deletes) come from each list's `since_last_changed`, never a walk.
+    @Test func mailchimpMembersOfEveryListLandAndLaterRunsAskWhatChanged() async throws {
+        try await ConnectStack.with(seed: 60) { stack in
+            let mailchimp = try await stack.connect("mailchimp", tenant: "tenant-s")
+            _ = try await stack.sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
+            let auth = [("Authorization", "Bearer \(SandboxClient.mailchimpKey)"), ("Content-Type", "application/json")]
+            let made = try stack.sandbox.json(try await stack.sandbox.send("POST", "/3.0/lists", headers: auth, body: #"""
+                {"name":"Second","contact":{"company":"Venue","country":"US"},"permission_reminder":"You asked.","campaign_defaults":{"from_name":"V","from_email":"v@example.com","subject":"Hi","language":"en"},"email_type_option":false}
+                """#))
+            let second = try #require(made["id"] as? String)
+            let seeded = try stack.sandbox.json(try await stack.sandbox.send("GET", "/3.0/lists/\(SandboxClient.mailchimpList)/members?count=5", headers: auth))
+            let shared = try #require((seeded["members"] as? [[String: Any]])?.first?["email_address"] as? String)
+            func put(_ list: String, _ email: String, _ extra: String = "") async throws {
+                let hash = Insecure.MD5.hash(data: Array(email.lowercased().utf8)).map { String(format: "%02x", $0) }.joined()
+                let response = try await stack.sandbox.send("PUT", "/3.0/lists/\(list)/members/\(hash)", headers: auth,
+                                                            body: #"{"email_address":"\#(email)","status_if_new":"subscribed"\#(extra)}"#)
+                #expect(response.status == 200, "\(response.text)")
+            }
+            for email in [shared, "ana@example.com", "li@example.com"] { try await put(second, email) }
+            let sharedHash = Insecure.MD5.hash(data: Array(shared.lowercased().utf8)).map { String(format: "%02x", $0) }.joined()
+            #expect(try await stack.sandbox.send("POST", "/3.0/lists/\(SandboxClient.mailchimpList)/members/\(sharedHash)/tags", headers: auth,
+                                                 body: #"{"tags":[{"name":"vip","status":"active"}]}"#).status == 204)
+
+            let expected = ["lists": 2, "members": 63, "tags": 1, "campaigns": 2]
+            for (resource, count) in expected.sorted(by: { $0.key < $1.key }) {
+                let run = try await Self.sync(stack, mailchimp, resource)
+                #expect(run.status == "succeeded" && run.counts.added == count, "\(resource): \(run.counts) of \(count) \(run.error ?? "")")
+            }
+            let members = try await Self.stored(stack, mailchimp, "members")
+            #expect(Set(members.map(\.externalID)).count == 63 && members.contains { $0.externalID == "\(second):\(sharedHash)" }
+                    && members.contains { $0.externalID == "\(SandboxClient.mailchimpList):\(sharedHash)" }, "one email in two lists is two records")
+            #expect(try await Self.stored(stack, mailchimp, "tags").map(\.externalID) == ["\(SandboxClient.mailchimpList):vip"])
+
+            // Changes: a renamed member of the seeded list, a new and an archived one in the second.
+            try await put(SandboxClient.mailchimpList, shared, #","merge_fields":{"FNAME":"Renamed"}"#)
+            try await put(second, "new@example.com")
+            let liHash = Insecure.MD5.hash(data: Array("li@example.com".utf8)).map { String(format: "%02x", $0) }.joined()
+            #expect(try await stack.sandbox.send("DELETE", "/3.0/lists/\(second)/members/\(liHash)", headers: auth).status == 204)
+            #expect(try await stack.sandbox.send("DELETE", "/_sandbox/requests").status == 204)
+            let incremental = try await Self.sync(stack, mailchimp, "members")
+            #expect(incremental.mode == "incremental" && incremental.counts.added == 1 && incremental.counts.updated == 1 && incremental.deleted == 1,
+                    "\(incremental.mode) \(incremental.counts) deleted \(incremental.deleted)")
+            let asked = try await stack.sandbox.requests("mailchimp").map { ($0["path"] as? String ?? "") + "?" + (($0["query"] as? String)?.removingPercentEncoding ?? "") }
+            #expect(asked.count == 5 && asked[0].hasPrefix("/3.0/lists?") && asked.dropFirst().allSatisfy { $0.contains("since_last_changed=") }, "\(asked)")
+            let now = try await Self.stored(stack, mailchimp, "members")
+            #expect(now.first { $0.externalID == "\(SandboxClient.mailchimpList):\(sharedHash)" }?.data["merge_fields"]?["FNAME"] == "Renamed")
+            #expect(now.first { $0.externalID == "\(second):\(liHash)" }?.deletedAt != nil)
         }
     }
 }

@@ -13,6 +13,9 @@ public struct SyncResource: Sendable {
     public let paging: Paging
     /// Where the object's id is (a top-level field).
     public let idField: String
+    /// A field whose value is put before the id (`<list>:<member>`), where the provider's id is
+    /// unique only within it (a Mailchimp member's id is the same in every list).
+    public let idScope: String?
     /// What orders the object's states, newest largest; nil where the provider gives nothing
     /// (then a changed object always replaces the stored one).
     public let version: VersionField?
@@ -26,7 +29,7 @@ public struct SyncResource: Sendable {
     /// last run began beyond its reach (QuickBooks: a query by update time instead of CDC).
     public let fallback: ChangeFeed?
 
-    public init(name: String, path: String, paging: Paging, idField: String = "id", version: VersionField? = nil, headers: [(String, String)] = [],
+    public init(name: String, path: String, paging: Paging, idField: String = "id", idScope: String? = nil, version: VersionField? = nil, headers: [(String, String)] = [],
                 objectType: String? = nil, changes: ChangeFeed? = nil, fallback: ChangeFeed? = nil) {
         self.objectType = objectType
         self.changes = changes
@@ -35,6 +38,7 @@ public struct SyncResource: Sendable {
         self.path = path
         self.paging = paging
         self.idField = idField
+        self.idScope = idScope
         self.version = version
         self.headers = headers
     }
@@ -47,6 +51,11 @@ public struct SyncResource: Sendable {
         case squareCursor(itemsKey: String, limit: Int)
         /// QuickBooks: `SELECT * FROM <entity> STARTPOSITION n MAXRESULTS m`; `QueryResponse.<entity>`.
         case quickBooksQuery(entity: String, limit: Int)
+        /// Mailchimp: `count` and `offset`; the objects under `itemsKey`.
+        case offset(itemsKey: String, count: Int)
+        /// Mailchimp's per-list collections: the account's lists first (`/3.0/lists`), then
+        /// `path` (with `{list}`) of each list by `count` and `offset`.
+        case perList(path: String, itemsKey: String, count: Int)
     }
 
     /// A provider's "what changed since T" call, walked page by page like a list.
@@ -69,12 +78,16 @@ public struct SyncResource: Sendable {
         case squareCatalog
         /// Square `GET /v2/payments?updated_at_begin_time=…&sort_field=UPDATED_AT&sort_order=ASC`, 100 a page.
         case squarePayments
+        /// Mailchimp: the account's lists, then each list's members changed since a time
+        /// (`since_last_changed`, in `last_changed` order, 1,000 a page by `offset`), then its
+        /// archived members changed since then (deletes).
+        case mailchimpMembers
 
         /// How far back the feed reaches; nil: as far as there is data.
         public var lookback: Duration? {
             switch self {
             case .quickBooksCDC, .stripeEvents: .seconds(30 * 86_400)
-            case .quickBooksUpdated, .squareCustomers, .squareCatalog, .squarePayments: nil
+            case .quickBooksUpdated, .squareCustomers, .squareCatalog, .squarePayments, .mailchimpMembers: nil
             }
         }
 
@@ -82,7 +95,7 @@ public struct SyncResource: Sendable {
         public var capacity: Int? {
             switch self {
             case .quickBooksCDC: 1000
-            case .quickBooksUpdated, .stripeEvents, .squareCustomers, .squareCatalog, .squarePayments: nil
+            case .quickBooksUpdated, .stripeEvents, .squareCustomers, .squareCatalog, .squarePayments, .mailchimpMembers: nil
             }
         }
 
@@ -119,6 +132,11 @@ public struct SyncResource: Sendable {
                 var body: [String: JSONValue] = ["limit": 1000, "begin_time": .string(Timestamp.format(since)), "include_deleted_objects": true]
                 if let cursor { body["cursor"] = .string(cursor) }
                 return ProviderCall("/v2/catalog/search", method: "POST", body: .object(body))
+            case .mailchimpMembers:
+                guard let position = ListCursor(cursor), let list = position.list else { return ProviderCall(ListCursor.listsPath) }
+                let changed = "since_last_changed=" + SyncResource.escape(Self.seconds(since))
+                return ProviderCall("/3.0/lists/\(SyncResource.escape(list))/members?count=1000&offset=\(position.offset)&" + changed
+                    + (position.phase == 0 ? "&sort_field=last_changed&sort_dir=ASC" : "&status=archived"))
             case .squarePayments:
                 return ProviderCall("/v2/payments?limit=100&sort_field=UPDATED_AT&sort_order=ASC&begin_time=\(SyncResource.squareEpoch)&updated_at_begin_time="
                     + SyncResource.escape(Timestamp.format(since)) + (cursor.map { "&cursor=\(SyncResource.escape($0))" } ?? ""))
@@ -180,6 +198,16 @@ public struct SyncResource: Sendable {
                                       version: resource.version(of: object), account: nil)
                 }
                 return FeedPage(changes: changes, next: object["cursor"]?.stringValue, truncated: false)
+            case .mailchimpMembers:
+                guard let position = ListCursor(cursor) else { return FeedPage(changes: [], next: ListCursor.first(object)?.text, truncated: false) }
+                let items = (object["members"]?.arrayValue ?? []).map { ListCursor.scoped($0, list: position.list) }
+                let changes = items.compactMap { member -> SyncChange? in
+                    guard let id = resource.id(of: member) else { return nil }
+                    let archived = position.phase == 1 || member["status"]?.stringValue == "archived"
+                    return SyncChange(resource: resource.name, externalID: id, object: archived ? JSONValue?.none : member, deleted: archived,
+                                      version: resource.version(of: member), account: nil)
+                }
+                return FeedPage(changes: changes, next: position.next(read: items.count, count: 1000, phases: 2)?.text, truncated: false)
             case .stripeEvents:
                 guard let events = object["data"]?.arrayValue else { throw InvalidValue("a Stripe list has data") }
                 let more = object["has_more"]?.boolValue ?? false
@@ -237,6 +265,11 @@ public struct SyncResource: Sendable {
             return base + join + "limit=\(limit)" + (cursor.map { "&starting_after=\(Self.escape($0))" } ?? "")
         case .squareCursor(_, let limit):
             return base + join + "limit=\(limit)" + (cursor.map { "&cursor=\(Self.escape($0))" } ?? "")
+        case .offset(_, let count):
+            return base + join + "count=\(count)&offset=\(cursor.flatMap(Int.init) ?? 0)"
+        case .perList(let path, _, let count):
+            guard let position = ListCursor(cursor), let list = position.list else { return ListCursor.listsPath }
+            return path.replacingOccurrences(of: "{list}", with: Self.escape(list)) + "?count=\(count)&offset=\(position.offset)"
         case .quickBooksQuery(let entity, let limit):
             let start = cursor.flatMap(Int.init) ?? 1
             return base + join + "query=" + Self.escape("SELECT * FROM \(entity) STARTPOSITION \(start) MAXRESULTS \(limit)")
@@ -254,6 +287,15 @@ public struct SyncResource: Sendable {
         case .squareCursor(let key, _):
             let items = object[key]?.arrayValue ?? []
             return Page(objects: items, next: object["cursor"]?.stringValue)
+        case .offset(let key, let count):
+            let items = object[key]?.arrayValue ?? []
+            let offset = cursor.flatMap(Int.init) ?? 0
+            let total = object["total_items"]?.intValue.map(Int.init) ?? (items.count == count ? Int.max : offset + items.count)
+            return Page(objects: items, next: offset + items.count < total && !items.isEmpty ? String(offset + items.count) : nil)
+        case .perList(_, let key, let count):
+            guard let position = ListCursor(cursor) else { return Page(objects: [], next: ListCursor.first(object)?.text) }
+            let items = (object[key]?.arrayValue ?? []).map { ListCursor.scoped($0, list: position.list) }
+            return Page(objects: items, next: position.next(read: items.count, count: count, phases: 1)?.text)
         case .quickBooksQuery(let entity, let limit):
             guard let response = object["QueryResponse"] else { throw InvalidValue("a QuickBooks query answer has QueryResponse") }
             let items = response[entity]?.arrayValue ?? []
@@ -262,9 +304,11 @@ public struct SyncResource: Sendable {
         }
     }
 
-    /// The object's id, as text.
+    /// The object's id, as text (within its scope, where it has one).
     public func id(of object: JSONValue) -> String? {
-        object[idField]?.stringValue ?? object[idField]?.intValue.map(String.init)
+        guard let id = object[idField]?.stringValue ?? object[idField]?.intValue.map(String.init) else { return nil }
+        guard let idScope else { return id }
+        return object[idScope]?.stringValue.map { "\($0):\(id)" }
     }
 
     /// The object's version (see ``VersionField``), or nil.
