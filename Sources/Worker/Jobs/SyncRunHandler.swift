@@ -33,6 +33,11 @@ public struct SyncRunHandler: ConnectionJob {
 
     public static func lockName(connection: String, resource: String) -> String { "sync:\(connection):\(resource)" }
 
+    /// How many times one page is asked for when the provider answers 5xx, and the first pause
+    /// between (doubling: 250 ms, 500 ms, 1 s).
+    static let pageTries = 4
+    static let firstPagePause: Duration = .milliseconds(250)
+
     public func lockName(for job: JobEnvelope) -> String? {
         guard let connection = job.connection ?? job.payload["connection"]?.stringValue, let resource = job.payload["resource"]?.stringValue,
               !resource.isEmpty else { return nil }
@@ -114,19 +119,46 @@ public struct SyncRunHandler: ConnectionJob {
 
         var total = PageCounts()
         var deleted = 0
+        // A 5xx or a transport failure is tried again a few times, pausing longer each time, before
+        // the attempt fails: a provider erring on a fraction of calls must not use up the job's
+        // attempts on a long walk (each retry of the job resumes from the checkpoint anyway).
         func authorized(_ call: SyncResource.ProviderCall) throws -> OutboundResponse {
             let path = call.path
-            let response = try access.send(id, provider: provider.id) { connection, credential in
-                OutboundRequest(method: call.method, url: client.url(provider: provider.id, path: path),
-                                headers: [("Authorization", provider.api.authorization(credential.tokens.access, isAPIKey: connection.auth == .apiKey))]
-                                    + resource.headers.map { (name: $0.0, value: $0.1) } + (call.body == nil ? [] : [("Content-Type", "application/json")]),
-                                body: call.body.map { Array($0.serialized.utf8) } ?? [])
+            var pause = Self.firstPagePause
+            for attempt in 1...Self.pageTries {
+                let response: OutboundResponse
+                do {
+                    response = try access.send(id, provider: provider.id) { connection, credential in
+                        OutboundRequest(method: call.method, url: client.url(provider: provider.id, path: path),
+                                        headers: [("Authorization", provider.api.authorization(credential.tokens.access, isAPIKey: connection.auth == .apiKey))]
+                                            + resource.headers.map { (name: $0.0, value: $0.1) } + (call.body == nil ? [] : [("Content-Type", "application/json")]),
+                                        body: call.body.map { Array($0.serialized.utf8) } ?? [])
+                    }
+                } catch let error as OutboundHTTPError where attempt < Self.pageTries {
+                    job.logger.warning("provider call failed; trying the page again", metadata: [
+                        "provider": .string(provider.id), "resource": .string(name), "error": .string("\(error)"), "attempt": .stringConvertible(attempt),
+                    ])
+                    Thread.sleep(forTimeInterval: pause / .seconds(1))
+                    try job.checkCancellation()
+                    pause *= 2
+                    continue
+                }
+                if response.status >= 500, attempt < Self.pageTries {
+                    job.logger.warning("provider answered \(response.status); trying the page again", metadata: [
+                        "provider": .string(provider.id), "resource": .string(name), "attempt": .stringConvertible(attempt),
+                    ])
+                    Thread.sleep(forTimeInterval: pause / .seconds(1))
+                    try job.checkCancellation()
+                    pause *= 2
+                    continue
+                }
+                guard response.status < 500 else { throw JobFailure.retryable("\(provider.id) answered \(response.status) to \(path) \(Self.pageTries) times") }
+                guard (200..<300).contains(response.status) else {
+                    throw JobFailure.permanent("\(provider.id) answered \(response.status) to \(path): \(response.text.prefix(300))")
+                }
+                return response
             }
-            guard response.status < 500 else { throw JobFailure.retryable("\(provider.id) answered \(response.status) to \(path)") }
-            guard (200..<300).contains(response.status) else {
-                throw JobFailure.permanent("\(provider.id) answered \(response.status) to \(path): \(response.text.prefix(300))")
-            }
-            return response
+            throw JobFailure.retryable("\(provider.id) did not answer \(path)")
         }
         do {
             // Objects already brought by this run from a newer page of a newest-first feed.
