@@ -28,7 +28,7 @@ enum AccountsAPI {
             try await sandbox.serve(.square, request) { _ in
                 if let refusal = sandbox.authorize(.square, request) { return refusal }
                 return json(["merchant": ["id": .string(squareMerchant), "business_name": "Junction Sandbox", "country": "US",
-                                          "language_code": "en-US", "currency": "USD", "status": "ACTIVE", "main_location_id": "L1SANDBOX0000",
+                                          "language_code": "en-US", "currency": "USD", "status": "ACTIVE", "main_location_id": .string(SquareAPI.location),
                                           "created_at": "2024-01-01T00:00:00.000Z"]])
             }
         }

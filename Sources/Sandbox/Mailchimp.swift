@@ -53,6 +53,34 @@ enum Mailchimp {
         return .object(fields)
     }
 
+    /// Creates or updates the member `hash` of `store` from `input` (fires `subscribe` or `profile`).
+    static func upsert(store: String, list: String, hash: String, input: [String: JSONValue], sandbox: Sandbox) -> Response {
+        let email = input["email_address"]?.stringValue ?? ""
+        let (record, created) = sandbox.world.withLock { world -> (Record, Bool) in
+            let now = world.nowMs()
+            if world.mailchimp[store]!.find(hash) != nil {
+                let record = world.mailchimp[store]!.update(hash) { record in
+                    for key in ["email_address", "status", "language", "vip"] { if let value = input[key] { record.fields[key] = value } }
+                    // Merge fields not named keep their values.
+                    if case .object(let changes)? = input["merge_fields"] {
+                        var fields = record.fields["merge_fields"]?.objectValue ?? [:]
+                        for (name, value) in changes { fields[name] = value }
+                        record.fields["merge_fields"] = .object(fields)
+                    }
+                    record.updatedMs = now
+                }!
+                return (record, false)
+            }
+            let fields: [String: JSONValue] = [
+                "id": .string(hash), "email_address": .string(email), "list_id": .string(list),
+                "status": input["status_if_new"] ?? input["status"] ?? "subscribed", "merge_fields": input["merge_fields"] ?? [:], "tags": [],
+            ]
+            return (world.mailchimp[store]!.insert(id: hash, created: now / 1000, updatedMs: now, fields: fields), true)
+        }
+        sandbox.webhooks.mailchimp(type: created ? "subscribe" : "profile", listID: list, email: email, memberID: hash)
+        return json(render(record))
+    }
+
     static func register(on router: Router<BasicRequestContext>, sandbox: Sandbox) {
         /// Runs `body` with the store of the caller's account: one per data centre, named by the
         /// API key's suffix (`…-us6`); OAuth tokens belong to us6. Each account has the list
@@ -114,6 +142,33 @@ enum Mailchimp {
                 return json(render(record))
             }
         }
+        // Add (`POST …/members`): an existing member is "Member Exists"; update (`PATCH
+        // …/members/{hash}`): a missing one is 404. Both end in the upsert PUT does.
+        router.post("/3.0/lists/:list/members") { request, context in
+            let list = context.parameters.get("list") ?? ""
+            return try await guarded(request, list: list) { store, body in
+                guard case .object(let input)? = try? JSONValue(parsing: body), let email = input["email_address"]?.stringValue, email.contains("@") else {
+                    return ProviderErrors.problem(400, "Invalid Resource", "email_address is required and must be an email address")
+                }
+                guard input["status"]?.stringValue != nil else { return ProviderErrors.problem(400, "Invalid Resource", "status is required") }
+                let hash = memberID(email)
+                if sandbox.world.withLock({ $0.mailchimp[store]?.find(hash) }) != nil {
+                    return ProviderErrors.problem(400, "Member Exists", "\(email) is already a list member. Use PUT to insert or update list members.")
+                }
+                return upsert(store: store, list: list, hash: hash, input: input, sandbox: sandbox)
+            }
+        }
+        router.patch("/3.0/lists/:list/members/:hash") { request, context in
+            let (list, hash) = (context.parameters.get("list") ?? "", context.parameters.get("hash") ?? "")
+            return try await guarded(request, list: list) { store, body in
+                guard case .object(var input)? = try? JSONValue(parsing: body) else { return ProviderErrors.problem(400, "Invalid Resource", "The body is not JSON.") }
+                guard let current = sandbox.world.withLock({ $0.mailchimp[store]?.find(hash) }) else {
+                    return ProviderErrors.problem(404, "Resource Not Found", "The requested resource could not be found.")
+                }
+                if input["email_address"] == nil { input["email_address"] = current.fields["email_address"] }
+                return upsert(store: store, list: list, hash: hash, input: input, sandbox: sandbox)
+            }
+        }
         router.put("/3.0/lists/:list/members/:hash") { request, context in
             let (list, hash) = (context.parameters.get("list") ?? "", context.parameters.get("hash") ?? "")
             return try await guarded(request, list: list) { store, body in
@@ -124,23 +179,7 @@ enum Mailchimp {
                 guard memberID(email) == hash else {
                     return ProviderErrors.problem(400, "Invalid Resource", "The subscriber hash is not the MD5 of the lowercased email address.")
                 }
-                let (record, created) = sandbox.world.withLock { world -> (Record, Bool) in
-                    let now = world.nowMs()
-                    if world.mailchimp[store]!.find(hash) != nil {
-                        let record = world.mailchimp[store]!.update(hash) { record in
-                            for key in ["email_address", "status", "merge_fields", "language", "vip"] { if let value = input[key] { record.fields[key] = value } }
-                            record.updatedMs = now
-                        }!
-                        return (record, false)
-                    }
-                    let fields: [String: JSONValue] = [
-                        "id": .string(hash), "email_address": .string(email), "list_id": .string(list),
-                        "status": input["status_if_new"] ?? input["status"] ?? "subscribed", "merge_fields": input["merge_fields"] ?? [:], "tags": [],
-                    ]
-                    return (world.mailchimp[store]!.insert(id: hash, created: now / 1000, updatedMs: now, fields: fields), true)
-                }
-                sandbox.webhooks.mailchimp(type: created ? "subscribe" : "profile", listID: list, email: email, memberID: hash)
-                return json(render(record))
+                return upsert(store: store, list: list, hash: hash, input: input, sandbox: sandbox)
             }
         }
         /// Runs `body` with the caller's data centre.

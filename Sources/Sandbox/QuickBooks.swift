@@ -38,6 +38,8 @@ enum QuickBooksAPI {
         var count: Bool
         /// `Metadata.LastUpdatedTime` bounds: (operator, milliseconds).
         var bounds: [(String, Int64)] = []
+        /// `<Field> = <value>` conditions.
+        var equals: [(String, JSONValue)] = []
         var descending: Bool? = nil
         var start: Int
         var max: Int
@@ -48,7 +50,11 @@ enum QuickBooksAPI {
         }
 
         func matches(_ record: Record) -> Bool {
-            bounds.allSatisfy { operation, bound in
+            equals.allSatisfy { field, value in
+                let stored = record.fields[field]
+                if case .number(let number) = value { return stored?.intValue.map(Double.init) == number || stored == value }
+                return stored == value || stored?.stringValue == value.stringValue && value.stringValue != nil
+            } && bounds.allSatisfy { operation, bound in
                 switch operation {
                 case ">": record.updatedMs > bound
                 case ">=": record.updatedMs >= bound
@@ -64,7 +70,11 @@ enum QuickBooksAPI {
         var tokens: [String] = []
         var current = ""
         var quoted = false
+        var escaped = false
         for character in text {
+            // Inside a literal, `\'` is a quote (QuickBooks's escape for O'Brien).
+            if quoted, escaped { current.append(character); escaped = false; continue }
+            if quoted, character == "\\" { escaped = true; continue }
             if character == "'" {
                 quoted.toggle()
                 if !quoted { tokens.append("'" + current); current = "" }
@@ -95,6 +105,11 @@ enum QuickBooksAPI {
         guard take("SELECT") else { return .failure(QueryError(reason: "a query starts with SELECT")) }
         var count = false
         if take("*") {
+        } else if next()?.hasPrefix("*,") == true {
+            // `SELECT *, Sku FROM Item`: the extra fields are part of `*` here. Fields after a
+            // `*, ` (a separate token) are skipped up to FROM.
+            index += 1
+            while let token = next(), token.uppercased() != "FROM" { index += 1 }
         } else if next()?.uppercased() == "COUNT(*)" {
             index += 1
             count = true
@@ -108,8 +123,19 @@ enum QuickBooksAPI {
         var query = Query(entity: entity, count: count, start: 1, max: 100)
         if take("WHERE") {
             repeat {
+                // `<Field> = '<text>'` (or true, false, a number) on a top-level field.
+                if let field = next(), field.lowercased() != "metadata.lastupdatedtime", !field.contains(".") {
+                    index += 1
+                    guard take("="), let literal = next() else { return .failure(QueryError(reason: "expected \(field) = '<value>'")) }
+                    index += 1
+                    let value: JSONValue = literal.hasPrefix("'") ? .string(String(literal.dropFirst()))
+                        : literal.lowercased() == "true" ? .bool(true) : literal.lowercased() == "false" ? .bool(false)
+                        : Double(literal).map(JSONValue.number) ?? .string(literal)
+                    query.equals.append((field, value))
+                    continue
+                }
                 guard next()?.lowercased() == "metadata.lastupdatedtime" else {
-                    return .failure(QueryError(reason: "only WHERE Metadata.LastUpdatedTime <op> '…' [AND …] is supported"))
+                    return .failure(QueryError(reason: "only WHERE Metadata.LastUpdatedTime <op> '…' and <Field> = '…' [AND …] are supported"))
                 }
                 index += 1
                 guard let operation = next(), [">", ">=", "<", "<="].contains(operation) else { return .failure(QueryError(reason: "expected >, >=, < or <=")) }
@@ -126,7 +152,7 @@ enum QuickBooksAPI {
                 query.bounds.append((operation, Int64((date.timeIntervalSince1970 * 1000).rounded())))
             } while take("AND")
         }
-        if take("ORDERBY") {
+        if take("ORDERBY") || (next()?.uppercased() == "ORDER" && index + 1 < tokens.count && tokens[index + 1].uppercased() == "BY" && { index += 2; return true }()) {
             guard next()?.lowercased() == "metadata.lastupdatedtime" else { return .failure(QueryError(reason: "only ORDERBY Metadata.LastUpdatedTime is supported")) }
             index += 1
             query.descending = take("DESC") ? true : (take("ASC") ? false : false)
@@ -196,7 +222,13 @@ enum QuickBooksAPI {
                 let query = FormBody.query(request.uri.query)
                 let names = (query["entities"] ?? "").split(separator: ",").compactMap { entities[$0.trimmingCharacters(in: .whitespaces).lowercased()] }
                 let formatter = ISO8601DateFormatter()
-                guard !names.isEmpty, let since = query["changedSince"].flatMap({ formatter.date(from: $0) }) else {
+                // A time without a zone (as some clients send it) is taken as UTC.
+                let zoned = query["changedSince"].map { text in
+                    text.hasSuffix("Z") || text.dropFirst(19).contains("+") || text.dropFirst(19).contains("-") ? text : text + "Z"
+                }
+                let fractional = ISO8601DateFormatter()
+                fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+                guard !names.isEmpty, let since = zoned.flatMap({ formatter.date(from: $0) ?? fractional.date(from: $0) }) else {
                     return fault(.badRequest, code: "2020", message: "Required param missing", detail: "entities and changedSince are required")
                 }
                 let bound = Int64(since.timeIntervalSince1970 * 1000)
@@ -217,6 +249,16 @@ enum QuickBooksAPI {
             }
         }
         for (path, entity) in entities {
+            router.get("/v3/company/:realm/\(path)/:id") { request, context in
+                let realm = context.parameters.get("realm") ?? ""
+                let id = context.parameters.get("id") ?? ""
+                return try await guarded(request, realm: realm) { _ in
+                    guard let record = sandbox.world.withLock({ $0.quickbooks[entity]?.find(id) }) else {
+                        return fault(.badRequest, code: "610", message: "Object Not Found", detail: "Object Not Found : Something you're trying to use has been made inactive.")
+                    }
+                    return json([entity: render(record), "time": .string(Timestamp.format(Date()))])
+                }
+            }
             router.post("/v3/company/:realm/\(path)") { request, context in
                 let realm = context.parameters.get("realm") ?? ""
                 return try await guarded(request, realm: realm) { body in

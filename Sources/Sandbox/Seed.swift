@@ -25,6 +25,8 @@ enum Seed {
         var squareCustomers = world.square["customers"] ?? RecordCollection()
         var squarePayments = world.square["payments"] ?? RecordCollection()
         var squareCatalog = world.square["catalog"] ?? RecordCollection()
+        var squareOrders = world.square["orders"] ?? RecordCollection()
+        var squareInventory = world.square["inventory"] ?? RecordCollection()
         var members = world.mailchimp["us6/\(mailchimpList)"] ?? RecordCollection()
         var qbCustomers = world.quickbooks["Customer"] ?? RecordCollection()
         var qbItems = world.quickbooks["Item"] ?? RecordCollection()
@@ -67,8 +69,12 @@ enum Seed {
                 "Active": true, "SyncToken": "0",
             ])
         }
-        // Catalog objects need their own ids in their fields.
+        // Catalog objects need their own ids in their fields, and each a count in stock.
         for record in squareCatalog.records where record.fields.isEmpty {
+            let quantity = record.id.unicodeScalars.reduce(0) { ($0 * 31 + Int($1.value)) % 1000 }
+            _ = squareInventory.insert(id: "\(record.id):\(SquareAPI.location):IN_STOCK", created: record.created, updatedMs: record.created * 1000,
+                                       fields: SquareAPI.inventoryCount(record.id, location: SquareAPI.location, state: "IN_STOCK", quantity: String(quantity),
+                                                                        at: record.created * 1000))
             _ = squareCatalog.update(record.id) { $0.fields = [
                 "type": "ITEM", "id": .string(record.id), "updated_at": .string(Timestamp.format(Date(timeIntervalSince1970: Double(record.created)))),
                 "version": .integer(record.created * 1000), "is_deleted": false, "item_data": ["name": .string("Catalog item \(record.id.suffix(4))")],
@@ -125,6 +131,16 @@ enum Seed {
                     }
                 }
                 let paymentID = random.token(22).uppercased()
+                // Its order; the id comes from the payment's, so the generator's sequence stays.
+                let orderID = "ORD" + paymentID.dropFirst(3)
+                let money: JSONValue = ["amount": .integer(amount), "currency": "USD"]
+                _ = squareOrders.insert(id: orderID, created: created, updatedMs: created * 1000, fields: [
+                    "id": .string(orderID), "location_id": .string(SquareAPI.location), "state": "COMPLETED", "version": 1,
+                    "line_items": [["uid": "line-1", "name": "Venue pass", "quantity": "1", "base_price_money": money, "total_money": money]],
+                    "total_money": money, "tenders": [["id": .string(paymentID), "type": "CARD", "amount_money": money, "payment_id": .string(paymentID)]],
+                    "created_at": .string(Timestamp.format(Date(timeIntervalSince1970: Double(created)))),
+                    "updated_at": .string(Timestamp.format(Date(timeIntervalSince1970: Double(created)))),
+                ])
                 _ = squarePayments.insert(id: paymentID, created: created, updatedMs: created * 1000, fields: [
                     "id": .string(paymentID), "amount_money": ["amount": .integer(amount), "currency": "USD"], "status": "COMPLETED",
                     "source_type": "CARD", "location_id": "L88917AVBK2S5", "created_at": .string(Timestamp.format(Date(timeIntervalSince1970: Double(created)))),
@@ -193,6 +209,8 @@ enum Seed {
         world.square["customers"] = squareCustomers
         world.square["payments"] = squarePayments
         world.square["catalog"] = squareCatalog
+        world.square["orders"] = squareOrders
+        world.square["inventory"] = squareInventory
         world.mailchimp["us6/\(mailchimpList)"] = members
         // A few campaigns to the seeded list; their ids come from their place, not the generator.
         var campaigns = world.mailchimpCampaigns["us6"] ?? RecordCollection()

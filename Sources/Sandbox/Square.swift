@@ -340,20 +340,162 @@ enum SquareAPI {
                 }
             }
         }
+        router.get("/v2/locations") { request, _ in
+            try await guarded(request) { _ in
+                json(["locations": [["id": .string(location), "name": "Junction Sandbox", "status": "ACTIVE", "country": "US", "currency": "USD",
+                                     "merchant_id": .string(AccountsAPI.squareMerchant), "created_at": "2024-01-01T00:00:00.000Z"]]])
+            }
+        }
+        router.post("/v2/orders/search") { request, _ in
+            try await guarded(request) { body in
+                guard let input = try? JSONValue(parsing: body.isEmpty ? Array("{}".utf8) : body) else { return error(.badRequest, code: "INVALID_JSON", detail: "The body is not JSON.") }
+                return searchOrders(input, sandbox: sandbox)
+            }
+        }
+        router.put("/v2/orders/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { body in
+                guard let order = (try? JSONValue(parsing: body))?["order"], let version = order["version"]?.intValue else {
+                    return error(.badRequest, code: "MISSING_REQUIRED_PARAMETER", detail: "order with its version is required", field: "order.version")
+                }
+                let outcome = sandbox.world.withLock { world -> UpdateOutcome in
+                    guard let current = world.square["orders"]?.find(id) else { return .refused(error(.notFound, code: "NOT_FOUND", detail: "Order `\(id)` not found.")) }
+                    guard current.fields["version"]?.intValue == version else {
+                        return .refused(error(.badRequest, code: "VERSION_MISMATCH", detail: "The order's version is not \(version).", field: "order.version"))
+                    }
+                    let now = world.nowMs()
+                    return .updated(world.square["orders"]!.update(id) { record in
+                        for (key, value) in order.objectValue ?? [:] where !["id", "version", "created_at", "updated_at", "location_id"].contains(key) { record.fields[key] = value }
+                        record.fields["version"] = .integer(version + 1)
+                        record.fields["updated_at"] = stamp(now)
+                        record.updatedMs = now
+                    }!)
+                }
+                switch outcome {
+                case .refused(let response): return response
+                case .updated(let record):
+                    // Square's order events name the order and its version, not the whole order.
+                    sandbox.webhooks.square(type: "order.updated", objectType: "order_updated", id: record.id, object: [
+                        "order_id": .string(record.id), "version": record.fields["version"] ?? .null, "location_id": .string(location),
+                        "state": record.fields["state"] ?? .null, "updated_at": record.fields["updated_at"] ?? .null,
+                    ])
+                    return json(["order": record.json])
+                }
+            }
+        }
+        // Counts by `catalog_object_ids`, `location_ids`, `states` and `updated_after` (their
+        // `calculated_at`), `limit` ≤ 1,000 with `cursor`.
         router.post("/v2/inventory/counts/batch-retrieve") { request, _ in
             try await guarded(request) { body in
-                let input = (try? JSONValue(parsing: body)) ?? [:]
-                let ids = input["catalog_object_ids"].flatMap { value -> [String]? in
-                    if case .array(let items) = value { items.compactMap(\.stringValue) } else { nil }
-                } ?? sandbox.world.withLock { world in (world.square["catalog"]?.records ?? []).prefix(100).map(\.id) }
-                let counts: [JSONValue] = ids.map { id in
-                    // A stable quantity per item, so tests can assert it.
-                    let quantity = id.unicodeScalars.reduce(0) { ($0 * 31 + Int($1.value)) % 1000 }
-                    return ["catalog_object_id": .string(id), "catalog_object_type": "ITEM_VARIATION", "state": "IN_STOCK",
-                            "location_id": "L88917AVBK2S5", "quantity": .string(String(quantity)), "calculated_at": .string(Timestamp.format(Date()))]
+                let input = (try? JSONValue(parsing: body.isEmpty ? Array("{}".utf8) : body)) ?? [:]
+                let limit = Int(input["limit"]?.intValue ?? 1000)
+                guard (1...1000).contains(limit) else { return error(.badRequest, code: "INVALID_VALUE", detail: "limit must be between 1 and 1000", field: "limit") }
+                guard let after = millis(input["updated_after"]?.stringValue) else {
+                    return error(.badRequest, code: "INVALID_TIME", detail: "updated_after is an RFC 3339 time", field: "updated_after")
                 }
-                return json(counts.isEmpty ? [:] : ["counts": .array(counts)])
+                let ids = input["catalog_object_ids"]?.arrayValue?.compactMap(\.stringValue)
+                let locations = input["location_ids"]?.arrayValue?.compactMap(\.stringValue)
+                let states = input["states"]?.arrayValue?.compactMap(\.stringValue)
+                return sandbox.world.withLock { world in
+                    var records = (world.square["inventory"]?.records ?? []).filter { record in
+                        ids.map { $0.contains(record.fields["catalog_object_id"]?.stringValue ?? "") } ?? true
+                            && locations.map { $0.contains(record.fields["location_id"]?.stringValue ?? "") } ?? true
+                            && states.map { $0.contains(record.fields["state"]?.stringValue ?? "") } ?? true
+                            && after.map { record.updatedMs > $0 } ?? true
+                    }
+                    if after != nil { records.sort { ($0.updatedMs, $0.sequence) < ($1.updatedMs, $1.sequence) } }
+                    guard let page = page(records, cursor: input["cursor"]?.stringValue, limit: limit) else {
+                        return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
+                    }
+                    var body: [String: JSONValue] = [:]
+                    if !page.records.isEmpty { body["counts"] = .array(page.records.map(\.json)) }
+                    if let cursor = page.cursor { body["cursor"] = .string(cursor) }
+                    return json(.object(body))
+                }
             }
+        }
+        // `PHYSICAL_COUNT` changes set a count's quantity; `inventory.count.updated` carries the counts.
+        router.post("/v2/inventory/changes/batch-create") { request, _ in
+            try await guarded(request) { body in
+                guard let input = try? JSONValue(parsing: body), input["idempotency_key"]?.stringValue != nil,
+                      let changes = input["changes"]?.arrayValue, !changes.isEmpty else {
+                    return error(.badRequest, code: "MISSING_REQUIRED_PARAMETER", detail: "idempotency_key and changes are required")
+                }
+                var counts: [JSONValue] = []
+                for change in changes {
+                    guard change["type"]?.stringValue == "PHYSICAL_COUNT", let count = change["physical_count"],
+                          let object = count["catalog_object_id"]?.stringValue, let quantity = count["quantity"]?.stringValue else {
+                        return error(.badRequest, code: "INVALID_VALUE", detail: "only PHYSICAL_COUNT changes with catalog_object_id and quantity are supported")
+                    }
+                    let state = count["state"]?.stringValue ?? "IN_STOCK"
+                    let at = count["location_id"]?.stringValue ?? location
+                    counts.append(sandbox.world.withLock { world in
+                        let now = world.nowMs()
+                        let id = "\(object):\(at):\(state)"
+                        let fields = inventoryCount(object, location: at, state: state, quantity: quantity, at: now)
+                        var collection = world.square["inventory"] ?? RecordCollection()
+                        defer { world.square["inventory"] = collection }
+                        if collection.find(id) != nil {
+                            return collection.update(id) { $0.fields = fields; $0.updatedMs = now }!.json
+                        }
+                        return collection.insert(id: id, created: now / 1000, updatedMs: now, fields: fields).json
+                    })
+                }
+                sandbox.webhooks.square(type: "inventory.count.updated", objectType: "inventory_counts", id: "", object: .array(counts))
+                return json(["counts": .array(counts)])
+            }
+        }
+    }
+
+    /// The sandbox's one location.
+    static let location = "L88917AVBK2S5"
+
+    static func inventoryCount(_ object: String, location: String, state: String, quantity: String, at ms: Int64) -> [String: JSONValue] {
+        ["catalog_object_id": .string(object), "catalog_object_type": "ITEM_VARIATION", "state": .string(state), "location_id": .string(location),
+         "quantity": .string(quantity), "calculated_at": stamp(ms)]
+    }
+
+    /// `POST /v2/orders/search`: `location_ids` (1 to 10) required; `query.filter.date_time_filter`
+    /// on `created_at` or `updated_at` (`start_at`, `end_at`), whose field the sort must use;
+    /// `query.filter.state_filter.states`; `limit` ≤ 1,000 (500 by default); `cursor`.
+    static func searchOrders(_ input: JSONValue, sandbox: Sandbox) -> Response {
+        guard let locations = input["location_ids"]?.arrayValue?.compactMap(\.stringValue), (1...10).contains(locations.count) else {
+            return error(.badRequest, code: "INVALID_VALUE", detail: "location_ids must name 1 to 10 locations", field: "location_ids")
+        }
+        let limit = Int(input["limit"]?.intValue ?? 500)
+        guard (1...1000).contains(limit) else { return error(.badRequest, code: "INVALID_VALUE", detail: "limit must be between 1 and 1000", field: "limit") }
+        let sortField = input["query"]?["sort"]?["sort_field"]?.stringValue ?? "CREATED_AT"
+        let descending = input["query"]?["sort"]?["sort_order"]?.stringValue == "DESC"
+        var window: (field: String, start: Int64?, end: Int64?)?
+        if let filter = input["query"]?["filter"]?["date_time_filter"] {
+            for name in ["created_at", "updated_at", "closed_at"] {
+                guard let range = filter[name] else { continue }
+                guard let start = millis(range["start_at"]?.stringValue), let end = millis(range["end_at"]?.stringValue) else {
+                    return error(.badRequest, code: "INVALID_TIME", detail: "\(name) bounds are RFC 3339 times")
+                }
+                guard sortField == name.uppercased() else {
+                    return error(.badRequest, code: "INVALID_SORT_ORDER", detail: "A date_time_filter on \(name) needs the sort on \(name.uppercased()).")
+                }
+                window = (name, start, end)
+            }
+        }
+        let states = input["query"]?["filter"]?["state_filter"]?["states"]?.arrayValue?.compactMap(\.stringValue)
+        return sandbox.world.withLock { world in
+            var records = (world.square["orders"]?.records ?? []).filter { record in
+                guard locations.contains(record.fields["location_id"]?.stringValue ?? ""), states.map({ $0.contains(record.fields["state"]?.stringValue ?? "") }) ?? true else { return false }
+                guard let window else { return true }
+                let value = window.field == "updated_at" ? record.updatedMs : record.created * 1000
+                return window.start.map { value >= $0 } ?? true && window.end.map { value < $0 } ?? true
+            }
+            if sortField == "UPDATED_AT" { records.sort { ($0.updatedMs, $0.sequence) < ($1.updatedMs, $1.sequence) } }
+            if descending { records.reverse() }
+            guard let page = page(records, cursor: input["cursor"]?.stringValue, limit: limit) else {
+                return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
+            }
+            var body: [String: JSONValue] = [:]
+            if !page.records.isEmpty { body["orders"] = .array(page.records.map(\.json)) }
+            if let cursor = page.cursor { body["cursor"] = .string(cursor) }
+            return json(.object(body))
         }
     }
 }

@@ -176,7 +176,12 @@ enum StripeAPI {
         let query = FormBody.query(text)
         let form = FormBody.parse(Array((text ?? "").utf8))
         var types: [String] = []
-        if case .array(let values)? = form["types"] { types = values.compactMap(\.stringValue) }
+        // `types[]=a&types[]=b`, or indexed as most clients send arrays: `types[0]=a&types[1]=b`.
+        switch form["types"] {
+        case .array(let values)?: types = values.compactMap(\.stringValue)
+        case .object(let indexed)?: types = indexed.sorted { (Int($0.key) ?? 0) < (Int($1.key) ?? 0) }.compactMap(\.value.stringValue)
+        default: break
+        }
         if let type = query["type"] {
             guard types.isEmpty else { return error(.badRequest, message: "You may only specify one of these parameters: type, types.", param: "types") }
             types = [type]

@@ -223,8 +223,9 @@ public struct SyncRunHandler: ConnectionJob {
             }
             while mode != "incremental" {
                 try job.checkCancellation()
-                let path = resource.pagePath(cursor: cursor, account: connection.externalAccountID)
-                let response = try authorized(SyncResource.ProviderCall(path))
+                let call = resource.pageRequest(cursor: cursor, account: connection.externalAccountID)
+                let path = call.path
+                let response = try authorized(call)
                 let page: SyncResource.Page
                 do {
                     page = try resource.parse(response.body, cursor: cursor)

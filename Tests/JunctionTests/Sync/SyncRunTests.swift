@@ -41,6 +41,7 @@ struct SyncRunTests {
                 ("stripe", "customers", "customers"), ("stripe", "products", "products"), ("stripe", "invoices", "invoices"),
                 ("stripe", "refunds", "refunds"), ("stripe", "disputes", "disputes"),
                 ("square", "customers", "customers"), ("square", "catalog", "catalog"), ("square", "payments", "payments"),
+                ("square", "orders", "orders"), ("square", "inventory", "inventory"),
                 ("quickbooks", "customers", "Customer"), ("quickbooks", "invoices", "Invoice"), ("quickbooks", "items", "Item"),
                 ("quickbooks", "payments", "Payment"), ("quickbooks", "accounts", "Account"),
             ]
@@ -354,12 +355,13 @@ struct SyncRunTests {
     }
 
     /// After the backfill, Square changes arrive by its searches by update time: an updated
-    /// customer, a refunded payment, a new and a deleted catalog object; none by listing again.
+    /// customer, a refunded payment, a new and a deleted catalog object, an updated order, a
+    /// counted item; none by listing again.
     @Test func squareRunsAfterTheBackfillSearchByUpdateTime() async throws {
         try await ConnectStack.with(seed: 40) { stack in
             let square = try await stack.connect("square", tenant: "tenant-s")
             _ = try await stack.sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
-            for resource in ["customers", "payments", "catalog"] {
+            for resource in ["customers", "payments", "catalog", "orders", "inventory"] {
                 let first = try await Self.sync(stack, square, resource)
                 #expect(first.mode == "full" && first.status == "succeeded", "\(resource): \(first.error ?? "")")
             }
@@ -373,6 +375,14 @@ struct SyncRunTests {
             #expect(try await stack.sandbox.send("DELETE", "/v2/catalog/object/\(doomed.externalID)", headers: headers).status == 200)
             #expect(try await stack.sandbox.send("POST", "/v2/catalog/object", headers: headers,
                                                  body: ##"{"idempotency_key":"c1","object":{"id":"#tote","type":"ITEM","item_data":{"name":"Tote"}}}"##).status == 200)
+            let order = try #require(try await Self.stored(stack, square, "orders").first)
+            #expect(try await stack.sandbox.send("PUT", "/v2/orders/\(order.externalID)", headers: headers,
+                                                 body: #"{"idempotency_key":"o1","order":{"version":1,"reference_id":"table-4"}}"#).status == 200)
+            let count = try #require(try await Self.stored(stack, square, "inventory").first)
+            let item = try #require(count.data["catalog_object_id"]?.stringValue)
+            #expect(try await stack.sandbox.send("POST", "/v2/inventory/changes/batch-create", headers: headers, body: #"""
+                {"idempotency_key":"i1","changes":[{"type":"PHYSICAL_COUNT","physical_count":{"catalog_object_id":"\#(item)","location_id":"L88917AVBK2S5","state":"IN_STOCK","quantity":"7","occurred_at":"2026-01-01T00:00:00Z"}}]}
+                """#).status == 200)
             #expect(try await stack.sandbox.send("DELETE", "/_sandbox/requests").status == 204)
 
             let customers = try await Self.sync(stack, square, "customers")
@@ -383,8 +393,15 @@ struct SyncRunTests {
             let catalog = try await Self.sync(stack, square, "catalog")
             #expect(catalog.mode == "incremental" && catalog.counts.added == 1 && catalog.deleted == 1, "\(catalog.mode) \(catalog.counts) \(catalog.deleted)")
             #expect(try await Self.stored(stack, square, "catalog").first { $0.externalID == doomed.externalID }?.deletedAt != nil)
+            let orders = try await Self.sync(stack, square, "orders")
+            #expect(orders.mode == "incremental" && orders.counts.updated == 1 && orders.counts.added == 0, "\(orders.mode) \(orders.counts)")
+            #expect(try await Self.stored(stack, square, "orders").first { $0.externalID == order.externalID }?.data["reference_id"] == "table-4")
+            let inventory = try await Self.sync(stack, square, "inventory")
+            #expect(inventory.mode == "incremental" && inventory.counts.updated == 1 && inventory.counts.added == 0, "\(inventory.mode) \(inventory.counts)")
+            #expect(try await Self.stored(stack, square, "inventory").first { $0.externalID == count.externalID }?.data["quantity"] == "7")
             let calls = try await stack.sandbox.requests("square").map { "\($0["method"] as? String ?? "") \($0["path"] as? String ?? "")" }
-            #expect(calls == ["POST /v2/customers/search", "GET /v2/payments", "POST /v2/catalog/search"], "\(calls)")
+            #expect(calls == ["POST /v2/customers/search", "GET /v2/payments", "POST /v2/catalog/search", "GET /v2/locations", "POST /v2/orders/search",
+                              "POST /v2/inventory/counts/batch-retrieve"], "\(calls)")
         }
     }
 
@@ -414,6 +431,25 @@ struct SyncRunTests {
             }
             let run = try #require(try await Self.runs(stack, quickbooks, "invoices").first)
             #expect(run.trigger == "webhook" && run.mode == "incremental" && run.counts.updated == 1, "\(run.trigger) \(run.mode) \(run.counts)")
+
+            // Square: a count's event carries the count; an order's names only the order.
+            _ = try await Self.sync(stack, square, "inventory")
+            _ = try await Self.sync(stack, square, "orders")
+            let count = try #require(try await Self.stored(stack, square, "inventory").first)
+            let item = try #require(count.data["catalog_object_id"]?.stringValue)
+            #expect(try await stack.sandbox.send("POST", "/v2/inventory/changes/batch-create", headers: headers, body: #"""
+                {"idempotency_key":"i1","changes":[{"type":"PHYSICAL_COUNT","physical_count":{"catalog_object_id":"\#(item)","location_id":"L88917AVBK2S5","state":"IN_STOCK","quantity":"3"}}]}
+                """#).status == 200)
+            let order = try #require(try await Self.stored(stack, square, "orders").first)
+            #expect(try await stack.sandbox.send("PUT", "/v2/orders/\(order.externalID)", headers: headers,
+                                                 body: #"{"idempotency_key":"o1","order":{"version":1,"reference_id":"table-9"}}"#).status == 200)
+            try await QueueKit.eventually("the count's event applied it and the order's event synced the orders", limit: .seconds(40)) {
+                let counted = try await Self.stored(stack, square, "inventory").first { $0.externalID == count.externalID }?.data["quantity"] == "3"
+                let ordered = try await Self.stored(stack, square, "orders").first { $0.externalID == order.externalID }?.data["reference_id"] == "table-9"
+                return counted && ordered
+            }
+            #expect(try await Self.runs(stack, square, "orders").first?.trigger == "webhook")
+            #expect(try await Self.runs(stack, square, "inventory").first?.trigger != "webhook", "the count came whole, with no sync")
         }
     }
 

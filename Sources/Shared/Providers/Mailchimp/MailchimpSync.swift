@@ -9,9 +9,9 @@ extension SyncResource {
     static let mailchimp: [SyncResource] = [
         SyncResource(name: "lists", path: "/3.0/lists", paging: .offset(itemsKey: "lists", count: 100)),
         SyncResource(name: "members", path: "/3.0/lists", paging: .perList(path: "/3.0/lists/{list}/members", itemsKey: "members", count: 1000),
-                     idScope: "list_id", version: .timestamp(["last_changed"]), changes: .mailchimpMembers),
+                     idScope: ["list_id"], version: .timestamp(["last_changed"]), changes: .mailchimpMembers),
         SyncResource(name: "tags", path: "/3.0/lists", paging: .perList(path: "/3.0/lists/{list}/tag-search", itemsKey: "tags", count: 1000),
-                     idField: "name", idScope: "list_id"),
+                     idField: "name", idScope: ["list_id"]),
         SyncResource(name: "campaigns", path: "/3.0/campaigns", paging: .offset(itemsKey: "campaigns", count: 100)),
     ]
 

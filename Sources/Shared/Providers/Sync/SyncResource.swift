@@ -13,9 +13,10 @@ public struct SyncResource: Sendable {
     public let paging: Paging
     /// Where the object's id is (a top-level field).
     public let idField: String
-    /// A field whose value is put before the id (`<list>:<member>`), where the provider's id is
-    /// unique only within it (a Mailchimp member's id is the same in every list).
-    public let idScope: String?
+    /// Fields whose values are put before the id (`<list>:<member>`), where the provider's id is
+    /// unique only within them (a Mailchimp member's id is the same in every list; a Square
+    /// inventory count is one per item, location and state).
+    public let idScope: [String]
     /// What orders the object's states, newest largest; nil where the provider gives nothing
     /// (then a changed object always replaces the stored one).
     public let version: VersionField?
@@ -29,7 +30,7 @@ public struct SyncResource: Sendable {
     /// last run began beyond its reach (QuickBooks: a query by update time instead of CDC).
     public let fallback: ChangeFeed?
 
-    public init(name: String, path: String, paging: Paging, idField: String = "id", idScope: String? = nil, version: VersionField? = nil, headers: [(String, String)] = [],
+    public init(name: String, path: String, paging: Paging, idField: String = "id", idScope: [String] = [], version: VersionField? = nil, headers: [(String, String)] = [],
                 objectType: String? = nil, changes: ChangeFeed? = nil, fallback: ChangeFeed? = nil) {
         self.objectType = objectType
         self.changes = changes
@@ -56,6 +57,12 @@ public struct SyncResource: Sendable {
         /// Mailchimp's per-list collections: the account's lists first (`/3.0/lists`), then
         /// `path` (with `{list}`) of each list by `count` and `offset`.
         case perList(path: String, itemsKey: String, count: Int)
+        /// Square's searches that take a JSON body with `limit` and `cursor` (`POST path`); the
+        /// objects under `itemsKey`.
+        case squareSearch(itemsKey: String, limit: Int)
+        /// Square orders: the account's locations first (`GET /v2/locations`), then
+        /// `POST /v2/orders/search` for ten locations at a time, oldest first.
+        case squareOrders(limit: Int)
     }
 
     /// A provider's "what changed since T" call, walked page by page like a list.
@@ -82,12 +89,17 @@ public struct SyncResource: Sendable {
         /// (`since_last_changed`, in `last_changed` order, 1,000 a page by `offset`), then its
         /// archived members changed since then (deletes).
         case mailchimpMembers
+        /// Square orders: the locations, then `POST /v2/orders/search` with
+        /// `date_time_filter.updated_at.start_at`, in `UPDATED_AT` order.
+        case squareOrders
+        /// Square `POST /v2/inventory/counts/batch-retrieve` with `updated_after`.
+        case squareInventory
 
         /// How far back the feed reaches; nil: as far as there is data.
         public var lookback: Duration? {
             switch self {
             case .quickBooksCDC, .stripeEvents: .seconds(30 * 86_400)
-            case .quickBooksUpdated, .squareCustomers, .squareCatalog, .squarePayments, .mailchimpMembers: nil
+            case .quickBooksUpdated, .squareCustomers, .squareCatalog, .squarePayments, .mailchimpMembers, .squareOrders, .squareInventory: nil
             }
         }
 
@@ -95,7 +107,7 @@ public struct SyncResource: Sendable {
         public var capacity: Int? {
             switch self {
             case .quickBooksCDC: 1000
-            case .quickBooksUpdated, .stripeEvents, .squareCustomers, .squareCatalog, .squarePayments, .mailchimpMembers: nil
+            case .quickBooksUpdated, .stripeEvents, .squareCustomers, .squareCatalog, .squarePayments, .mailchimpMembers, .squareOrders, .squareInventory: nil
             }
         }
 
@@ -132,6 +144,12 @@ public struct SyncResource: Sendable {
                 var body: [String: JSONValue] = ["limit": 1000, "begin_time": .string(Timestamp.format(since)), "include_deleted_objects": true]
                 if let cursor { body["cursor"] = .string(cursor) }
                 return ProviderCall("/v2/catalog/search", method: "POST", body: .object(body))
+            case .squareOrders:
+                return LocationCursor.request(cursor, limit: 500, filter: Timestamp.format(since))
+            case .squareInventory:
+                var body: [String: JSONValue] = ["limit": 1000, "updated_after": .string(Timestamp.format(since))]
+                if let cursor { body["cursor"] = .string(cursor) }
+                return ProviderCall("/v2/inventory/counts/batch-retrieve", method: "POST", body: .object(body))
             case .mailchimpMembers:
                 guard let position = ListCursor(cursor), let list = position.list else { return ProviderCall(ListCursor.listsPath) }
                 let changed = "since_last_changed=" + SyncResource.escape(Self.seconds(since))
@@ -189,8 +207,14 @@ public struct SyncResource: Sendable {
                 let next = last.timeIntervalSince1970.rounded(.down) <= from.timeIntervalSince1970.rounded(.down)
                     ? "\(Self.seconds(from))|\(skip + objects.count)" : "\(Self.seconds(last))|0"
                 return FeedPage(changes: changes, next: next, truncated: false)
-            case .squareCustomers, .squareCatalog, .squarePayments:
-                let key = self == .squareCustomers ? "customers" : self == .squareCatalog ? "objects" : "payments"
+            case .squareOrders:
+                guard let position = LocationCursor(cursor) else { return FeedPage(changes: [], next: LocationCursor.first(object)?.text, truncated: false) }
+                let changes = (object["orders"]?.arrayValue ?? []).compactMap { order in
+                    resource.id(of: order).map { SyncChange(resource: resource.name, externalID: $0, object: order, deleted: false, version: resource.version(of: order), account: nil) }
+                }
+                return FeedPage(changes: changes, next: position.next(object["cursor"]?.stringValue)?.text, truncated: false)
+            case .squareCustomers, .squareCatalog, .squarePayments, .squareInventory:
+                let key = self == .squareCustomers ? "customers" : self == .squareCatalog ? "objects" : self == .squareInventory ? "counts" : "payments"
                 let changes = (object[key]?.arrayValue ?? []).compactMap { object -> SyncChange? in
                     guard let id = resource.id(of: object) else { return nil }
                     let deleted = object["is_deleted"]?.boolValue == true
@@ -256,11 +280,29 @@ public struct SyncResource: Sendable {
         public let next: String?
     }
 
-    /// The path and query of the page after `cursor` (nil: the first page).
-    public func pagePath(cursor: String?, account: String?) -> String {
+    /// The path and query of the page after `cursor` (nil: the first page), for a list read by GET.
+    public func pagePath(cursor: String?, account: String?) -> String { pageRequest(cursor: cursor, account: account).path }
+
+    /// The call for the page after `cursor` (nil: the first page).
+    public func pageRequest(cursor: String?, account: String?) -> ProviderCall {
+        switch paging {
+        case .squareSearch(_, let limit):
+            var body: [String: JSONValue] = ["limit": .integer(Int64(limit))]
+            if let cursor { body["cursor"] = .string(cursor) }
+            return ProviderCall(path, method: "POST", body: .object(body))
+        case .squareOrders(let limit):
+            return LocationCursor.request(cursor, limit: limit, filter: nil)
+        default:
+            return ProviderCall(listPath(cursor: cursor, account: account))
+        }
+    }
+
+    func listPath(cursor: String?, account: String?) -> String {
         let base = path.replacingOccurrences(of: "{account}", with: account ?? "")
         let join = base.contains("?") ? "&" : "?"
         switch paging {
+        case .squareSearch, .squareOrders:
+            return base
         case .stripe(let limit):
             return base + join + "limit=\(limit)" + (cursor.map { "&starting_after=\(Self.escape($0))" } ?? "")
         case .squareCursor(_, let limit):
@@ -284,9 +326,12 @@ public struct SyncResource: Sendable {
             guard let data = object["data"]?.arrayValue else { throw InvalidValue("a Stripe list has data") }
             let more = object["has_more"]?.boolValue ?? false
             return Page(objects: data, next: more ? data.last.flatMap { id(of: $0) } : nil)
-        case .squareCursor(let key, _):
+        case .squareCursor(let key, _), .squareSearch(let key, _):
             let items = object[key]?.arrayValue ?? []
             return Page(objects: items, next: object["cursor"]?.stringValue)
+        case .squareOrders:
+            guard let position = LocationCursor(cursor) else { return Page(objects: [], next: LocationCursor.first(object)?.text) }
+            return Page(objects: object["orders"]?.arrayValue ?? [], next: position.next(object["cursor"]?.stringValue)?.text)
         case .offset(let key, let count):
             let items = object[key]?.arrayValue ?? []
             let offset = cursor.flatMap(Int.init) ?? 0
@@ -307,8 +352,12 @@ public struct SyncResource: Sendable {
     /// The object's id, as text (within its scope, where it has one).
     public func id(of object: JSONValue) -> String? {
         guard let id = object[idField]?.stringValue ?? object[idField]?.intValue.map(String.init) else { return nil }
-        guard let idScope else { return id }
-        return object[idScope]?.stringValue.map { "\($0):\(id)" }
+        var parts: [String] = []
+        for field in idScope {
+            guard let part = object[field]?.stringValue else { return nil }
+            parts.append(part)
+        }
+        return (parts + [id]).joined(separator: ":")
     }
 
     /// The object's version (see ``VersionField``), or nil.
@@ -361,5 +410,55 @@ public struct SyncChange: Sendable, Equatable {
     /// "Sync `resource` of `account` soon": what an event that does not carry its object asks for.
     public static func refresh(_ resource: String, account: String?) -> SyncChange {
         SyncChange(resource: resource, externalID: "", object: nil, deleted: false, version: nil, account: account, refresh: true)
+    }
+}
+
+/// Where a walk over a Square account's orders stands: its locations (read first), which ten of
+/// them the search is on, and Square's cursor within that search. As text:
+/// `<location>,<location>,…|<chunk>|<cursor>`.
+struct LocationCursor: Equatable {
+    var locations: [String]
+    var chunk: Int
+    var cursor: String?
+
+    /// Square's order search takes at most ten locations.
+    static let chunkSize = 10
+
+    init(locations: [String], chunk: Int = 0, cursor: String? = nil) {
+        self.locations = locations
+        self.chunk = chunk
+        self.cursor = cursor
+    }
+
+    init?(_ text: String?) {
+        let parts = (text ?? "").split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let chunk = Int(parts[1]) else { return nil }
+        self.init(locations: parts[0].split(separator: ",").map(String.init), chunk: chunk, cursor: parts[2].isEmpty ? nil : String(parts[2]))
+    }
+
+    var text: String { locations.joined(separator: ",") + "|\(chunk)|" + (cursor ?? "") }
+
+    var batch: [String] { Array(locations.dropFirst(chunk * Self.chunkSize).prefix(Self.chunkSize)) }
+
+    static func first(_ answer: [String: JSONValue]) -> LocationCursor? {
+        let ids = (answer["locations"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
+        return ids.isEmpty ? nil : LocationCursor(locations: ids)
+    }
+
+    /// The position after a page whose answer carried `cursor` (nil: that search is done).
+    func next(_ cursor: String?) -> LocationCursor? {
+        if let cursor { return LocationCursor(locations: locations, chunk: chunk, cursor: cursor) }
+        return (chunk + 1) * Self.chunkSize < locations.count ? LocationCursor(locations: locations, chunk: chunk + 1) : nil
+    }
+
+    /// The locations call, or the search for the position's locations: every order oldest first,
+    /// or (with `filter`) those updated after that time, in update order.
+    static func request(_ text: String?, limit: Int, filter: String?) -> SyncResource.ProviderCall {
+        guard let position = LocationCursor(text) else { return SyncResource.ProviderCall("/v2/locations") }
+        var query: [String: JSONValue] = ["sort": ["sort_field": filter == nil ? "CREATED_AT" : "UPDATED_AT", "sort_order": "ASC"]]
+        if let filter { query["filter"] = ["date_time_filter": ["updated_at": ["start_at": .string(filter)]]] }
+        var body: [String: JSONValue] = ["location_ids": .array(position.batch.map(JSONValue.string)), "limit": .integer(Int64(limit)), "query": .object(query)]
+        if let cursor = position.cursor { body["cursor"] = .string(cursor) }
+        return SyncResource.ProviderCall("/v2/orders/search", method: "POST", body: .object(body))
     }
 }
