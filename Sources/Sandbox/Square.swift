@@ -45,6 +45,18 @@ enum SquareAPI {
         return (slice, start + limit < records.count ? Data((slice.last?.id ?? "").utf8).base64EncodedString() : nil)
     }
 
+    /// A page of `records` after `cursor` as Square answers it: the objects under `key` (left out
+    /// when there are none) and the next `cursor`; a cursor it does not know is `INVALID_CURSOR`.
+    static func answer(_ records: [Record], key: String, cursor: String?, limit: Int, extra: [String: JSONValue] = [:]) -> Response {
+        guard let page = page(records, cursor: cursor, limit: limit) else {
+            return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
+        }
+        var body = extra
+        if !page.records.isEmpty { body[key] = .array(page.records.map(\.json)) }
+        if let cursor = page.cursor { body["cursor"] = .string(cursor) }
+        return json(.object(body))
+    }
+
     static func millis(_ text: String?) -> Int64?? {
         guard let text else { return .some(nil) }
         guard let date = Timestamp.parse(text) else { return nil }
@@ -93,13 +105,7 @@ enum SquareAPI {
             }
             if field == "UPDATED_AT" { records.sort { ($0.updatedMs, $0.sequence) < ($1.updatedMs, $1.sequence) } }
             if order == "DESC" { records.reverse() }
-            guard let page = page(records, cursor: query["cursor"], limit: limit) else {
-                return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
-            }
-            var body: [String: JSONValue] = [:]
-            if !page.records.isEmpty { body["payments"] = .array(page.records.map(\.json)) }
-            if let cursor = page.cursor { body["cursor"] = .string(cursor) }
-            return json(.object(body))
+            return answer(records, key: "payments", cursor: query["cursor"], limit: limit)
         }
     }
 
@@ -125,13 +131,7 @@ enum SquareAPI {
                 }
             }
             if descending { records.reverse() }
-            guard let page = page(records, cursor: input["cursor"]?.stringValue, limit: limit) else {
-                return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
-            }
-            var body: [String: JSONValue] = [:]
-            if !page.records.isEmpty { body["customers"] = .array(page.records.map(\.json)) }
-            if let cursor = page.cursor { body["cursor"] = .string(cursor) }
-            return json(.object(body))
+            return answer(records, key: "customers", cursor: input["cursor"]?.stringValue, limit: limit)
         }
     }
 
@@ -151,13 +151,7 @@ enum SquareAPI {
                     && types.map { $0.contains(record.fields["type"]?.stringValue ?? "") } ?? true
             }
             records.sort { ($0.updatedMs, $0.sequence) < ($1.updatedMs, $1.sequence) }
-            guard let page = page(records, cursor: input["cursor"]?.stringValue, limit: limit) else {
-                return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
-            }
-            var body: [String: JSONValue] = ["latest_time": stamp(world.lastMs)]
-            if !page.records.isEmpty { body["objects"] = .array(page.records.map(\.json)) }
-            if let cursor = page.cursor { body["cursor"] = .string(cursor) }
-            return json(.object(body))
+            return answer(records, key: "objects", cursor: input["cursor"]?.stringValue, limit: limit, extra: ["latest_time": stamp(world.lastMs)])
         }
     }
 
@@ -404,13 +398,7 @@ enum SquareAPI {
                             && after.map { record.updatedMs > $0 } ?? true
                     }
                     if after != nil { records.sort { ($0.updatedMs, $0.sequence) < ($1.updatedMs, $1.sequence) } }
-                    guard let page = page(records, cursor: input["cursor"]?.stringValue, limit: limit) else {
-                        return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
-                    }
-                    var body: [String: JSONValue] = [:]
-                    if !page.records.isEmpty { body["counts"] = .array(page.records.map(\.json)) }
-                    if let cursor = page.cursor { body["cursor"] = .string(cursor) }
-                    return json(.object(body))
+                    return answer(records, key: "counts", cursor: input["cursor"]?.stringValue, limit: limit)
                 }
             }
         }
@@ -489,13 +477,7 @@ enum SquareAPI {
             }
             if sortField == "UPDATED_AT" { records.sort { ($0.updatedMs, $0.sequence) < ($1.updatedMs, $1.sequence) } }
             if descending { records.reverse() }
-            guard let page = page(records, cursor: input["cursor"]?.stringValue, limit: limit) else {
-                return error(.badRequest, code: "INVALID_CURSOR", detail: "The cursor is not valid.", field: "cursor")
-            }
-            var body: [String: JSONValue] = [:]
-            if !page.records.isEmpty { body["orders"] = .array(page.records.map(\.json)) }
-            if let cursor = page.cursor { body["cursor"] = .string(cursor) }
-            return json(.object(body))
+            return answer(records, key: "orders", cursor: input["cursor"]?.stringValue, limit: limit)
         }
     }
 }
