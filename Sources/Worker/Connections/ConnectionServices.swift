@@ -30,7 +30,8 @@ public struct ConnectionServices: Sendable {
     /// Creates (or re-enables) the sync schedules of a connection that just became active.
     func scheduleSyncs(_ connection: Connection, on database: PostgresConnection) throws {
         guard let provider = Providers.named(connection.provider), !provider.sync.isEmpty else { return }
-        try SyncSchedules().ensure(connection, resources: provider.sync.map(\.name), interval: sync.interval(for: provider.id), on: database)
+        try SyncSchedules().ensure(connection, resources: provider.sync.map(\.name), interval: sync.interval(for: connection),
+                                   reconcile: sync.reconcileInterval, on: database)
     }
 
     /// The lock every refresh of `connection` takes, fleet-wide.

@@ -69,7 +69,7 @@ public struct SyncRunHandler: ConnectionJob {
         let resuming = state?.details["status"]?.stringValue == "running"
         // A scheduled run that waited on the lock behind another run finished meanwhile: that run
         // already brought the data this one was scheduled to bring.
-        if trigger == "schedule", let state, state.details["status"]?.stringValue == "complete", state.updatedAt > job.envelope.enqueuedAt {
+        if trigger == "schedule", asked != "reconcile", let state, state.details["status"]?.stringValue == "complete", state.updatedAt > job.envelope.enqueuedAt {
             job.logger.info("sync skipped: a run finished after this one was scheduled", metadata: [
                 "connection": .string(connection.id.uuidString.lowercased()), "resource": .string(name),
             ])

@@ -84,11 +84,27 @@ struct SyncRunTests {
     @Test func anActiveConnectionIsSyncedOnScheduleAndOpsSeeWhereItStands() async throws {
         try await ConnectStack.with(seed: 30) { stack in
             let stripe = try await stack.connect("stripe", tenant: "tenant-s")
-            let names = try await stack.onDatabase { database in
-                try ScheduleStore().list(on: database).filter { $0.connection == stripe }.map(\.name)
-            }
+            let schedules = try await stack.onDatabase { database in try ScheduleStore().list(on: database).filter { $0.connection == stripe } }
+            let names = schedules.map(\.name)
             let resources = try #require(Providers.named("stripe")).sync.map(\.name)
-            #expect(Set(names) == Set(resources.map { SyncSchedules.name(connection: stripe, resource: $0) }), "\(names)")
+            #expect(Set(names) == Set(resources.map { SyncSchedules.name(connection: stripe, resource: $0) })
+                .union(resources.map { SyncSchedules.reconcileName(connection: stripe, resource: $0) }), "\(names)")
+            // Each resource is reconciled daily at low, the first a day after the connection.
+            let reconciliations = schedules.filter { $0.name.hasPrefix("reconcile:") }
+            #expect(reconciliations.allSatisfy { $0.priority == .low && $0.payload["mode"] == "reconcile" && $0.rule == .every(.seconds(86_400)) })
+            #expect(reconciliations.allSatisfy { $0.nextRunAt > Date().addingTimeInterval(86_000) })
+            // One connection synced every 5 minutes, then back to the provider's 15.
+            let faster = try await CredentialSecrecyTests.cli(stack, ["syncs", "interval", stripe.uuidString.lowercased(), "5m"])
+            #expect(faster.standardOutput.contains("synced every 300s; \(resources.count) schedules changed"), "\(faster.standardOutput)\(faster.standardError)")
+            let intervals = { try await stack.onDatabase { database in
+                try ScheduleStore().list(on: database).filter { $0.connection == stripe && $0.name.hasPrefix("sync:") }.map(\.rule)
+            } }
+            #expect(try await intervals().allSatisfy { $0 == .every(.seconds(300)) })
+            #expect(try await stack.connection(stripe)?.metadata["sync_interval"] == 300)
+            let refused = try await CredentialSecrecyTests.cli(stack, ["syncs", "interval", stripe.uuidString.lowercased(), "10s"])
+            #expect(try await refused.exitStatus() == 65 && refused.standardError.contains("at least 1m"))
+            _ = try await CredentialSecrecyTests.cli(stack, ["syncs", "interval", stripe.uuidString.lowercased(), "default"])
+            #expect(try await intervals().allSatisfy { $0 == .every(.seconds(900)) })
             let scheduler = try ChildProcess(junction: "junction-scheduler", environment: stack.environment)
             try await scheduler.waitForLine(containing: "\"msg\":\"scheduler started\"")
             try await QueueKit.eventually("the first scheduled sync ran", limit: .seconds(60)) {
@@ -104,6 +120,13 @@ struct SyncRunTests {
             }
             let shown = try await CredentialSecrecyTests.cli(stack, ["syncs", "show", stripe.uuidString.lowercased(), "products"])
             #expect(shown.standardOutput.contains("succeeded  manual"))
+            let reconcile = try await CredentialSecrecyTests.cli(stack, ["syncs", "trigger", stripe.uuidString.lowercased(), "prices", "--mode", "reconcile"])
+            #expect(reconcile.standardOutput.contains("enqueued sync.run prices"))
+            try await QueueKit.eventually("the reconciliation ran") {
+                try await Self.runs(stack, stripe, "prices").contains { $0.mode == "reconcile" && $0.status == "succeeded" }
+            }
+            let badMode = try await CredentialSecrecyTests.cli(stack, ["syncs", "trigger", stripe.uuidString.lowercased(), "--mode", "sideways"])
+            #expect(try await badMode.exitStatus() == 65 && badMode.standardError.contains("--mode is auto, full, incremental or reconcile"))
             let unknown = try await CredentialSecrecyTests.cli(stack, ["syncs", "trigger", stripe.uuidString.lowercased(), "widgets"])
             #expect(try await unknown.exitStatus() == 65 && unknown.standardError.contains("stripe has no resource widgets"))
 
