@@ -16,7 +16,7 @@ struct ConnectionsCommand: ParsableCommand {
             wait for the outcome (--wait). API keys are read from standard input:
               printf '%s\\n' "$STRIPE_KEY" | junction connections add-key --tenant venue-42 --provider stripe
             """,
-        subcommands: [List.self, Show.self, AddKey.self, Refresh.self, Check.self, Revoke.self, Delete.self])
+        subcommands: [List.self, Show.self, AddKey.self, Import.self, Refresh.self, Check.self, Revoke.self, Delete.self])
 
     struct Context {
         let database: PostgresConnection
@@ -172,6 +172,57 @@ struct ConnectionsCommand: ParsableCommand {
         }
     }
 
+    /// For moving tenants over from another integration service: their OAuth tokens, as that
+    /// service holds them, become an active connection without the tenant authorising again.
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import an OAuth connection's existing tokens (standard input: the access token, then optionally the refresh token).",
+            discussion: """
+                The connection is active at once, with its sync schedules, and its tokens are sealed in the vault
+                like any others; a provider call then checks them where the provider has a check.
+                """)
+        @Option(help: "The tenant.") var tenant: String
+        @Option(help: "The provider (one that connects through OAuth).") var provider: String
+        @Option(help: "The provider's account id (QuickBooks's realm; Square's merchant; Stripe's acct_…).") var account: String?
+        @Option(help: "Seconds until the access token expires; omitted: it does not expire (or is unknown).") var expiresIn: Int?
+        @Option(help: "Granted scopes, comma-separated.") var scopes = ""
+        @Option(help: "Seconds to wait for the check.") var wait: Double = 15
+
+        func run() throws {
+            guard let known = Providers.named(provider), known.auth.contains(.oauth2) else {
+                printError("junction: \(provider) does not connect through OAuth; those that do: \(Providers.all.filter { $0.auth.contains(.oauth2) }.map(\.id).joined(separator: ", "))")
+                throw ExitStatus.dataError
+            }
+            if known.id == "quickbooks", account == nil {
+                printError("junction: a QuickBooks connection needs --account, the company's realm id")
+                throw ExitStatus.dataError
+            }
+            guard let access = readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces), !access.isEmpty else {
+                printError("junction: no access token on standard input")
+                throw ExitStatus.dataError
+            }
+            let refresh = readLine(strippingNewline: true)?.trimmingCharacters(in: .whitespaces).nilIfEmpty
+            let tokens = TokenPair(access: access, refresh: refresh, expiresAt: expiresIn.map { Date().addingTimeInterval(Double($0)) })
+            let context = try Context.open()
+            let settings = try SyncSettings(environment: EnvironmentVariables(), providers: Providers.ids)
+            let connection = try context.run {
+                try context.database.transaction { database in
+                    let created = try context.store.create(tenant: tenant, provider: known.id, auth: .oauth2, actor: "cli", on: database)
+                    let active = try context.store.activate(created.id, account: account, scopes: scopes.split(separator: ",").map(String.init), metadata: ["imported": true],
+                                                            tokens: tokens, vault: context.vault, actor: "cli:import", on: database)
+                    try SyncSchedules().ensure(active, resources: known.sync.map(\.name), interval: settings.interval(for: active),
+                                               reconcile: settings.reconcileInterval, on: database)
+                    return active
+                }
+            }
+            print("created \(connection.id.uuidString.lowercased()) (active, imported)")
+            guard known.api.check != nil else { return }
+            let before = connection.health["last_check"]
+            let checked = try context.runJob("connection.check", connection, wait: wait) { $0?.health["last_check"] != before || $0?.status != .active }
+            print(checked.map(ConnectionsCommand.line) ?? "the connection is gone")
+        }
+    }
+
     struct Refresh: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Refresh the connection's access token now (under its lock, as any refresh).")
         @Argument(help: "The connection id.") var id: String
@@ -231,4 +282,8 @@ struct ConnectionsCommand: ParsableCommand {
             print(after == nil ? "deleted \(connection.id.uuidString.lowercased())" : ConnectionsCommand.line(after!))
         }
     }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JunctionCore
+import JunctionProviders
 import JunctionQueue
 import JunctionStores
 import Testing
@@ -149,6 +150,40 @@ struct CredentialSecrecyTests {
                 let checked = try await stack.waitFor(id, "checked with the new key") { $0.health["last_check"]?["status"]?.intValue != nil }
                 #expect(checked.health["last_check"]?["status"]?.intValue == 200 && checked.status == .active)
             }
+        }
+    }
+
+    /// Tenants moved over from another service keep their OAuth tokens: an imported connection is
+    /// active with its account and schedules, its tokens sealed like any others and checked, and it
+    /// syncs.
+    @Test func anImportedConnectionIsActiveSealedCheckedAndSyncs() async throws {
+        try await ConnectStack.with(seed: 20) { stack in
+            let imported = try await Self.cli(stack, ["connections", "import", "--tenant", "tenant-m", "--provider", "quickbooks",
+                                                      "--account", SandboxClient.quickBooksRealm, "--expires-in", "3600", "--scopes", "com.intuit.quickbooks.accounting"],
+                                              input: SandboxClient.quickBooksToken + "\nsandbox-qb-refresh-imported\n")
+            #expect(imported.standardOutput.contains("(active, imported)"), "\(imported.standardOutput)\(imported.standardError)")
+            let id = try #require(imported.standardOutput.split(separator: " ").dropFirst().first.flatMap { UUID(uuidString: String($0)) })
+            let connection = try #require(try await stack.connection(id))
+            #expect(connection.status == .active && connection.externalAccountID == SandboxClient.quickBooksRealm && connection.scopes == ["com.intuit.quickbooks.accounting"])
+            #expect(connection.health["last_check"] != nil, "the provider accepted the imported token: \(connection.health)")
+            let credential = try #require(try await stack.credential(id))
+            #expect(credential.tokens.access == SandboxClient.quickBooksToken && credential.tokens.refresh == "sandbox-qb-refresh-imported" && credential.tokens.expiresAt != nil)
+            let stored = try await stack.onDatabase { database in
+                try database.query("SELECT row_to_json(c)::text AS row FROM credentials c WHERE connection_id = \(id)").rows.map { try $0.decode("row", as: String.self) }
+            }
+            #expect(stored.count == 1 && !stored[0].contains(SandboxClient.quickBooksToken) && !stored[0].contains("sandbox-qb-refresh-imported"), "sealed")
+            let schedules = try await stack.onDatabase { database in try ScheduleStore().list(on: database).filter { $0.connection == id }.count }
+            #expect(schedules == 2 * (Providers.named("quickbooks")?.sync.count ?? 0))
+            let run = try await SyncRunTests.sync(stack, id, "customers")
+            #expect(run.status == "succeeded" && run.counts.added == 20, "\(run.counts) \(run.error ?? "")")
+
+            let realmless = try await Self.cli(stack, ["connections", "import", "--tenant", "tenant-m", "--provider", "quickbooks"], input: "token\n")
+            #expect(try await realmless.exitStatus() == 65 && realmless.standardError.contains("--account"))
+            let keyOnly = try await Self.cli(stack, ["connections", "import", "--tenant", "tenant-m", "--provider", "twilio"], input: "token\n")
+            #expect(try await keyOnly.exitStatus() == 65 && keyOnly.standardError.contains("does not connect through OAuth"))
+            let again = try await Self.cli(stack, ["connections", "import", "--tenant", "tenant-m", "--provider", "quickbooks", "--account", SandboxClient.quickBooksRealm],
+                                           input: SandboxClient.quickBooksToken + "\n")
+            #expect(try await again.exitStatus() != 0 && again.standardError.contains("already"), "one account, one connection per tenant: \(again.standardError)")
         }
     }
 }
