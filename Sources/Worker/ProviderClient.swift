@@ -1,6 +1,7 @@
 import Foundation
 import JunctionCoordination
 import JunctionCore
+import JunctionProviders
 import Logging
 
 /// A provider call refused before it went out, or answered 429: the job should run again later
@@ -74,6 +75,14 @@ public final class ProviderClient {
     /// The provider's base URL (the sandbox or the real API) followed by `path`.
     public func url(provider: String, path: String) -> String {
         (settings.baseURLs[provider] ?? "") + (path.hasPrefix("/") ? path : "/" + path)
+    }
+
+    /// The URL of one connection's call: on its account's own host where the provider has one per
+    /// account (Mailchimp's data centres) and no `JUNCTION_PROVIDER_URL_<PROVIDER>` overrides it.
+    public func url(provider: Provider, account: String?, apiKey: String?, path: String) -> String {
+        let configured = settings.baseURLs[provider.id] ?? provider.api.baseURL
+        guard configured == provider.api.baseURL, let host = provider.api.accountBaseURL(account, apiKey) else { return url(provider: provider.id, path: path) }
+        return host + (path.hasPrefix("/") ? path : "/" + path)
     }
 
     public func send(_ request: OutboundRequest, provider: String, connection: String? = nil) throws -> OutboundResponse {

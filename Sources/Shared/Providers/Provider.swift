@@ -66,12 +66,17 @@ public struct ProviderAPI: Sendable {
     /// How an API key goes into `Authorization` (a token from OAuth always goes as `Bearer`).
     public let apiKeyPresentation: APIKeyPresentation
 
+    /// Where the API lives per account, for a provider with a host per account (Mailchimp's data
+    /// centres): from the connection's account id and its API key, or nil for ``baseURL``.
+    public let accountBaseURL: @Sendable (_ account: String?, _ apiKey: String?) -> String?
+
     public init(baseURL: String, connectionLimit: RateLimit = .off, check: ProviderCheck? = nil,
-                apiKeyPresentation: APIKeyPresentation = .bearer) {
+                apiKeyPresentation: APIKeyPresentation = .bearer, accountBaseURL: @escaping @Sendable (String?, String?) -> String? = { _, _ in nil }) {
         self.baseURL = baseURL
         self.connectionLimit = connectionLimit
         self.check = check
         self.apiKeyPresentation = apiKeyPresentation
+        self.accountBaseURL = accountBaseURL
     }
 
     /// The `Authorization` value for a connection's secret.

@@ -25,7 +25,8 @@ public struct ConnectionCheckHandler: ConnectionJob {
         }
         guard let client = job.providers else { throw JobFailure.permanent("this worker has no provider client") }
         func request(_ credential: Credential) -> OutboundRequest {
-            OutboundRequest(url: client.url(provider: provider.id, path: path),
+            OutboundRequest(url: client.url(provider: provider, account: connection.externalAccountID,
+                                            apiKey: connection.auth == .apiKey ? credential.tokens.access : nil, path: path),
                             headers: [("Authorization", provider.api.authorization(credential.tokens.access, isAPIKey: connection.auth == .apiKey))]
                                 + check.headers.map { (name: $0.0, value: $0.1) })
         }

@@ -129,7 +129,9 @@ public struct SyncRunHandler: ConnectionJob {
                 let response: OutboundResponse
                 do {
                     response = try access.send(id, provider: provider.id) { connection, credential in
-                        OutboundRequest(method: call.method, url: client.url(provider: provider.id, path: path),
+                        OutboundRequest(method: call.method,
+                                        url: client.url(provider: provider, account: connection.externalAccountID,
+                                                        apiKey: connection.auth == .apiKey ? credential.tokens.access : nil, path: path),
                                         headers: [("Authorization", provider.api.authorization(credential.tokens.access, isAPIKey: connection.auth == .apiKey))]
                                             + resource.headers.map { (name: $0.0, value: $0.1) } + (call.body == nil ? [] : [("Content-Type", "application/json")]),
                                         body: call.body.map { Array($0.serialized.utf8) } ?? [])

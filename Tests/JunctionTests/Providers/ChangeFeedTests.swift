@@ -31,6 +31,10 @@ struct ChangeFeedTests {
         #expect(read.changes[0].object?["name"] == "Zoë" && read.changes[0].version == 1_700_000_010_000 && !read.changes[0].deleted)
         #expect(read.changes[1].deleted && read.changes[1].object == nil && read.changes[1].version == 1_700_000_030_000)
         #expect(feed.reaches(Date().addingTimeInterval(-29 * 86_400)) && !feed.reaches(Date().addingTimeInterval(-30 * 86_400)))
+        // A subscription Stripe calls deleted has ended; it is kept, canceled.
+        let ended = Self.event("evt_4", "customer.subscription.deleted", created: 1_700_000_040, object: ["id": "sub_1", "object": "subscription", "status": "canceled"])
+        let change = try #require(Providers.named("stripe")?.syncChanges(Array(ended.serialized.utf8)).first)
+        #expect(change.resource == "subscriptions" && !change.deleted && change.object?["status"] == "canceled")
     }
 
     @Test func quickBooksCDCReportsDeletesAndAFullAnswerAsTruncated() throws {

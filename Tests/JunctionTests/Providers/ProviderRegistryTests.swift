@@ -89,4 +89,14 @@ struct ProviderRegistryTests {
             #expect(throws: Never.self) { try WebhookEndpointStore.validate(provider: name, endpoint: token, secrets: ["something-else"]) }
         }
     }
+
+    /// Mailchimp's API is on the account's data centre: from the OAuth metadata's `dc` (the
+    /// connection's account id) or the API key's suffix; other providers have one host.
+    @Test func mailchimpCallsGoToTheAccountsDataCentre() {
+        let host = Provider.mailchimp.api.accountBaseURL
+        #expect(host("us6", nil) == "https://us6.api.mailchimp.com")
+        #expect(host(nil, "0123456789abcdef0123456789abcdef-us19") == "https://us19.api.mailchimp.com")
+        #expect(host(nil, "no-data-centre") == nil && host("acct_1", nil) == nil && host(nil, nil) == nil)
+        #expect(Provider.stripe.api.accountBaseURL("acct_1", "sk_test_x-us6") == nil)
+    }
 }

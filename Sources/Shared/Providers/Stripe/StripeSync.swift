@@ -15,7 +15,8 @@ extension SyncResource {
     }
 
     /// The change a Stripe event carries: every event about a synced object holds the whole object
-    /// (`data.object`); `*.deleted` deletes it. Other events (and unreadable bodies) carry none.
+    /// (`data.object`); `*.deleted` deletes it, except `customer.subscription.deleted`, which ends a
+    /// subscription that stays (canceled). Other events (and unreadable bodies) carry none.
     static func stripeChanges(_ body: [UInt8]) -> [SyncChange] {
         (try? JSONValue(parsing: body)).map(stripeChange) ?? []
     }
@@ -25,7 +26,8 @@ extension SyncResource {
               let kind = object["object"]?.stringValue, let resource = stripe.first(where: { $0.objectType == kind }),
               let id = resource.id(of: object) else { return [] }
         let created = event["created"]?.intValue.map { $0 * 1000 }
-        let deleted = type.hasSuffix(".deleted") || object["deleted"]?.boolValue == true
+        // A subscription "deleted" has ended: it stays, `status: canceled`, as the object says.
+        let deleted = (type.hasSuffix(".deleted") && type != "customer.subscription.deleted") || object["deleted"]?.boolValue == true
         return [SyncChange(resource: resource.name, externalID: id, object: deleted ? JSONValue?.none : object, deleted: deleted, version: created,
                            account: event["account"]?.stringValue)]
     }
