@@ -39,7 +39,8 @@ struct SyncRunTests {
         try await ConnectStack.with(seed: 150) { stack in
             let cases: [(provider: String, resource: String, collection: String)] = [
                 ("stripe", "customers", "customers"), ("stripe", "products", "products"), ("stripe", "invoices", "invoices"),
-                ("stripe", "refunds", "refunds"), ("stripe", "disputes", "disputes"),
+                ("stripe", "prices", "prices"), ("stripe", "subscriptions", "subscriptions"), ("stripe", "payment_intents", "payment_intents"),
+                ("stripe", "charges", "charges"), ("stripe", "refunds", "refunds"), ("stripe", "disputes", "disputes"),
                 ("square", "customers", "customers"), ("square", "catalog", "catalog"), ("square", "payments", "payments"),
                 ("square", "orders", "orders"), ("square", "inventory", "inventory"),
                 ("quickbooks", "customers", "Customer"), ("quickbooks", "invoices", "Invoice"), ("quickbooks", "items", "Item"),
