@@ -32,7 +32,9 @@ struct SyncsCommand: ParsableCommand {
                 let state = try SyncStateStore().load(tenant: found.tenant, provider: found.provider, resource: resource, connection: found.id, on: database)
                 let last = runs.first { $0.resource == resource }
                 let status = state?.details["status"]?.stringValue ?? "never run"
-                let run = last.map { "last run \($0.id) \($0.status) at \(Timestamp.format($0.startedAt)): +\($0.counts.added) ~\($0.counts.updated) =\($0.counts.unchanged), \($0.pages) pages" } ?? ""
+                let run = last.map {
+                    "last run \($0.id) \($0.status) (\($0.mode)) at \(Timestamp.format($0.startedAt)): +\($0.counts.added) ~\($0.counts.updated) =\($0.counts.unchanged) -\($0.deleted), \($0.pages) pages"
+                } ?? ""
                 print("\(resource)  \(status)\(state?.cursor.map { " at \($0)" } ?? "")  \(run)")
             }
         }
@@ -49,7 +51,7 @@ struct SyncsCommand: ParsableCommand {
             let found = try ConnectionsCommand.find(connection, on: database)
             for run in try SyncRunStore().list(connection: found.id, resource: resource, limit: limit, on: database) {
                 let took = run.finishedAt.map { String(format: "%.1fs", $0.timeIntervalSince(run.startedAt)) } ?? "running"
-                print("\(run.id)  \(run.status)  \(run.trigger)  \(Timestamp.format(run.startedAt))  \(took)  pages \(run.pages)  +\(run.counts.added) ~\(run.counts.updated) =\(run.counts.unchanged)  from \(run.checkpointFrom ?? "start")\(run.error.map { "  \($0)" } ?? "")")
+                print("\(run.id)  \(run.status)  \(run.trigger)  \(run.mode)  \(Timestamp.format(run.startedAt))  \(took)  pages \(run.pages)  +\(run.counts.added) ~\(run.counts.updated) =\(run.counts.unchanged) -\(run.deleted)  from \(run.checkpointFrom ?? "start")\(run.error.map { "  \($0)" } ?? "")")
             }
         }
     }

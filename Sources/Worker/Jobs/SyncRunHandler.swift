@@ -7,10 +7,10 @@ import JunctionStores
 /// `sync.run`: one resource of one connection, page by page, under the lock
 /// `sync:<connection>:<resource>` (so two runs of the same resource never overlap, fleet-wide).
 ///
-/// Payload: `connection`, `resource`, `trigger` (`schedule`, `manual`, …; default `manual`),
-/// `mode` (`full`, or `reconcile`: the same walk, stamping every object it sees, and once it
-/// completes, soft-deleting the records it did not see; a reconciliation cut short deletes nothing
-/// and its resumption goes on with the same generation).
+/// Payload: `connection`, `resource`, `trigger` (`schedule`, `manual`, `webhook`, …; default
+/// `manual`), `mode` (`auto`, `incremental`, `full`, or `reconcile`: a full walk, stamping every
+/// object it sees, and once it completes, soft-deleting the records it did not see; a
+/// reconciliation cut short deletes nothing and its resumption goes on with the same generation).
 /// Each page is fetched through the connection's credentials (``ConnectionAccess``: a 401 gets
 /// one refresh) and ``ProviderClient`` (breakers, limits, 429 pauses); its records and the
 /// checkpoint that follows them are written in one transaction carrying the lock's fence, so a
@@ -19,9 +19,11 @@ import JunctionStores
 /// write is refused (``StaleFence``).
 ///
 /// Modes: `full` walks the resource's list (a backfill); `incremental` follows the resource's
-/// change feed (Stripe `/v1/events`, QuickBooks CDC or its update-time query) from when the last
-/// complete run began, page by page with the same checkpoints, applying deletes it reports; `auto`
-/// (the default) picks `incremental` where the feed still reaches that time, else `full`.
+/// change feed (``SyncResource/ChangeFeed``: Stripe `/v1/events`, QuickBooks CDC or its
+/// update-time query, Square's searches by update time, Mailchimp's `since_last_changed`) from
+/// when the last complete run began, page by page with the same checkpoints, applying the deletes
+/// it reports; `auto` (the default) picks `incremental` where a feed still reaches that time, else
+/// `full`. A page answered 5xx is asked for again (``pageTries``) before the attempt fails.
 public struct SyncRunHandler: ConnectionJob {
     public static let jobType = "sync.run"
     public let type = Self.jobType
@@ -191,9 +193,8 @@ public struct SyncRunHandler: ConnectionJob {
                     continue
                 }
                 // The newest change of each object wins: within the page (oldest first), and over
-                // the older pages that follow a newer one in a newest-first feed.
-                // Each object's newest change, in the order of those changes (so the change
-                // sequence follows the provider's order).
+                // the older pages that follow a newer one in a newest-first feed. The changes kept
+                // stay in the provider's order, so the change sequence follows it.
                 var inPage: Set<String> = []
                 var latest: [SyncChange] = []
                 for change in page.changes.reversed() where !applied.contains(change.externalID) && inPage.insert(change.externalID).inserted {

@@ -120,7 +120,8 @@ struct SyncRunTests {
                 try await Self.runs(stack, stripe, "products").contains { $0.trigger == "manual" && $0.status == "succeeded" }
             }
             let shown = try await CredentialSecrecyTests.cli(stack, ["syncs", "show", stripe.uuidString.lowercased(), "products"])
-            #expect(shown.standardOutput.contains("succeeded  manual"))
+            #expect(shown.standardOutput.contains("succeeded  manual  "), "\(shown.standardOutput)")
+            #expect(shown.standardOutput.contains(" -0  from "), "the deleted count shows: \(shown.standardOutput)")
             let reconcile = try await CredentialSecrecyTests.cli(stack, ["syncs", "trigger", stripe.uuidString.lowercased(), "prices", "--mode", "reconcile"])
             #expect(reconcile.standardOutput.contains("enqueued sync.run prices"))
             try await QueueKit.eventually("the reconciliation ran") {
