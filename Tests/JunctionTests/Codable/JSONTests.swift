@@ -20,6 +20,18 @@ struct JSONTests {
         #expect(try JSONValue(parsing: #""q\" b\\ s\/ \b\f\n\r\t \u00e9 \ud83d\ude80 Zoë""#) == .string("q\" b\\ s/ \u{8}\u{c}\n\r\t é 🚀 Zoë"))
     }
 
+    /// The record store's writer leaves keys in dictionary order; what it writes still reads back
+    /// as the same value, and the sorted form is the one `serialized` gives.
+    @Test func bytesWrittenWithOrWithoutSortedKeysReadBackTheSame() throws {
+        let value: JSONValue = ["zoë": ["a\"b\\c\n": [1, -2.5, true, .null, "\u{1F600}"]], "id": "cus_1", "n": 9_007_199_254_740_993, "empty": [:], "list": []]
+        for sorted in [true, false] {
+            var bytes = JSONBytes(capacity: 0)
+            value.write(to: &bytes, sortedKeys: sorted)
+            #expect(try JSONValue(parsing: bytes.bytes) == value)
+            if sorted { #expect(String(decoding: bytes.bytes, as: UTF8.self) == value.serialized) }
+        }
+    }
+
     @Test func serializingThenParsingGivesTheSameValue() throws {
         let value: JSONValue = ["text": "line\nbreak \"quoted\" \u{1} ✓", "list": [1, 2.25, ["nested": nil]], "flag": true]
         #expect(try JSONValue(parsing: value.serialized) == value)

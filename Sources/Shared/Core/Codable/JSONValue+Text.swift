@@ -36,37 +36,46 @@ extension JSONValue {
 
     /// Compact JSON with object keys sorted, so equal values give equal text.
     public var serialized: String {
-        var output = ""
-        write(to: &output)
-        return output
+        var output = JSONBytes(capacity: 256)
+        write(to: &output, sortedKeys: true)
+        return String(decoding: output.bytes, as: UTF8.self)
     }
 
-    /// Appends this value as compact JSON with sorted keys.
-    public func write(to output: inout String) {
+    /// Appends this value as compact JSON into a byte buffer: with object keys sorted (as
+    /// ``serialized``), or, where the reader does not care about their order (PostgreSQL's
+    /// `jsonb` sorts them itself), as the dictionary holds them, which is cheaper.
+    public func write(to output: inout JSONBytes, sortedKeys: Bool) {
         switch self {
-        case .null: output += "null"
-        case .bool(let value): output += value ? "true" : "false"
-        case .integer(let value): output += String(value)
+        case .null: output.raw("null")
+        case .bool(let value): output.raw(value ? "true" : "false")
+        case .integer(let value): output.raw(String(value))
         case .number(let value):
             // JSON has no NaN or infinity; null is the conventional stand-in.
-            output += value.isFinite ? "\(value)" : "null"
-        case .string(let value): JSONText.appendString(value, to: &output)
+            if value.isFinite { output.raw("\(value)") } else { output.raw("null") }
+        case .string(let value): output.string(value)
         case .array(let elements):
-            output += "["
+            output.raw("[")
             for (index, element) in elements.enumerated() {
-                if index > 0 { output += "," }
-                element.write(to: &output)
+                if index > 0 { output.raw(",") }
+                element.write(to: &output, sortedKeys: sortedKeys)
             }
-            output += "]"
+            output.raw("]")
         case .object(let members):
-            output += "{"
-            for (index, key) in members.keys.sorted().enumerated() {
-                if index > 0 { output += "," }
-                JSONText.appendString(key, to: &output)
-                output += ":"
-                members[key]!.write(to: &output)
+            output.raw("{")
+            var first = true
+            func member(_ key: String, _ value: JSONValue) {
+                if !first { output.raw(",") }
+                first = false
+                output.string(key)
+                output.raw(":")
+                value.write(to: &output, sortedKeys: sortedKeys)
             }
-            output += "}"
+            if sortedKeys {
+                for key in members.keys.sorted() { member(key, members[key]!) }
+            } else {
+                for (key, value) in members { member(key, value) }
+            }
+            output.raw("}")
         }
     }
 }
