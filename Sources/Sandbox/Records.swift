@@ -10,7 +10,21 @@ struct Record: Sendable {
     var created: Int64
     /// Milliseconds since the epoch of the last change.
     var updatedMs: Int64
-    var fields: [String: JSONValue]
+    var fields: [String: JSONValue] {
+        didSet { rendered = nil }
+    }
+    /// The fields as JSON text, kept once a list has rendered them (a change clears it): a page
+    /// of 100 Stripe objects is then joined, not serialized again, which kept the sandbox from
+    /// taking half of a 2-core machine from the sync it serves in `bench/sync`.
+    var rendered: String?
+
+    init(id: String, sequence: Int, created: Int64, updatedMs: Int64, fields: [String: JSONValue]) {
+        self.id = id
+        self.sequence = sequence
+        self.created = created
+        self.updatedMs = updatedMs
+        self.fields = fields
+    }
 
     var json: JSONValue { .object(fields) }
 }
@@ -33,6 +47,14 @@ struct RecordCollection: Sendable {
     }
 
     func find(_ id: String) -> Record? { positions[id].map { records[$0] } }
+
+    /// The record at `index` as JSON text, rendered once and kept until it changes.
+    mutating func rendered(at index: Int) -> String {
+        if let text = records[index].rendered { return text }
+        let text = records[index].json.serialized
+        records[index].rendered = text
+        return text
+    }
 
     func position(of id: String) -> Int? { positions[id] }
 

@@ -189,6 +189,13 @@ struct Reply: Sendable {
         self.headers = headers
     }
 
+    /// An answer whose JSON text is already written.
+    init(status: Int, text: String, headers: HTTPFields = [:]) {
+        self.status = status
+        body = text
+        self.headers = headers
+    }
+
     var response: Response { jsonText(body, status: status, headers: headers) }
 }
 

@@ -196,7 +196,7 @@ enum StripeAPI {
         let oldest = Int64(Date().timeIntervalSince1970) - eventRetention
         bounded["created[gte]"] = String(max(oldest, query["created[gte]"].flatMap { Int64($0) } ?? oldest))
         return sandbox.world.withLock { world in
-            page(world.stripeEvents, path: "/v1/events", noun: "event", bounded, matches: matches)
+            page(&world.stripeEvents, path: "/v1/events", noun: "event", bounded, matches: matches)
         }
     }
 
@@ -233,13 +233,13 @@ enum StripeAPI {
                 && (charge == nil || record.fields["charge"]?.stringValue == charge)
         }
         return sandbox.world.withLock { world -> Reply in
-            page(world.stripe[resource.path] ?? RecordCollection(), path: "/v1/\(resource.path)", noun: resource.object, query, matches: matches)
+            page(&world.stripe[resource.path, default: RecordCollection()], path: "/v1/\(resource.path)", noun: resource.object, query, matches: matches)
         }
     }
 
     /// One page of a list: `query`'s `limit`, `created[…]`, `starting_after` and `ending_before`
     /// over `collection`, the records `matches` keeps, newest first.
-    static func page(_ collection: RecordCollection, path: String, noun: String, _ query: [String: String], matches: (Record) -> Bool) -> Reply {
+    static func page(_ collection: inout RecordCollection, path: String, noun: String, _ query: [String: String], matches: (Record) -> Bool) -> Reply {
         let limit: Int
         if let text = query["limit"] {
             guard let value = Int(text), (1...100).contains(value) else {
@@ -257,6 +257,8 @@ enum StripeAPI {
             }
         }
         func missing(_ id: String) -> Reply { error(.notFound, code: "resource_missing", message: "No such \(noun): '\(id)'", param: "id") }
+        // The page's positions first (the records array is only read), then their kept JSON text.
+        let picked: (indices: [Int], hasMore: Bool)
         do {
             let records = collection.records
             // Creation times never decrease along creation order: each created[…] bound cuts the
@@ -276,7 +278,7 @@ enum StripeAPI {
                 high = min(high, position)
             }
             high = max(low, high)
-            var page: [Record] = []
+            var page: [Int] = []
             var hasMore = false
             if query["ending_before"] != nil {
                 // The page just newer than the cursor, still shown newest first.
@@ -284,7 +286,7 @@ enum StripeAPI {
                 while index < high {
                     if matches(records[index]) {
                         if page.count == limit { hasMore = true; break }
-                        page.append(records[index])
+                        page.append(index)
                     }
                     index += 1
                 }
@@ -294,13 +296,22 @@ enum StripeAPI {
                 while index >= low {
                     if matches(records[index]) {
                         if page.count == limit { hasMore = true; break }
-                        page.append(records[index])
+                        page.append(index)
                     }
                     index -= 1
                 }
             }
-            return Reply(status: 200, json: ["object": "list", "data": .array(page.map(\.json)), "has_more": .bool(hasMore), "url": .string(path)])
+            picked = (page, hasMore)
         }
+        var text = #"{"data":["#
+        for (position, index) in picked.indices.enumerated() {
+            if position > 0 { text += "," }
+            text += collection.rendered(at: index)
+        }
+        text += #"],"has_more":\#(picked.hasMore),"object":"list","url":"#
+        JSONText.appendString(path, to: &text)
+        text += "}"
+        return Reply(status: 200, text: text)
     }
 
     /// The first index where `isAfter` holds (records are ordered so it flips once).
