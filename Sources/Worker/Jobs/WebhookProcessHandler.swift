@@ -5,11 +5,13 @@ import JunctionProviders
 import JunctionStores
 
 /// `webhook.process`: stores a verified webhook event in `webhook_events`, once per provider and
-/// event id, and records the outcome. An event about a synced object (a Stripe event's
+/// event id, and records the outcome. An event that carries a synced object (a Stripe event's
 /// `data.object`) updates that object's record in the same transaction, for the endpoint's
-/// connection or the connections of the account the event names (outcome `applied`); an older
-/// event than the stored state changes nothing, and other events are kept (`stored`). A redelivered job (after a crash, or a duplicate the
-/// ingress let through) finds the row and changes nothing.
+/// connection or the connections of the account the event names (outcome `applied`); an event
+/// that only names a change (a QuickBooks entity event) starts the resource's sync (`synced`); an
+/// older event than the stored state changes nothing, and other events are kept (`stored`). A
+/// redelivered job (after a crash, or a duplicate the ingress let through) finds the row and
+/// changes nothing.
 ///
 /// Payload, as the ingress writes it:
 ///
@@ -55,7 +57,7 @@ public struct WebhookProcessHandler: JobHandler {
                 """).affectedRows
             // A new event about a synced object updates that object's record for the connections
             // it belongs to: the endpoint's connection, or those of the account it names.
-            var applied = 0
+            var applied = (records: 0, syncs: 0)
             if inserted == 1, let known {
                 // Only a new event is read for changes; a duplicate's were applied the first time.
                 applied = try Self.apply(known.syncChanges(Array(body)), provider: known.id, connection: connectionID, tenant: tenant, on: connection) { requests in
@@ -64,12 +66,13 @@ public struct WebhookProcessHandler: JobHandler {
                     try job.enqueue(requests)
                 }
             }
-            let outcome = inserted == 1 ? (applied > 0 ? "applied" : "stored") : "duplicate"
+            // `applied`: it changed records; `synced`: it started the syncs that fetch what it names.
+            let outcome = inserted == 1 ? (applied.records > 0 ? "applied" : applied.syncs > 0 ? "synced" : "stored") : "duplicate"
             try connection.query("""
                 UPDATE webhook_events SET processed_at = now(), outcome = \(outcome)
                 WHERE provider = \(provider) AND event_id = \(eventID) AND processed_at IS NULL
                 """)
-            return (inserted == 1, applied)
+            return (inserted == 1, applied.records + applied.syncs)
         }
         job.logger.debug("webhook event stored", metadata: [
             "provider": .string(provider), "event_id": .string(eventID), "new": .stringConvertible(stored), "records": .stringConvertible(applied),
@@ -77,12 +80,12 @@ public struct WebhookProcessHandler: JobHandler {
     }
 
     /// Writes (or soft-deletes) each change's record for its connections; answers how many records
-    /// it wrote (or resources it asked to sync). A change older than the stored state changes
+    /// it wrote, and how many syncs it asked for. A change older than the stored state changes
     /// nothing (the record store's rule). A change the event names without carrying it enqueues
     /// the resource's `sync.run` (mode `auto`: incremental where it can be), after a short delay
     /// and coalesced over it, so a burst of events is one run that begins after all of them.
     static func apply(_ changes: [SyncChange], provider: String, connection: UUID?, tenant: String?, on database: PostgresConnection,
-                      enqueue: ([JobRequest]) throws -> Void = { _ in }) throws -> Int {
+                      enqueue: ([JobRequest]) throws -> Void = { _ in }) throws -> (records: Int, syncs: Int) {
         var written = 0
         var syncs: [JobRequest] = []
         for change in changes {
@@ -116,7 +119,7 @@ public struct WebhookProcessHandler: JobHandler {
             }
         }
         if !syncs.isEmpty { try enqueue(syncs) }
-        return written + syncs.count
+        return (written, syncs.count)
     }
 
     /// How long a webhook-triggered sync waits, gathering the events that follow (and giving an

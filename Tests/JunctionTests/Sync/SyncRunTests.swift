@@ -456,6 +456,10 @@ struct SyncRunTests {
             }
             let run = try #require(try await Self.runs(stack, quickbooks, "invoices").first)
             #expect(run.trigger == "webhook" && run.mode == "incremental" && run.counts.updated == 1, "\(run.trigger) \(run.mode) \(run.counts)")
+            let outcomes = try await stack.onDatabase { database in
+                try database.query("SELECT DISTINCT outcome FROM webhook_events WHERE provider = 'quickbooks'").rows.map { try $0.decode("outcome", as: String.self) }
+            }
+            #expect(outcomes == ["synced"], "an event that names a change records that it started a sync: \(outcomes)")
 
             // Square: a count's event carries the count; an order's names only the order.
             _ = try await Self.sync(stack, square, "inventory")
