@@ -84,8 +84,9 @@ enum QuickBooksAPI {
             if character.isWhitespace {
                 if !current.isEmpty { tokens.append(current); current = "" }
             } else if character == ">" || character == "<" || character == "=" {
-                if !current.isEmpty, !(character == "=" && (current == ">" || current == "<")) { tokens.append(current); current = "" }
-                if character == "=", let last = tokens.last, last == ">" || last == "<", current.isEmpty {
+                if !current.isEmpty { tokens.append(current); current = "" }
+                // `>=` and `<=` are one token.
+                if character == "=", let last = tokens.last, last == ">" || last == "<" {
                     tokens[tokens.count - 1] = last + "="
                 } else {
                     tokens.append(String(character))

@@ -128,7 +128,8 @@ public struct SyncRunHandler: ConnectionJob {
             let path = call.path
             var pause = Self.firstPagePause
             for attempt in 1...Self.pageTries {
-                let response: OutboundResponse
+                let response: OutboundResponse?
+                let failure: String
                 do {
                     response = try access.send(id, provider: provider.id) { connection, credential in
                         OutboundRequest(method: call.method,
@@ -138,29 +139,24 @@ public struct SyncRunHandler: ConnectionJob {
                                             + resource.headers.map { (name: $0.0, value: $0.1) } + (call.body == nil ? [] : [("Content-Type", "application/json")]),
                                         body: call.body.map { Array($0.serialized.utf8) } ?? [])
                     }
+                    failure = "provider answered \(response?.status ?? 0)"
                 } catch let error as OutboundHTTPError where attempt < Self.pageTries {
-                    job.logger.warning("provider call failed; trying the page again", metadata: [
-                        "provider": .string(provider.id), "resource": .string(name), "error": .string("\(error)"), "attempt": .stringConvertible(attempt),
-                    ])
-                    Thread.sleep(forTimeInterval: pause / .seconds(1))
-                    try job.checkCancellation()
-                    pause *= 2
-                    continue
+                    response = nil
+                    failure = "provider call failed (\(error))"
                 }
-                if response.status >= 500, attempt < Self.pageTries {
-                    job.logger.warning("provider answered \(response.status); trying the page again", metadata: [
-                        "provider": .string(provider.id), "resource": .string(name), "attempt": .stringConvertible(attempt),
-                    ])
-                    Thread.sleep(forTimeInterval: pause / .seconds(1))
-                    try job.checkCancellation()
-                    pause *= 2
-                    continue
+                if let response, response.status < 500 || attempt == Self.pageTries {
+                    guard response.status < 500 else { throw JobFailure.retryable("\(provider.id) answered \(response.status) to \(path) \(Self.pageTries) times") }
+                    guard (200..<300).contains(response.status) else {
+                        throw JobFailure.permanent("\(provider.id) answered \(response.status) to \(path): \(response.text.prefix(300))")
+                    }
+                    return response
                 }
-                guard response.status < 500 else { throw JobFailure.retryable("\(provider.id) answered \(response.status) to \(path) \(Self.pageTries) times") }
-                guard (200..<300).contains(response.status) else {
-                    throw JobFailure.permanent("\(provider.id) answered \(response.status) to \(path): \(response.text.prefix(300))")
-                }
-                return response
+                job.logger.warning("\(failure); trying the page again", metadata: [
+                    "provider": .string(provider.id), "resource": .string(name), "attempt": .stringConvertible(attempt),
+                ])
+                Thread.sleep(forTimeInterval: pause / .seconds(1))
+                try job.checkCancellation()
+                pause *= 2
             }
             throw JobFailure.retryable("\(provider.id) did not answer \(path)")
         }

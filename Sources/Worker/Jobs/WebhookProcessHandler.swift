@@ -88,21 +88,30 @@ public struct WebhookProcessHandler: JobHandler {
                       enqueue: ([JobRequest]) throws -> Void = { _ in }) throws -> (records: Int, syncs: Int) {
         var written = 0
         var syncs: [JobRequest] = []
-        for change in changes {
-            let targets: [(id: UUID, tenant: String)]
+        // The connections a change belongs to, looked up once per account: one event may carry
+        // many changes of one account (a Square inventory event, many counts).
+        var found: [String?: [(id: UUID, tenant: String)]] = [:]
+        func targets(_ account: String?) throws -> [(id: UUID, tenant: String)] {
+            let key = connection == nil ? account : nil
+            if let known = found[key] { return known }
+            let rows: [(id: UUID, tenant: String)]
             if let connection {
-                targets = try database.query("SELECT id, tenant FROM connections WHERE id = \(connection) AND status = 'active'").rows.map {
+                rows = try database.query("SELECT id, tenant FROM connections WHERE id = \(connection) AND status = 'active'").rows.map {
                     (try $0.decode("id"), try $0.decode("tenant"))
                 }
-            } else if let account = change.account {
-                targets = try database.query("""
+            } else if let account {
+                rows = try database.query("""
                     SELECT id, tenant FROM connections WHERE provider = \(provider) AND external_account_id = \(account) AND status = 'active'
                       AND (\(tenant)::text IS NULL OR tenant = \(tenant))
                     """).rows.map { (try $0.decode("id"), try $0.decode("tenant")) }
             } else {
-                targets = []
+                rows = []
             }
-            for target in targets {
+            found[key] = rows
+            return rows
+        }
+        for change in changes {
+            for target in try targets(change.account) {
                 if change.refresh {
                     let id = target.id.uuidString.lowercased()
                     guard !syncs.contains(where: { $0.connection == id && $0.payload["resource"]?.stringValue == change.resource }) else { continue }

@@ -58,6 +58,13 @@ struct SandboxClient {
 
     func clearFaults() async throws { _ = try await send("DELETE", "/_sandbox/faults") }
 
+    /// Points the webhooks at a port nothing listens on: only the sync runs a test starts bring
+    /// the sandbox's changes.
+    func muteWebhooks() async throws {
+        let answer = try await send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
+        guard answer.status == 200 else { throw StackError("the webhook URL was not changed: \(answer.status) \(answer.text)") }
+    }
+
     /// The requests the sandbox received for `provider`, oldest first.
     func requests(_ provider: String) async throws -> [[String: Any]] {
         let response = try await send("GET", "/_sandbox/requests?provider=\(provider)")

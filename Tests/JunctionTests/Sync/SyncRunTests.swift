@@ -184,7 +184,7 @@ struct SyncRunTests {
             _ = try await Self.sync(stack, stripe, "customers")
             let before = try await Self.stored(stack, stripe, "customers")
             // Two customers vanish with no webhook reaching Junction.
-            _ = try await stack.sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
+            try await stack.sandbox.muteWebhooks()
             let vanished = [before[3].externalID, before[200].externalID]
             for id in vanished { #expect(try await stack.sandbox.stripe("DELETE", "/v1/customers/\(id)").status == 200) }
 
@@ -220,7 +220,7 @@ struct SyncRunTests {
         try await ConnectStack.with(seed: 1100) { stack in
             let quickbooks = try await stack.connect("quickbooks", tenant: "tenant-s")
             // Only the runs this test starts bring changes (the events would start runs of their own).
-            _ = try await stack.sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
+            try await stack.sandbox.muteWebhooks()
             let first = try await Self.sync(stack, quickbooks, "customers")
             #expect(first.mode == "full" && first.counts.added == 1100)
             func rename(_ ids: [String]) async throws {
@@ -291,7 +291,7 @@ struct SyncRunTests {
         try await ConnectStack.with(seed: 40) { stack in
             let stripe = try await stack.connect("stripe", tenant: "tenant-s")
             // No webhook reaches Junction: only the incremental run can bring the changes.
-            _ = try await stack.sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
+            try await stack.sandbox.muteWebhooks()
             let first = try await Self.sync(stack, stripe, "customers")
             #expect(first.mode == "full" && first.counts.added == 40)
             let before = try await Self.stored(stack, stripe, "customers")
@@ -385,7 +385,7 @@ struct SyncRunTests {
     @Test func squareRunsAfterTheBackfillSearchByUpdateTime() async throws {
         try await ConnectStack.with(seed: 40) { stack in
             let square = try await stack.connect("square", tenant: "tenant-s")
-            _ = try await stack.sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
+            try await stack.sandbox.muteWebhooks()
             for resource in ["customers", "payments", "catalog", "orders", "inventory"] {
                 let first = try await Self.sync(stack, square, resource)
                 #expect(first.mode == "full" && first.status == "succeeded", "\(resource): \(first.error ?? "")")
@@ -488,7 +488,7 @@ struct SyncRunTests {
     @Test func mailchimpMembersOfEveryListLandAndLaterRunsAskWhatChanged() async throws {
         try await ConnectStack.with(seed: 60) { stack in
             let mailchimp = try await stack.connect("mailchimp", tenant: "tenant-s")
-            _ = try await stack.sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"http://127.0.0.1:\#(try closedPort())/webhooks"}"#)
+            try await stack.sandbox.muteWebhooks()
             let auth = [("Authorization", "Bearer \(SandboxClient.mailchimpKey)"), ("Content-Type", "application/json")]
             let made = try stack.sandbox.json(try await stack.sandbox.send("POST", "/3.0/lists", headers: auth, body: #"""
                 {"name":"Second","contact":{"company":"Venue","country":"US"},"permission_reminder":"You asked.","campaign_defaults":{"from_name":"V","from_email":"v@example.com","subject":"Hi","language":"en"},"email_type_option":false}
