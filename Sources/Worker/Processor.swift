@@ -178,7 +178,7 @@ package final class Processor {
         jobLogger[metadataKey: "trace_id"] = .string(envelope.traceID)
         let started = ContinuousClock.now
         jobLogger.debug("job started", metadata: [
-            "attempt": .stringConvertible(envelope.attempt),
+            "attempt": .stringConvertible(envelope.attempt), "priority": .string(envelope.priority.rawValue),
             "queue_latency_us": .stringConvertible(Int64(Date().timeIntervalSince(envelope.enqueuedAt) * 1_000_000)),
         ])
         do {

@@ -54,6 +54,7 @@ public struct ProviderBackoff: Error, Sendable, Equatable, CustomStringConvertib
 /// breakers; other answers, 4xx included, count as healthy; a 429 counts as neither.
 public final class ProviderClient {
     public let settings: CoordinationSettings
+    let coordination: Coordination
     let breakers: CircuitBreakers
     let limiter: RateLimiter
     public let redis: RedisConnection
@@ -64,6 +65,7 @@ public final class ProviderClient {
 
     public init(_ coordination: Coordination, settings: CoordinationSettings, redis: RedisConnection, logger: Logger) {
         self.settings = settings
+        self.coordination = coordination
         breakers = CircuitBreakers(coordination, settings: settings)
         limiter = RateLimiter(coordination, settings: settings)
         self.redis = redis
@@ -71,6 +73,15 @@ public final class ProviderClient {
     }
 
     deinit { handle?.close() }
+
+    /// A second client to the same fleet-wide breakers and limits, on its own Redis connection and
+    /// curl handle: for calls made on another thread while this client's thread does something
+    /// else (a sync asks for its next page while it commits the last). Closed when released.
+    public func companion() throws -> ProviderClient {
+        let client = ProviderClient(coordination, settings: settings, redis: try RedisConnection(redis.configuration), logger: logger)
+        client.isCancelled = isCancelled
+        return client
+    }
 
     /// The provider's base URL (the sandbox or the real API) followed by `path`.
     public func url(provider: String, path: String) -> String {

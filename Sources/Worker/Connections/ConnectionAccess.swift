@@ -29,6 +29,11 @@ public final class ConnectionAccess {
     let job: JobContext
     /// A token closer than this to expiry is refreshed before use.
     static let minimumValidity = Duration.seconds(60)
+    /// How long a connection and its credential, once read, serve the calls that follow (a sync
+    /// asks for one page after another) before they are read again: a connection revoked or
+    /// re-authorised meanwhile is noticed within this long.
+    static let reuse = Duration.seconds(10)
+    private var recent: (connection: Connection, credential: Credential, readAt: ContinuousClock.Instant)?
 
     public init(_ services: ConnectionServices, job: JobContext) {
         self.services = services
@@ -41,6 +46,16 @@ public final class ConnectionAccess {
     /// active, or has no credentials, ends the job: permanently, or as ``JobFailure/unauthorized(_:)``
     /// when only the tenant can fix it.
     public func credentials(for id: UUID) throws -> (Connection, Credential) {
+        if let recent, recent.connection.id == id, ContinuousClock.now - recent.readAt < Self.reuse, recent.credential.isValid(for: Self.minimumValidity) {
+            return (recent.connection, recent.credential)
+        }
+        recent = nil
+        let (connection, credential) = try read(id)
+        recent = (connection, credential, .now)
+        return (connection, credential)
+    }
+
+    private func read(_ id: UUID) throws -> (Connection, Credential) {
         let database = try job.database()
         guard let connection = try services.store.find(id, on: database) else { throw JobFailure.permanent("connection \(id.uuidString.lowercased()) does not exist") }
         switch connection.status {
@@ -67,7 +82,9 @@ public final class ConnectionAccess {
             throw JobFailure.unauthorized("\(provider) answered 401")
         }
         logger.info("provider answered 401; refreshing the token once", metadata: ["connection": .string(id.uuidString.lowercased())])
+        recent = nil
         let refreshed = try refresh(connection, seen: credential.version, margin: nil)
+        recent = (connection, refreshed, .now)
         let again = try client.send(try build(connection, refreshed), provider: provider, connection: id.uuidString.lowercased())
         if again.status == 401 {
             try markNeedsReauth(connection, reason: "\(provider) refused a freshly refreshed token (401)")
@@ -230,6 +247,7 @@ public final class ConnectionAccess {
     }
 
     func markNeedsReauth(_ connection: Connection, reason: String) throws {
+        recent = nil
         logger.warning("connection needs the tenant to reconnect", metadata: [
             "connection": .string(connection.id.uuidString.lowercased()), "provider": .string(connection.provider), "reason": .string(reason),
         ])

@@ -95,10 +95,12 @@ public final class JobContext {
     /// worker is shutting down past its grace period. Long handlers check it between steps.
     public var isCancelled: Bool { cancellation.isSet }
 
-    /// Enqueues follow-up jobs on this processor's Redis connection.
-    public func enqueue(_ requests: [JobRequest]) throws {
+    /// Enqueues follow-up jobs on this processor's Redis connection; answers each one's outcome
+    /// (`.duplicate` where its dedupe key was taken).
+    @discardableResult
+    public func enqueue(_ requests: [JobRequest]) throws -> [EnqueueOutcome] {
         guard let queue else { throw JobFailure.permanent("this worker gave \(envelope.type) no queue to enqueue on") }
-        _ = try queue.enqueue(requests, on: redis)
+        return try queue.enqueue(requests, on: redis)
     }
 
     /// Throws ``JobCancelled`` when ``isCancelled``.

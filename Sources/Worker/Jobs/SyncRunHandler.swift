@@ -39,6 +39,8 @@ public struct SyncRunHandler: ConnectionJob {
     /// between (doubling: 250 ms, 500 ms, 1 s).
     static let pageTries = 4
     static let firstPagePause: Duration = .milliseconds(250)
+    /// How long a backfill handed on to `low` keeps another from being queued for the resource.
+    static let backfillDedupe: Duration = .seconds(600)
 
     public func lockName(for job: JobEnvelope) -> String? {
         guard let connection = job.connection ?? job.payload["connection"]?.stringValue, let resource = job.payload["resource"]?.stringValue,
@@ -96,6 +98,22 @@ public struct SyncRunHandler: ConnectionJob {
         } else {
             mode = asked == "reconcile" ? "reconcile" : "full"
         }
+        // A walk of everything (a first sync, a re-list past a feed's reach, a reset resource) is
+        // a backfill, and backfills run at `low`, behind the fleet's webhooks and incremental
+        // syncs: one a schedule or a webhook started at a higher priority hands itself on to a
+        // `low` job (one at a time per resource) and ends. Asked for by hand, it runs as asked.
+        if mode == "full", ["schedule", "webhook"].contains(trigger), job.envelope.priority != .low {
+            var payload = job.payload.objectValue ?? [:]
+            payload["trigger"] = "backfill"
+            let outcome = try job.enqueue([JobRequest(
+                type: Self.jobType, payload: .object(payload), priority: .low, tenant: connection.tenant, provider: provider.id, connection: idText,
+                // A second's delay lets this job release the resource's lock first.
+                dedupeKey: "sync-backfill:\(idText):\(name)", dedupeTTL: Self.backfillDedupe, delay: .seconds(1))])
+            job.logger.info(outcome.first == .duplicate ? "sync is a backfill, already queued at low" : "sync is a backfill: handed on at low", metadata: [
+                "connection": .string(idText), "resource": .string(name), "trigger": .string(trigger), "resuming": .stringConvertible(resuming),
+            ])
+            return
+        }
         let run = try runs.start(connection: id, tenant: connection.tenant, provider: provider.id, resource: name, jobID: job.envelope.id,
                                  trigger: trigger, mode: mode, checkpoint: cursor, on: database)
         let generation = resuming ? (state?.details["generation"]?.intValue ?? run) : run
@@ -121,24 +139,33 @@ public struct SyncRunHandler: ConnectionJob {
 
         var total = PageCounts()
         var deleted = 0
+        // Where the run's time went: waiting on the provider (and parsing) and writing pages.
+        var timing = (provider: Duration.zero, writing: Duration.zero)
         // A 5xx or a transport failure is tried again a few times, pausing longer each time, before
         // the attempt fails: a provider erring on a fraction of calls must not use up the job's
         // attempts on a long walk (each retry of the job resumes from the checkpoint anyway).
-        func authorized(_ call: SyncResource.ProviderCall) throws -> OutboundResponse {
+        func request(_ call: SyncResource.ProviderCall, _ connection: Connection, _ credential: Credential) -> OutboundRequest {
+            OutboundRequest(method: call.method,
+                            url: client.url(provider: provider, account: connection.externalAccountID,
+                                            apiKey: connection.auth == .apiKey ? credential.tokens.access : nil, path: call.path),
+                            headers: [("Authorization", provider.api.authorization(credential.tokens.access, isAPIKey: connection.auth == .apiKey))]
+                                + resource.headers.map { (name: $0.0, value: $0.1) } + (call.body == nil ? [] : [("Content-Type", "application/json")]),
+                            body: call.body.map { Array($0.serialized.utf8) } ?? [])
+        }
+        /// `tried`: the calls for this page already made (the page asked for ahead, when it failed).
+        func authorized(_ call: SyncResource.ProviderCall, tried: Int = 0) throws -> OutboundResponse {
             let path = call.path
             var pause = Self.firstPagePause
-            for attempt in 1...Self.pageTries {
+            if tried > 0 {
+                Thread.sleep(forTimeInterval: pause / .seconds(1))
+                try job.checkCancellation()
+                pause *= 2
+            }
+            for attempt in (1 + tried)...Self.pageTries {
                 let response: OutboundResponse?
                 let failure: String
                 do {
-                    response = try access.send(id, provider: provider.id) { connection, credential in
-                        OutboundRequest(method: call.method,
-                                        url: client.url(provider: provider, account: connection.externalAccountID,
-                                                        apiKey: connection.auth == .apiKey ? credential.tokens.access : nil, path: path),
-                                        headers: [("Authorization", provider.api.authorization(credential.tokens.access, isAPIKey: connection.auth == .apiKey))]
-                                            + resource.headers.map { (name: $0.0, value: $0.1) } + (call.body == nil ? [] : [("Content-Type", "application/json")]),
-                                        body: call.body.map { Array($0.serialized.utf8) } ?? [])
-                    }
+                    response = try access.send(id, provider: provider.id) { request(call, $0, $1) }
                     failure = "provider answered \(response?.status ?? 0)"
                 } catch let error as OutboundHTTPError where attempt < Self.pageTries {
                     response = nil
@@ -169,11 +196,13 @@ public struct SyncRunHandler: ConnectionJob {
                 let call = feed.request(account: connection.externalAccountID, since: since - 60, cursor: cursor)
                 let path = call.path
                 let page: SyncResource.FeedPage
+                let asked = ContinuousClock.now
                 do {
                     page = try feed.parse(try authorized(call).body, cursor: cursor, since: since - 60, resource: resource)
                 } catch let error as InvalidValue {
                     throw JobFailure.retryable("\(provider.id)'s answer to \(path) is unreadable: \(error)")
                 }
+                timing.provider += ContinuousClock.now - asked
                 if page.truncated {
                     // A full answer may have left changes out: walk the slower feed, or everything.
                     job.logger.info("the change feed answered its maximum; walking \(resource.fallback == nil || usesFallback ? "the whole resource" : "by update time") instead", metadata: [
@@ -204,6 +233,8 @@ public struct SyncRunHandler: ConnectionJob {
                 let deletes = latest.filter(\.deleted)
                 pages += 1
                 let next = page.next
+                let writing = ContinuousClock.now
+                defer { timing.writing += ContinuousClock.now - writing }
                 let (counts, gone) = try database.transaction { database in
                     let counts = try records.write(writes, connection: id, tenant: connection.tenant, provider: provider.id, resource: name, on: database)
                     var gone = 0
@@ -220,23 +251,62 @@ public struct SyncRunHandler: ConnectionJob {
                 guard let next else { break }
                 cursor = next
             }
+            // While a page commits, the next one is already asked for, on another thread through
+            // a second client (``PageInFlight``): a walk then takes as long per page as the slower
+            // of the two, not both. Only a 2xx is used as it came; anything else is asked for
+            // again here, through the retries, the token refresh and the pauses above. Where no
+            // second client can be had (Redis refuses a connection), pages go one after another.
+            let companion = mode == "incremental" ? nil : try? client.companion()
+            var inFlight: PageInFlight?
+            defer { inFlight?.abandon() }
             while mode != "incremental" {
                 try job.checkCancellation()
                 let call = resource.pageRequest(cursor: cursor, account: connection.externalAccountID)
                 let path = call.path
-                let response = try authorized(call)
+                let asked = ContinuousClock.now
+                var response: OutboundResponse?
+                var receivedAt = Date()
+                // A page asked for ahead that failed (5xx, transport) was the page's first try.
+                var tried = 0
+                if let ahead = inFlight {
+                    inFlight = nil
+                    switch ahead.wait() {
+                    case .success(let answer) where (200..<300).contains(answer.response.status) && ahead.call == call:
+                        (response, receivedAt) = (answer.response, answer.receivedAt)
+                    case .success(let answer):
+                        if answer.response.status >= 500 {
+                            tried = 1
+                            job.logger.warning("provider answered \(answer.response.status); trying the page again", metadata: [
+                                "provider": .string(provider.id), "resource": .string(name), "attempt": "1",
+                            ])
+                        }
+                    case .failure(let error):
+                        if error is OutboundHTTPError { tried = 1 }
+                        job.logger.debug("the page asked for ahead failed; asking again", metadata: ["resource": .string(name), "error": .string("\(error)")])
+                    }
+                }
+                if response == nil {
+                    response = try authorized(call, tried: tried)
+                    receivedAt = Date()
+                }
                 let page: SyncResource.Page
                 do {
-                    page = try resource.parse(response.body, cursor: cursor)
+                    page = try resource.parse(response!.body, cursor: cursor)
                 } catch {
                     throw JobFailure.retryable("\(provider.id)'s answer to \(path) is unreadable: \(error)")
                 }
+                if let next = page.next, let companion {
+                    let call = resource.pageRequest(cursor: next, account: connection.externalAccountID)
+                    let (connection, credential) = try access.credentials(for: id)
+                    inFlight = PageInFlight(call, request(call, connection, credential), client: companion, provider: provider.id, connection: idText)
+                }
+                timing.provider += ContinuousClock.now - asked
                 // Without a version of its own, an object's state is as new as the moment it was
                 // fetched, so a webhook about a later change is not overwritten by it. Event times
                 // have whole seconds (Stripe's `created`): the page counts as just before the second
                 // it was fetched in, so an event of that same second wins (a change after it has an
                 // event of its own, later still).
-                let fetchedAt = Int64(Date().timeIntervalSince1970.rounded(.down)) * 1000 - 1
+                let fetchedAt = Int64(receivedAt.timeIntervalSince1970.rounded(.down)) * 1000 - 1
                 let writes = page.objects.compactMap { object in
                     resource.id(of: object).map {
                         RecordWrite(externalID: $0, data: object, version: resource.version == nil ? fetchedAt : resource.version(of: object))
@@ -244,6 +314,8 @@ public struct SyncRunHandler: ConnectionJob {
                 }
                 pages += 1
                 let next = page.next
+                let writing = ContinuousClock.now
+                defer { timing.writing += ContinuousClock.now - writing }
                 let counts = try database.transaction { database in
                     let counts = try records.write(writes, connection: id, tenant: connection.tenant, provider: provider.id, resource: name, on: database)
                     if mode == "reconcile" {
@@ -288,6 +360,48 @@ public struct SyncRunHandler: ConnectionJob {
             "connection": .string(idText), "provider": .string(provider.id), "resource": .string(name), "run": .stringConvertible(run),
             "pages": .stringConvertible(pages), "added": .stringConvertible(total.added), "updated": .stringConvertible(total.updated),
             "unchanged": .stringConvertible(total.unchanged), "deleted": .stringConvertible(deleted), "mode": .string(mode),
+            "provider_ms": .stringConvertible(Milliseconds.of(timing.provider)), "write_ms": .stringConvertible(Milliseconds.of(timing.writing)),
         ])
     }
+}
+
+/// One page of a walk asked for ahead, on a thread of its own through a client of its own (a
+/// ``ProviderClient/companion()``), while the job's thread commits the page before it. The job's
+/// thread takes the answer with ``wait()``; the call goes through the same breakers and limits
+/// as every other, and nothing about it is shared with the job's thread until it is taken.
+final class PageInFlight: @unchecked Sendable {
+    struct Answer {
+        let response: OutboundResponse
+        let receivedAt: Date
+    }
+
+    let call: SyncResource.ProviderCall
+    private let request: OutboundRequest
+    private let client: ProviderClient
+    private let provider: String
+    private let connection: String
+    private let finished = DispatchSemaphore(value: 0)
+    private var outcome: Result<Answer, any Error>?
+
+    init(_ call: SyncResource.ProviderCall, _ request: OutboundRequest, client: ProviderClient, provider: String, connection: String) {
+        self.call = call
+        self.request = request
+        self.client = client
+        self.provider = provider
+        self.connection = connection
+        Thread.detachNewThread { [self] in
+            outcome = Result { Answer(response: try self.client.send(self.request, provider: self.provider, connection: self.connection), receivedAt: Date()) }
+            finished.signal()
+        }
+    }
+
+    /// The answer, once the call is done.
+    func wait() -> Result<Answer, any Error> {
+        finished.wait()
+        return outcome!
+    }
+
+    /// Waits for a call whose answer is no longer wanted (the run stopped), so its client is not
+    /// in use when the run ends.
+    func abandon() { _ = wait() }
 }

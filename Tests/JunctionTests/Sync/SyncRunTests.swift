@@ -108,9 +108,15 @@ struct SyncRunTests {
             #expect(try await intervals().allSatisfy { $0 == .every(.seconds(900)) })
             let scheduler = try ChildProcess(junction: "junction-scheduler", environment: stack.environment)
             try await scheduler.waitForLine(containing: "\"msg\":\"scheduler started\"")
-            try await QueueKit.eventually("the first scheduled sync ran", limit: .seconds(60)) {
-                try await Self.runs(stack, stripe, resources[0]).first.map { $0.status == "succeeded" && $0.trigger == "schedule" } == true
+            // The first scheduled sync walks everything: a backfill, handed on to `low` before it
+            // starts, so the run recorded is the backfill's.
+            try await QueueKit.eventually("the first scheduled sync ran as a backfill", limit: .seconds(60)) {
+                try await Self.runs(stack, stripe, resources[0]).first.map { $0.status == "succeeded" && $0.trigger == "backfill" && $0.mode == "full" } == true
             }
+            let backfill = try #require(try await Self.runs(stack, stripe, resources[0]).first)
+            #expect(try await Self.runs(stack, stripe, resources[0]).count == 1, "the scheduled job that handed the backfill on recorded no run")
+            let started = stack.workers.flatMap(\.lines).filter { $0.contains("\"msg\":\"job started\"") && $0.contains(backfill.jobID) }
+            #expect(!started.isEmpty && started.allSatisfy { $0.contains("\"priority\":\"low\"") }, "the backfill ran at low: \(started)")
             _ = try await scheduler.stop()
             let listed = try await CredentialSecrecyTests.cli(stack, ["syncs", "list", stripe.uuidString.lowercased()])
             #expect(listed.standardOutput.contains("\(resources[0])  complete  last run"), "\(listed.standardOutput)\(listed.standardError)")
@@ -205,7 +211,7 @@ struct SyncRunTests {
             // Resumed to the end: exactly the two vanished customers are deleted.
             try await stack.sandbox.clearFaults()
             let finished = try await Self.sync(stack, stripe, "customers")
-            #expect(finished.status == "succeeded" && finished.mode == "reconcile" && finished.checkpointFrom != nil, "it resumed the reconciliation")
+            #expect(finished.status == "succeeded" && finished.mode == "reconcile" && finished.checkpointFrom != nil, "it resumed the reconciliation: \(finished)")
             #expect(finished.deleted == 2)
             let after = try await Self.stored(stack, stripe, "customers")
             #expect(Set(after.filter { $0.deletedAt != nil }.map(\.externalID)) == Set(vanished))
