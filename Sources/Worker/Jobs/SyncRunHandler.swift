@@ -15,7 +15,8 @@ import JunctionStores
 /// one refresh) and ``ProviderClient`` (breakers, limits, 429 pauses); its records and the
 /// checkpoint that follows them are written in one transaction carrying the lock's fence, so a
 /// worker killed mid-run leaves the last committed page as the resume point: the next run goes on
-/// from there, skips nothing and repeats at most the page that was in flight. A stale fence's
+/// from there, skips nothing and writes again at most the page whose commit was cut (it asks
+/// again for that one and for the page asked for ahead while it committed). A stale fence's
 /// write is refused (``StaleFence``).
 ///
 /// Modes: `full` walks the resource's list (a backfill); `incremental` follows the resource's
