@@ -97,6 +97,8 @@ let package = Package(
             ],
             path: "Sources/Ingress",
             exclude: ["Main"],
+            // The management API's contract, served at /v1/openapi.json.
+            resources: [.copy("API/openapi.json")],
             swiftSettings: swiftSettings),
         .executableTarget(name: "junction-ingress", dependencies: ["JunctionIngress"], path: "Sources/Ingress/Main", swiftSettings: swiftSettings),
         .target(

@@ -78,6 +78,7 @@ public enum IngressProcess {
             ConnectRoutes(tenants: connect.tenants, oauth: connect.oauth, settings: connect.settings, keys: keys, queue: queue, redis: redis,
                           database: database, logger: logger).register(on: router)
         }
+        APIRoutes(tenants: connect?.tenants, queue: queue, redis: redis, database: database, logger: logger).register(on: router)
         let intake = WebhookIntake(settings: webhooks, endpoints: endpoints, logger: logger)
         // Two round trips in flight: Redis answers one while the next batch forms. More made the
         // batches smaller and cost Redis more per webhook (bench/ingress: 4 in flight gave about

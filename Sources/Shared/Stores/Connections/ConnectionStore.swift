@@ -36,12 +36,14 @@ public struct ConnectionStore: Sendable {
             """).first.map(Self.decode)
     }
 
-    public func list(tenant: String? = nil, provider: String? = nil, status: ConnectionStatus? = nil, limit: Int = 500,
+    /// Connections in creation order; with `after`, those after that connection (of the same tenant).
+    public func list(tenant: String? = nil, provider: String? = nil, status: ConnectionStatus? = nil, after: UUID? = nil, limit: Int = 500,
                      on database: PostgresConnection) throws -> [Connection] {
         try database.query("""
             SELECT \(sql: Self.columns) FROM connections
             WHERE (\(tenant)::text IS NULL OR tenant = \(tenant)) AND (\(provider)::text IS NULL OR provider = \(provider))
               AND (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
+              AND (\(after)::uuid IS NULL OR (created_at, id) > (SELECT created_at, id FROM connections WHERE id = \(after)))
             ORDER BY created_at, id LIMIT \(limit)
             """).rows.map(Self.decode)
     }

@@ -42,6 +42,52 @@ public struct StoredRecord: Sendable, Equatable {
     public var deletedAt: Date?
 }
 
+/// A position in the records feed: the writing transaction and the change sequence. Its text
+/// form (``description``, ``init(_:)``) is what the API hands out as `cursor`: opaque to clients.
+public struct FeedCursor: Sendable, Equatable, Comparable, CustomStringConvertible {
+    public var transaction: UInt64
+    public var sequence: Int64
+
+    public init(transaction: UInt64, sequence: Int64) {
+        self.transaction = transaction
+        self.sequence = sequence
+    }
+
+    /// Reads `<transaction>.<sequence>`; nil for anything else.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              let transaction = UInt64(parts[0]), let sequence = Int64(parts[1]) else { return nil }
+        self.init(transaction: transaction, sequence: sequence)
+    }
+
+    public var description: String { "\(transaction).\(sequence)" }
+
+    public static func < (lhs: FeedCursor, rhs: FeedCursor) -> Bool {
+        (lhs.transaction, lhs.sequence) < (rhs.transaction, rhs.sequence)
+    }
+}
+
+/// One record as the feed answers it.
+public struct FeedRecord: Sendable, Equatable {
+    public var externalID: String
+    public var data: JSONValue
+    public var version: Int64?
+    public var cursor: FeedCursor
+    public var firstSeenAt: Date
+    public var lastSeenAt: Date
+    public var changedAt: Date
+    public var deletedAt: Date?
+}
+
+/// One page of the feed: the records, the cursor to ask after next (where this page ended, or
+/// the cursor asked with when nothing new was visible), and whether more is visible already.
+public struct FeedPage: Sendable, Equatable {
+    public var records: [FeedRecord]
+    public var next: FeedCursor
+    public var hasMore: Bool
+}
+
 /// The `records` table: every synced object, keyed by connection, resource and the provider's id.
 /// A page is written in one statement; an object is rewritten only when it changed (its MD5 over
 /// the canonical jsonb text differs) and is not older than the stored state (its version is not
@@ -84,7 +130,7 @@ public struct RecordStore: Sendable {
                 INSERT INTO records AS r (connection_id, resource, external_id, tenant, provider, data, hash, version)
                 SELECT \(connection), \(resource), p.external_id, \(tenant), \(provider), p.data, md5(p.data::text), p.version FROM page p
                 ON CONFLICT (connection_id, resource, external_id) DO UPDATE
-                   SET data = EXCLUDED.data, hash = EXCLUDED.hash, version = EXCLUDED.version, change_seq = nextval('record_changes'),
+                   SET data = EXCLUDED.data, hash = EXCLUDED.hash, version = EXCLUDED.version, change_seq = nextval('record_changes'), change_xid = pg_current_xact_id(),
                        last_seen_at = now(), changed_at = now(), deleted_at = NULL
                  WHERE (r.hash <> EXCLUDED.hash OR r.deleted_at IS NOT NULL)
                    AND (r.version IS NULL OR EXCLUDED.version IS NULL OR EXCLUDED.version >= r.version)
@@ -103,7 +149,7 @@ public struct RecordStore: Sendable {
     @discardableResult
     public func delete(_ externalID: String, version: Int64?, connection: UUID, resource: String, on database: PostgresConnection) throws -> Bool {
         try database.query("""
-            UPDATE records SET deleted_at = now(), changed_at = now(), change_seq = nextval('record_changes'), version = coalesce(\(version), version)
+            UPDATE records SET deleted_at = now(), changed_at = now(), change_seq = nextval('record_changes'), change_xid = pg_current_xact_id(), version = coalesce(\(version), version)
             WHERE connection_id = \(connection) AND resource = \(resource) AND external_id = \(externalID) AND deleted_at IS NULL
               AND (version IS NULL OR \(version)::bigint IS NULL OR \(version)::bigint >= version)
             """).affectedRows == 1
@@ -123,7 +169,7 @@ public struct RecordStore: Sendable {
     /// existed before it started (one first seen since arrived by webhook while the walk ran).
     public func deleteUnseen(generation: Int64, startedAt: Date, connection: UUID, resource: String, on database: PostgresConnection) throws -> Int {
         try database.query("""
-            UPDATE records SET deleted_at = now(), changed_at = now(), change_seq = nextval('record_changes')
+            UPDATE records SET deleted_at = now(), changed_at = now(), change_seq = nextval('record_changes'), change_xid = pg_current_xact_id()
             WHERE connection_id = \(connection) AND resource = \(resource) AND deleted_at IS NULL
               AND seen_generation IS DISTINCT FROM \(generation) AND first_seen_at < \(startedAt)
             """).affectedRows
@@ -140,6 +186,44 @@ public struct RecordStore: Sendable {
             StoredRecord(externalID: try row.decode("external_id"), data: try JSONValue(parsing: try row.decode("data", as: String.self)),
                          version: try row.decode("version"), changeSequence: try row.decode("change_seq"), deletedAt: try row.decode("deleted_at"))
         }
+    }
+
+    /// One page of the records feed: the connection's changes of `resource` after `cursor`, in
+    /// the order no concurrent writer can break (migration 0007): by the writing transaction, then
+    /// the change sequence, and only changes of transactions older than every one still running.
+    /// A change still hidden that way shows on a later page, after the cursor: never skipped.
+    /// `modifiedAfter` and `includeDeleted` filter what is answered; the cursor still moves past
+    /// what they leave out (``FeedPage/next``).
+    public func feed(connection: UUID, tenant: String, resource: String, after cursor: FeedCursor?, limit: Int,
+                     modifiedAfter: Date? = nil, includeDeleted: Bool = false, on database: PostgresConnection) throws -> FeedPage {
+        let from = cursor ?? FeedCursor(transaction: 0, sequence: 0)
+        // Scanned in feed order up to `limit` rows; the filters apply to what is answered, so a
+        // page of filtered-out changes still moves the cursor.
+        let rows = try database.query("""
+            WITH visible AS (
+                SELECT external_id, data, version, change_seq, change_xid, first_seen_at, last_seen_at, changed_at, deleted_at
+                FROM records
+                WHERE connection_id = \(connection) AND tenant = \(tenant) AND resource = \(resource)
+                  AND (change_xid, change_seq) > (\(String(from.transaction))::xid8, \(from.sequence))
+                  AND change_xid < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY change_xid, change_seq LIMIT \(limit + 1)
+            )
+            SELECT external_id, data::text AS data, version, change_seq, change_xid::text AS change_xid, first_seen_at, last_seen_at, changed_at, deleted_at,
+                   (deleted_at IS NULL OR \(includeDeleted)) AND (\(modifiedAfter)::timestamptz IS NULL OR changed_at > \(modifiedAfter)) AS wanted
+            FROM visible ORDER BY change_xid, change_seq
+            """).rows
+        var records: [FeedRecord] = []
+        var next = from
+        for row in rows.prefix(limit) {
+            let position = FeedCursor(transaction: UInt64(try row.decode("change_xid", as: String.self)) ?? 0, sequence: try row.decode("change_seq"))
+            next = position
+            guard try row.decode("wanted", as: Bool.self) else { continue }
+            records.append(FeedRecord(
+                externalID: try row.decode("external_id"), data: try JSONValue(parsing: try row.decode("data", as: String.self)),
+                version: try row.decode("version"), cursor: position, firstSeenAt: try row.decode("first_seen_at"),
+                lastSeenAt: try row.decode("last_seen_at"), changedAt: try row.decode("changed_at"), deletedAt: try row.decode("deleted_at")))
+        }
+        return FeedPage(records: records, next: next, hasMore: rows.count > limit)
     }
 
     public func count(connection: UUID, resource: String, on database: PostgresConnection) throws -> Int {

@@ -68,10 +68,12 @@ public struct SyncRunStore: Sendable {
         try database.query("UPDATE sync_runs SET status = \(status), error = \(error), deleted = deleted + \(deleted), finished_at = now() WHERE id = \(run)")
     }
 
-    public func list(connection: UUID, resource: String? = nil, limit: Int = 50, on database: PostgresConnection) throws -> [SyncRun] {
+    /// The connection's runs, newest first; with `before`, those older than that run.
+    public func list(connection: UUID, resource: String? = nil, before: Int64? = nil, limit: Int = 50, on database: PostgresConnection) throws -> [SyncRun] {
         try database.query("""
             SELECT \(sql: Self.columns) FROM sync_runs
             WHERE connection_id = \(connection) AND (\(resource)::text IS NULL OR resource = \(resource))
+              AND (\(before)::bigint IS NULL OR id < \(before))
             ORDER BY id DESC LIMIT \(limit)
             """).rows.map(Self.decode)
     }

@@ -1,0 +1,214 @@
+import Foundation
+import Hummingbird
+import JunctionCore
+@testable import JunctionIngress
+import JunctionProviders
+import JunctionQueue
+import JunctionStores
+import Testing
+
+/// The management API's tenant operations (`/v1`), end to end: the real ingress, worker, sandbox,
+/// Redis and PostgreSQL, with tenant JWTs made the way a platform's auth server makes them.
+@Suite("Management API", .serialized)
+struct APITests {
+    static func bearer(_ tenant: String, roles: [String] = ["admin"]) -> [(String, String)] {
+        [("Authorization", "Bearer \(ConnectStack.token(tenant: tenant, roles: roles))")]
+    }
+
+    static func call(_ stack: ConnectStack, _ method: String, _ path: String, tenant: String?, roles: [String] = ["admin"],
+                     body: String? = nil) async throws -> OutboundResponse {
+        var headers = tenant.map { bearer($0, roles: roles) } ?? []
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        return try await stack.http.send(OutboundRequest(method: method, url: stack.ingressURL + path, headers: headers.map { (name: $0.0, value: $0.1) },
+                                                         body: body.map { Array($0.utf8) } ?? [], timeout: .seconds(30)))
+    }
+
+    static func object(_ response: OutboundResponse) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any], "\(response.status) \(response.text)")
+    }
+
+    /// The spec's operations, as (METHOD, path with `{id}`).
+    static func specOperations() throws -> Set<String> {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let text = try Data(contentsOf: root.appendingPathComponent("Sources/Ingress/API/openapi.json"))
+        let spec = try #require(try JSONSerialization.jsonObject(with: text) as? [String: Any])
+        let paths = try #require(spec["paths"] as? [String: [String: Any]])
+        return Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
+    }
+
+    /// The routes the ingress serves under `/v1` are exactly the spec's operations.
+    @Test func theRoutesServedAreTheOperationsTheSpecNames() async throws {
+        let redis = RedisClient(try RedisConfiguration(url: "redis://127.0.0.1:1"), connections: 1)
+        let database = PostgresClient(try PostgresConfiguration(url: "postgres://junction@127.0.0.1:1/junction"), connections: 1)
+        let router = Router()
+        APIRoutes(tenants: nil, queue: QueueKit.queue(), redis: redis, database: database, logger: .init(label: "test")).register(on: router)
+        let served = Set(router.routes.filter { $0.path.description.hasPrefix("/v1") }.map { route in
+            "\(route.method.rawValue) " + route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+                .joined(separator: "/")
+        }.map { $0.replacingOccurrences(of: " v1", with: " /v1") })
+        let specified = try Self.specOperations()
+        #expect(served == specified, "served, not in the spec: \(served.subtracting(specified)); in the spec, not served: \(specified.subtracting(served))")
+        #expect(specified.count >= 8)
+        await redis.shutdown()
+        await database.shutdown()
+    }
+
+    /// A tenant lists its connections, triggers a sync, watches it in the history and the status,
+    /// and follows the records feed page by page: every customer once, then only what changed.
+    @Test func aTenantTriggersASyncAndFollowsTheRecordsFeed() async throws {
+        try await ConnectStack.with(seed: 250) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-a")
+            let id = stripe.uuidString.lowercased()
+            try await stack.sandbox.muteWebhooks()
+
+            let listed = try await Self.call(stack, "GET", "/v1/connections", tenant: "tenant-a", roles: ["viewer"])
+            #expect(listed.status == 200 && listed.header("Content-Type") == "application/json")
+            let rows = try #require(try Self.object(listed)["data"] as? [[String: Any]])
+            #expect(rows.map { $0["id"] as? String } == [id] && rows.first?["status"] as? String == "active" && rows.first?["provider"] as? String == "stripe")
+            #expect(!listed.text.contains("access_token") && !listed.text.contains("refresh"), "no secret in a connection: \(listed.text)")
+            let shown = try Self.object(try await Self.call(stack, "GET", "/v1/connections/\(id)", tenant: "tenant-a", roles: ["viewer"]))
+            #expect(shown["id"] as? String == id && shown["auth"] as? String == "oauth2")
+
+            // A viewer reads but cannot trigger.
+            let refused = try await Self.call(stack, "POST", "/v1/connections/\(id)/syncs", tenant: "tenant-a", roles: ["viewer"], body: #"{"resource":"customers"}"#)
+            #expect(refused.status == 403 && refused.header("Content-Type") == "application/problem+json", "\(refused.status) \(refused.text)")
+
+            let triggered = try await Self.call(stack, "POST", "/v1/connections/\(id)/syncs", tenant: "tenant-a", body: #"{"resource":"customers"}"#)
+            #expect(triggered.status == 202, "\(triggered.status) \(triggered.text)")
+            let jobs = try #require(try Self.object(triggered)["data"] as? [[String: Any]])
+            #expect(jobs.count == 1 && jobs.first?["resource"] as? String == "customers" && jobs.first?["job_id"] is String)
+            try await QueueKit.eventually("the sync ran", limit: .seconds(60)) {
+                let runs = try Self.object(try await Self.call(stack, "GET", "/v1/connections/\(id)/syncs/runs?resource=customers", tenant: "tenant-a"))
+                return ((runs["data"] as? [[String: Any]])?.first?["status"] as? String) == "succeeded"
+            }
+            let runs = try Self.object(try await Self.call(stack, "GET", "/v1/connections/\(id)/syncs/runs?resource=customers", tenant: "tenant-a"))
+            let run = try #require((runs["data"] as? [[String: Any]])?.first)
+            #expect(run["trigger"] as? String == "manual" && run["mode"] as? String == "full" && run["job_id"] as? String == jobs.first?["job_id"] as? String)
+            let expected = try await SyncRunTests.sandboxCount(stack, "stripe", "customers")
+            #expect(run["added"] as? Int == expected)
+
+            let status = try Self.object(try await Self.call(stack, "GET", "/v1/connections/\(id)/syncs", tenant: "tenant-a", roles: ["viewer"]))
+            let resources = try #require(status["data"] as? [[String: Any]])
+            #expect(resources.map { $0["resource"] as? String } == Providers.named("stripe")!.sync.map(\.name))
+            let customers = try #require(resources.first { $0["resource"] as? String == "customers" })
+            #expect(customers["state"] as? String == "complete" && customers["records"] as? Int == expected)
+            #expect((customers["last_run"] as? [String: Any])?["status"] as? String == "succeeded")
+            #expect(resources.first { $0["resource"] as? String == "products" }?["state"] as? String == "never_synced")
+
+            // The feed, 100 at a time: every customer exactly once.
+            func follow(from start: String?) async throws -> (ids: [String], cursor: String) {
+                var cursor = start
+                var ids: [String] = []
+                for _ in 0..<20 {
+                    let query = "connection=\(id)&resource=customers&limit=100" + (cursor.map { "&cursor=\($0)" } ?? "")
+                    let page = try Self.object(try await Self.call(stack, "GET", "/v1/records?\(query)", tenant: "tenant-a", roles: ["viewer"]))
+                    let data = try #require(page["data"] as? [[String: Any]])
+                    ids += data.compactMap { $0["id"] as? String }
+                    cursor = try #require(page["next_cursor"] as? String)
+                    if page["has_more"] as? Bool != true { break }
+                }
+                return (ids, cursor!)
+            }
+            let first = try await follow(from: nil)
+            #expect(first.ids.count == expected && Set(first.ids).count == expected, "\(first.ids.count) of \(expected), \(Set(first.ids).count) distinct")
+            let quiet = try await follow(from: first.cursor)
+            #expect(quiet.ids.isEmpty && quiet.cursor == first.cursor, "nothing changed: the cursor stays")
+
+            // One customer changes and one is deleted at the provider; the incremental run brings both.
+            let changed = first.ids[17]
+            let gone = first.ids[42]
+            #expect(try await stack.sandbox.stripe("POST", "/v1/customers/\(changed)", form: "description=changed").status == 200)
+            #expect(try await stack.sandbox.stripe("DELETE", "/v1/customers/\(gone)").status == 200)
+            _ = try await SyncRunTests.sync(stack, stripe, "customers")
+            let after = try await follow(from: first.cursor)
+            #expect(after.ids == [changed], "only the changed customer; the deleted one is left out by default: \(after.ids)")
+            let withDeleted = try Self.object(try await Self.call(
+                stack, "GET", "/v1/records?connection=\(id)&resource=customers&include_deleted=true&cursor=\(first.cursor)", tenant: "tenant-a"))
+            let changes = try #require(withDeleted["data"] as? [[String: Any]])
+            #expect(Set(changes.compactMap { $0["id"] as? String }) == [changed, gone])
+            #expect(changes.first { $0["id"] as? String == gone }?["deleted"] as? Bool == true)
+            #expect((changes.first { $0["id"] as? String == changed }?["data"] as? [String: Any])?["description"] as? String == "changed")
+
+            // An admin deletes the connection: 202, then it is gone.
+            #expect(try await Self.call(stack, "DELETE", "/v1/connections/\(id)", tenant: "tenant-a", roles: ["viewer"]).status == 403)
+            let deleting = try await Self.call(stack, "DELETE", "/v1/connections/\(id)", tenant: "tenant-a")
+            let deletion = try Self.object(deleting)
+            #expect(deleting.status == 202 && deletion["status"] as? String == "deleting", "\(deleting.status) \(deleting.text)")
+            try await QueueKit.eventually("the connection was deleted") {
+                try await Self.call(stack, "GET", "/v1/connections/\(id)", tenant: "tenant-a").status == 404
+            }
+        }
+    }
+
+    /// Tenant B can neither read, trigger nor delete anything of tenant A's, by any route with an
+    /// id in it: each answers 404, exactly as an id that does not exist, and nothing changes.
+    @Test func anotherTenantsIDsAnswer404OnEveryRouteAndChangeNothing() async throws {
+        try await ConnectStack.with(seed: 20) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-a")
+            let id = stripe.uuidString.lowercased()
+            let missing = UUID().uuidString.lowercased()
+            let routes: [(String, String, String?)] = [
+                ("GET", "/v1/connections/{id}", nil),
+                ("DELETE", "/v1/connections/{id}", nil),
+                ("GET", "/v1/connections/{id}/syncs", nil),
+                ("POST", "/v1/connections/{id}/syncs", #"{"resource":"customers"}"#),
+                ("GET", "/v1/connections/{id}/syncs/runs", nil),
+                ("GET", "/v1/records?connection={id}&resource=customers", nil),
+            ]
+            let specified = try Self.specOperations()
+            let covered = Set(routes.map { "\($0.0) \($0.1.split(separator: "?").first!)" })
+            #expect(specified.filter { $0.contains("{id}") }.isSubset(of: covered), "every route with an id is in the table")
+            for (method, template, body) in routes {
+                let theirs = try await Self.call(stack, method, template.replacingOccurrences(of: "{id}", with: id), tenant: "tenant-b", body: body)
+                let nobody = try await Self.call(stack, method, template.replacingOccurrences(of: "{id}", with: missing), tenant: "tenant-b", body: body)
+                #expect(theirs.status == 404 && theirs.header("Content-Type") == "application/problem+json", "\(method) \(template): \(theirs.status) \(theirs.text)")
+                let (theirType, nobodysType) = (try Self.object(theirs)["type"] as? String, try Self.object(nobody)["type"] as? String)
+                #expect(theirs.status == nobody.status && theirType == nobodysType, "\(method) \(template): another tenant's id reads as one that does not exist")
+            }
+            let others = try Self.object(try await Self.call(stack, "GET", "/v1/connections", tenant: "tenant-b"))
+            #expect((others["data"] as? [Any])?.isEmpty == true)
+            // Nothing of tenant A's changed: the connection is there, active, never synced.
+            #expect(try await stack.connection(stripe)?.status == .active)
+            #expect(try await SyncRunTests.runs(stack, stripe, "customers").isEmpty)
+        }
+    }
+
+    /// Requests without a valid token, and requests with bad parameters, get precise problem
+    /// documents and change nothing.
+    @Test func badRequestsGetProblemDocumentsNamingWhatIsWrong() async throws {
+        try await ConnectStack.with(seed: 10) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-a")
+            let id = stripe.uuidString.lowercased()
+            // Every operation of the spec but the document itself refuses a request without a token.
+            for operation in try Self.specOperations() where !operation.hasSuffix("/openapi.json") {
+                let parts = operation.split(separator: " ")
+                let path = String(parts[1]).replacingOccurrences(of: "{id}", with: id)
+                let answer = try await Self.call(stack, String(parts[0]), path, tenant: nil)
+                #expect(answer.status == 401 && answer.header("Content-Type") == "application/problem+json" && answer.header("WWW-Authenticate") == "Bearer",
+                        "\(operation): \(answer.status) \(answer.text)")
+            }
+            let expired = try await stack.http.send(OutboundRequest(url: stack.ingressURL + "/v1/connections", headers: [
+                (name: "Authorization", value: "Bearer \(ConnectStack.token(tenant: "tenant-a", expires: Date() - 120))"),
+            ]))
+            #expect(expired.status == 401 && expired.text.contains("unauthenticated"))
+            let spec = try await Self.call(stack, "GET", "/v1/openapi.json", tenant: nil)
+            let document = try Self.object(spec)
+            #expect(spec.status == 200 && document["openapi"] as? String == "3.1.0")
+
+            func fields(_ response: OutboundResponse) throws -> [String] {
+                #expect(response.status == 422 && response.header("Content-Type") == "application/problem+json", "\(response.status) \(response.text)")
+                return ((try Self.object(response)["errors"] as? [[String: Any]]) ?? []).compactMap { $0["field"] as? String }
+            }
+            #expect(try fields(try await Self.call(stack, "GET", "/v1/connections?limit=0&status=sleeping&cursor=x", tenant: "tenant-a")).sorted() == ["cursor", "limit", "status"])
+            #expect(try fields(try await Self.call(stack, "GET", "/v1/records?resource=customers&limit=5000", tenant: "tenant-a")).sorted() == ["connection", "limit"])
+            #expect(try fields(try await Self.call(stack, "GET", "/v1/records?connection=\(id)&resource=customers&cursor=12&modified_after=yesterday&include_deleted=yes",
+                                                   tenant: "tenant-a")).sorted() == ["cursor", "include_deleted", "modified_after"])
+            #expect(try fields(try await Self.call(stack, "GET", "/v1/records?connection=\(id)&resource=nonsense", tenant: "tenant-a")) == ["resource"])
+            #expect(try fields(try await Self.call(stack, "POST", "/v1/connections/\(id)/syncs", tenant: "tenant-a", body: #"{"resource":"planets","mode":"fast","force":1}"#)).sorted()
+                    == ["force", "mode", "resource"])
+            #expect(try fields(try await Self.call(stack, "POST", "/v1/connections/\(id)/syncs", tenant: "tenant-a", body: "[1, 2")) == ["body"])
+            #expect(try fields(try await Self.call(stack, "GET", "/v1/connections/not-a-uuid", tenant: "tenant-a")) == ["id"])
+            #expect(try await SyncRunTests.runs(stack, stripe, "customers").isEmpty, "no bad request started a sync")
+        }
+    }
+}
