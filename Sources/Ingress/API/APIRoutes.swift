@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import JunctionCore
 import JunctionProviders
@@ -47,12 +48,13 @@ package struct APIRoutes: Sendable {
         router.post("/v1/connections/:id/syncs") { request, context in
             let id = context.parameters.get("id")
             let body = try? await request.body.collect(upTo: 64 * 1024)
-            return await answer(request, admin: true) { try await triggerSync(try Self.id(id), body: body, tenant: $0) }
+            return await answer(request, admin: true, requestBody: body) { try await triggerSync(try Self.id(id), body: body, tenant: $0) }
         }
         router.get("/v1/connections/:id/syncs/runs") { request, context in
             await answer(request) { try await syncRuns(try Self.id(context.parameters.get("id")), request, tenant: $0) }
         }
         router.get("/v1/records") { request, _ in await answer(request) { try await records(request, tenant: $0) } }
+        registerWebhookEvents(on: router)
     }
 
     // MARK: - the spec
@@ -71,8 +73,12 @@ package struct APIRoutes: Sendable {
 
     /// Authenticates the request's tenant and runs `body`; turns every failure into problem+json:
     /// a ``Problem`` as it is, anything else (Redis or PostgreSQL not answering) as 503 with
-    /// `Retry-After`, nothing changed.
-    func answer(_ request: Request, admin: Bool = false, _ body: (TenantAuthenticator.Tenant) async throws -> Response) async -> Response {
+    /// `Retry-After`, nothing changed. A POST with `Idempotency-Key` goes through
+    /// ``idempotent(_:key:tenant:requestBody:_:)``: its first answer is kept for 24 hours and
+    /// replayed.
+    func answer(_ request: Request, admin: Bool = false, requestBody: ByteBuffer? = nil,
+                _ body: @escaping (TenantAuthenticator.Tenant) async throws -> WebhookAnswer) async -> Response {
+        let answer: WebhookAnswer
         do {
             guard let tenants else {
                 throw Problem(status: .serviceUnavailable, slug: "tenant-auth-not-configured", title: "Tenant authentication is not configured",
@@ -88,19 +94,23 @@ package struct APIRoutes: Sendable {
             if admin, !tenant.isAdmin {
                 throw Problem(status: .forbidden, slug: "forbidden", title: "Not allowed", detail: "this operation needs the admin role; the token has \(tenant.roles.sorted().joined(separator: ", ").nonEmpty ?? "none")")
             }
-            return try await body(tenant)
+            if request.method == .post, let key = request.headers[HTTPField.Name("Idempotency-Key")!] {
+                answer = try await idempotent(request, key: key, tenant: tenant, requestBody: requestBody) { try await body(tenant) }
+            } else {
+                answer = try await body(tenant)
+            }
         } catch let problem as Problem {
-            return problem.response
+            answer = problem.answer
         } catch {
             logger.error("API request failed", metadata: ["path": .string(request.uri.path), "error": .string("\(error)")])
-            return Problem(status: .serviceUnavailable, slug: "unavailable", title: "Try again",
-                           detail: "Redis or PostgreSQL did not answer; nothing was changed", headers: [.retryAfter: "1"]).response
+            answer = Problem(status: .serviceUnavailable, slug: "unavailable", title: "Try again",
+                             detail: "Redis or PostgreSQL did not answer; nothing was changed", headers: [.retryAfter: "1"]).answer
         }
+        return Response(status: answer.status, headers: answer.fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
     }
 
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: value.serialized)))
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> WebhookAnswer {
+        WebhookAnswer(status: status, contentType: "application/json", headers: [("Cache-Control", "no-store")], body: value.serialized)
     }
 
     static func id(_ text: String?) throws -> UUID {
@@ -119,7 +129,7 @@ package struct APIRoutes: Sendable {
 
     // MARK: - connections
 
-    func listConnections(_ request: Request, tenant: TenantAuthenticator.Tenant) async throws -> Response {
+    func listConnections(_ request: Request, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let query = request.uri.queryParameters
         var errors: [(String, String)] = []
         let limit = Self.limit(query["limit"], errors: &errors)
@@ -146,13 +156,13 @@ package struct APIRoutes: Sendable {
         return Self.json(.object(body))
     }
 
-    func showConnection(_ id: UUID, tenant: TenantAuthenticator.Tenant) async throws -> Response {
+    func showConnection(_ id: UUID, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         Self.json(Self.representation(try await connection(id, tenant: tenant.id)))
     }
 
     /// Revokes the connection's tokens at the provider, erases them and deletes the connection,
     /// on a worker (`connection.revoke`); answers 202 with the job.
-    func deleteConnection(_ id: UUID, tenant: TenantAuthenticator.Tenant) async throws -> Response {
+    func deleteConnection(_ id: UUID, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let found = try await connection(id, tenant: tenant.id)
         let idText = id.uuidString.lowercased()
         let job = JobRequest(type: "connection.revoke", payload: ["connection": .string(idText), "delete": true, "actor": .string(Self.actor(tenant))],
@@ -184,7 +194,7 @@ package struct APIRoutes: Sendable {
     // MARK: - syncs
 
     /// Each of the provider's synced resources: where it stands and its last run.
-    func syncStatus(_ id: UUID, tenant: TenantAuthenticator.Tenant) async throws -> Response {
+    func syncStatus(_ id: UUID, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let found = try await connection(id, tenant: tenant.id)
         let resources = Providers.named(found.provider)?.sync.map(\.name) ?? []
         let rows: [JSONValue] = try await database.withConnection { database in
@@ -206,7 +216,7 @@ package struct APIRoutes: Sendable {
     }
 
     /// Enqueues `sync.run` on `high` for one resource (`resource`) or all, in `mode` (`auto`).
-    func triggerSync(_ id: UUID, body: ByteBuffer?, tenant: TenantAuthenticator.Tenant) async throws -> Response {
+    func triggerSync(_ id: UUID, body: ByteBuffer?, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let found = try await connection(id, tenant: tenant.id)
         let known = Providers.named(found.provider)?.sync.map(\.name) ?? []
         var fields: [String: JSONValue] = [:]
@@ -253,7 +263,7 @@ package struct APIRoutes: Sendable {
     }
 
     /// The connection's sync runs, newest first, `cursor` being the last run of the page before.
-    func syncRuns(_ id: UUID, _ request: Request, tenant: TenantAuthenticator.Tenant) async throws -> Response {
+    func syncRuns(_ id: UUID, _ request: Request, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let query = request.uri.queryParameters
         var errors: [(String, String)] = []
         let limit = Self.limit(query["limit"], errors: &errors)
@@ -293,7 +303,7 @@ package struct APIRoutes: Sendable {
     // MARK: - records
 
     /// The change feed of one connection's resource (``RecordStore/feed(connection:tenant:resource:after:limit:modifiedAfter:includeDeleted:on:)``).
-    func records(_ request: Request, tenant: TenantAuthenticator.Tenant) async throws -> Response {
+    func records(_ request: Request, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let query = request.uri.queryParameters
         var errors: [(String, String)] = []
         let limit = Self.limit(query["limit"], errors: &errors)

@@ -26,6 +26,7 @@ import JunctionStores
 /// | `body_base64` | required: the raw body as received, base64 |
 /// | `headers` | optional object of the headers the handler needs (never signatures) |
 /// | `received_at` | optional ISO 8601 time the ingress accepted it; defaults to the job's enqueue time |
+/// | `replay` | optional: `true` applies an event already stored again (the API's replay) |
 public struct WebhookProcessHandler: JobHandler {
     public let type = "webhook.process"
 
@@ -48,6 +49,9 @@ public struct WebhookProcessHandler: JobHandler {
         let database = try job.database()
         let known = Providers.named(provider) ?? Providers.webhookScheme(named: provider).flatMap { scheme in Providers.all.first { $0.webhooks.contains { $0.name == scheme.name } } }
         let tenant = payload["tenant"]?.stringValue ?? job.envelope.tenant
+        // A replay (the API's `POST /v1/webhook-events/{id}/replay`) applies a stored event again:
+        // safe, since an older state never replaces a newer one.
+        let replay = payload["replay"]?.boolValue ?? false
         let (stored, applied) = try database.transaction { connection in
             let inserted = try connection.query("""
                 INSERT INTO webhook_events (provider, event_id, event_type, tenant, connection_id, content_type, body, headers, received_at)
@@ -57,8 +61,8 @@ public struct WebhookProcessHandler: JobHandler {
                 """).affectedRows
             // A new event about a synced object updates that object's record for the connections
             // it belongs to: the endpoint's connection, or those of the account it names.
-            var applied = (records: 0, syncs: 0)
-            if inserted == 1, let known {
+            var applied = Applied()
+            if inserted == 1 || replay, let known {
                 // Only a new event is read for changes; a duplicate's were applied the first time.
                 applied = try Self.apply(known.syncChanges(Array(body)), provider: known.id, connection: connectionID, tenant: tenant, on: connection) { requests in
                     // Inside the event's transaction: if the enqueue fails, the event is not stored
@@ -67,10 +71,17 @@ public struct WebhookProcessHandler: JobHandler {
                 }
             }
             // `applied`: it changed records; `synced`: it started the syncs that fetch what it names.
-            let outcome = inserted == 1 ? (applied.records > 0 ? "applied" : applied.syncs > 0 ? "synced" : "stored") : "duplicate"
+            let outcome = inserted == 1 || replay ? (applied.records > 0 ? "applied" : applied.syncs > 0 ? "synced" : "stored") : "duplicate"
+            // An event that reached Junction without an owner (a provider-wide endpoint) belongs to
+            // the tenant whose connections it changed, when that is one tenant: the tenant's
+            // webhook-events API shows it.
+            let tenants = Set(applied.owners.values)
+            let owner = tenants.count == 1 ? tenants.first : nil
+            let ownerConnection = applied.owners.count == 1 ? applied.owners.keys.first : nil
             try connection.query("""
-                UPDATE webhook_events SET processed_at = now(), outcome = \(outcome)
-                WHERE provider = \(provider) AND event_id = \(eventID) AND processed_at IS NULL
+                UPDATE webhook_events SET processed_at = now(), outcome = \(outcome),
+                       tenant = coalesce(tenant, \(owner)), connection_id = coalesce(connection_id, \(ownerConnection))
+                WHERE provider = \(provider) AND event_id = \(eventID) AND (processed_at IS NULL OR \(replay))
                 """)
             return (inserted == 1, applied.records + applied.syncs)
         }
@@ -84,8 +95,16 @@ public struct WebhookProcessHandler: JobHandler {
     /// nothing (the record store's rule). A change the event names without carrying it enqueues
     /// the resource's `sync.run` (mode `auto`: incremental where it can be), after a short delay
     /// and coalesced over it, so a burst of events is one run that begins after all of them.
+    /// What an event's changes did: records written, syncs asked for, and the connections they
+    /// concerned with their tenants.
+    struct Applied {
+        var records = 0
+        var syncs = 0
+        var owners: [UUID: String] = [:]
+    }
+
     static func apply(_ changes: [SyncChange], provider: String, connection: UUID?, tenant: String?, on database: PostgresConnection,
-                      enqueue: ([JobRequest]) throws -> Void = { _ in }) throws -> (records: Int, syncs: Int) {
+                      enqueue: ([JobRequest]) throws -> Void = { _ in }) throws -> Applied {
         var written = 0
         var syncs: [JobRequest] = []
         // The connections a change belongs to, looked up once per account: one event may carry
@@ -110,8 +129,10 @@ public struct WebhookProcessHandler: JobHandler {
             found[key] = rows
             return rows
         }
+        var owners: [UUID: String] = [:]
         for change in changes {
             for target in try targets(change.account) {
+                owners[target.id] = target.tenant
                 if change.refresh {
                     let id = target.id.uuidString.lowercased()
                     guard !syncs.contains(where: { $0.connection == id && $0.payload["resource"]?.stringValue == change.resource }) else { continue }
@@ -128,7 +149,7 @@ public struct WebhookProcessHandler: JobHandler {
             }
         }
         if !syncs.isEmpty { try enqueue(syncs) }
-        return (written, syncs.count)
+        return Applied(records: written, syncs: syncs.count, owners: owners)
     }
 
     /// How long a webhook-triggered sync waits, gathering the events that follow (and giving an

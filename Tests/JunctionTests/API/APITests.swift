@@ -146,30 +146,144 @@ struct APITests {
         try await ConnectStack.with(seed: 20) { stack in
             let stripe = try await stack.connect("stripe", tenant: "tenant-a")
             let id = stripe.uuidString.lowercased()
-            let missing = UUID().uuidString.lowercased()
-            let routes: [(String, String, String?)] = [
+            // A webhook event about tenant A's account (the sandbox sends it to the ingress).
+            let event = try await Self.changeACustomer(stack, tenant: "tenant-a")
+            let processedBefore = try await Self.processedAt(stack, event)
+            let routes: [(method: String, template: String, body: String?)] = [
                 ("GET", "/v1/connections/{id}", nil),
                 ("DELETE", "/v1/connections/{id}", nil),
                 ("GET", "/v1/connections/{id}/syncs", nil),
                 ("POST", "/v1/connections/{id}/syncs", #"{"resource":"customers"}"#),
                 ("GET", "/v1/connections/{id}/syncs/runs", nil),
                 ("GET", "/v1/records?connection={id}&resource=customers", nil),
+                ("GET", "/v1/webhook-events/{id}", nil),
+                ("POST", "/v1/webhook-events/{id}/replay", nil),
             ]
             let specified = try Self.specOperations()
-            let covered = Set(routes.map { "\($0.0) \($0.1.split(separator: "?").first!)" })
+            let covered = Set(routes.map { "\($0.method) \($0.template.split(separator: "?").first!)" })
             #expect(specified.filter { $0.contains("{id}") }.isSubset(of: covered), "every route with an id is in the table")
             for (method, template, body) in routes {
-                let theirs = try await Self.call(stack, method, template.replacingOccurrences(of: "{id}", with: id), tenant: "tenant-b", body: body)
+                let isEvent = template.hasPrefix("/v1/webhook-events")
+                let (mine, missing) = isEvent ? (event, "987654321") : (id, UUID().uuidString.lowercased())
+                let theirs = try await Self.call(stack, method, template.replacingOccurrences(of: "{id}", with: mine), tenant: "tenant-b", body: body)
                 let nobody = try await Self.call(stack, method, template.replacingOccurrences(of: "{id}", with: missing), tenant: "tenant-b", body: body)
                 #expect(theirs.status == 404 && theirs.header("Content-Type") == "application/problem+json", "\(method) \(template): \(theirs.status) \(theirs.text)")
                 let (theirType, nobodysType) = (try Self.object(theirs)["type"] as? String, try Self.object(nobody)["type"] as? String)
                 #expect(theirs.status == nobody.status && theirType == nobodysType, "\(method) \(template): another tenant's id reads as one that does not exist")
+                // Tenant A reads its own.
+                if method == "GET" {
+                    let own = try await Self.call(stack, method, template.replacingOccurrences(of: "{id}", with: mine), tenant: "tenant-a")
+                    #expect(own.status == 200, "\(method) \(template) for its tenant: \(own.status) \(own.text)")
+                }
             }
-            let others = try Self.object(try await Self.call(stack, "GET", "/v1/connections", tenant: "tenant-b"))
-            #expect((others["data"] as? [Any])?.isEmpty == true)
-            // Nothing of tenant A's changed: the connection is there, active, never synced.
+            for path in ["/v1/connections", "/v1/webhook-events"] {
+                let others = try Self.object(try await Self.call(stack, "GET", path, tenant: "tenant-b"))
+                #expect((others["data"] as? [Any])?.isEmpty == true, "\(path) lists nothing of tenant A's for tenant B")
+            }
+            // Nothing of tenant A's changed: the connection is there, active, never synced, and the
+            // event was processed once.
             #expect(try await stack.connection(stripe)?.status == .active)
             #expect(try await SyncRunTests.runs(stack, stripe, "customers").isEmpty)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await Self.processedAt(stack, event) == processedBefore, "no replay ran")
+        }
+    }
+
+    static func processedAt(_ stack: ConnectStack, _ event: String) async throws -> Date? {
+        let id = try #require(Int64(event))
+        return try await stack.onDatabase { try $0.query("SELECT processed_at FROM webhook_events WHERE id = \(id)").first?.decode("processed_at", as: Date?.self) }
+    }
+
+    /// Changes one of the sandbox's Stripe customers; answers the id of the webhook event that
+    /// change produced, once the worker stored it for `tenant`.
+    static func changeACustomer(_ stack: ConnectStack, tenant: String, description: String = "changed for the webhook") async throws -> String {
+        let list = try stack.sandbox.json(try await stack.sandbox.stripe("GET", "/v1/customers?limit=1"))
+        let customer = try #require(((list["data"] as? [[String: Any]])?.first)?["id"] as? String)
+        let update = try await stack.sandbox.send("POST", "/_sandbox/stripe/customers/\(customer)", body: #"{"description":"\#(description)"}"#)
+        #expect(update.status == 200)
+        try await QueueKit.eventually("the customer.updated event was stored for \(tenant)", limit: .seconds(30)) {
+            try await storedEvent(stack, tenant: tenant, containing: description) != nil
+        }
+        return String(try #require(try await storedEvent(stack, tenant: tenant, containing: description)))
+    }
+
+    static func storedEvent(_ stack: ConnectStack, tenant: String, containing text: String) async throws -> Int64? {
+        try await stack.onDatabase { database in
+            try database.query("""
+                SELECT id FROM webhook_events WHERE event_type = 'customer.updated' AND tenant = \(tenant) AND processed_at IS NOT NULL
+                  AND convert_from(body, 'UTF8') LIKE '%' || \(text) || '%' ORDER BY id DESC LIMIT 1
+                """).first?.decode("id", as: Int64.self)
+        }
+    }
+
+    /// A tenant finds a webhook event by provider and type, reads it as received, and replays it:
+    /// the worker applies it again, restoring the record a later mistake overwrote.
+    @Test func aTenantSearchesItsWebhookEventsAndReplaysOne() async throws {
+        try await ConnectStack.with(seed: 20) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-a")
+            _ = try await SyncRunTests.sync(stack, stripe, "customers")
+            let event = try await Self.changeACustomer(stack, tenant: "tenant-a", description: "from the webhook")
+            let listed = try Self.object(try await Self.call(stack, "GET", "/v1/webhook-events?provider=stripe&type=customer.updated", tenant: "tenant-a", roles: ["viewer"]))
+            let rows = try #require(listed["data"] as? [[String: Any]])
+            #expect(rows.first?["id"] as? String == event && rows.first?["outcome"] as? String == "applied" && rows.first?["connection"] as? String == stripe.uuidString.lowercased(),
+                    "\(rows)")
+            let none = try Self.object(try await Self.call(stack, "GET", "/v1/webhook-events?type=invoice.paid", tenant: "tenant-a"))
+            #expect((none["data"] as? [Any])?.isEmpty == true)
+            let later = try Self.object(try await Self.call(stack, "GET", "/v1/webhook-events?received_after=\(Timestamp.format(Date() + 60))", tenant: "tenant-a"))
+            #expect((later["data"] as? [Any])?.isEmpty == true)
+            let shown = try Self.object(try await Self.call(stack, "GET", "/v1/webhook-events/\(event)", tenant: "tenant-a", roles: ["viewer"]))
+            let body = try #require(shown["body"] as? String)
+            #expect(body.contains("\"customer.updated\"") && body.contains("from the webhook"))
+            let headers = try #require(shown["headers"] as? [String: Any])
+            #expect(!headers.keys.contains { $0.lowercased() == "stripe-signature" }, "no signature is kept: \(headers.keys)")
+
+            // The record is overwritten by mistake (as an older state would be); the replay brings
+            // the event's object back.
+            let object = try #require((try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]).flatMap { ($0["data"] as? [String: Any])?["object"] as? [String: Any] })
+            let customer = try #require(object["id"] as? String)
+            _ = try await stack.onDatabase { database in
+                try database.query("""
+                    UPDATE records SET data = data || '{"description":"overwritten"}'::jsonb, hash = 'overwritten', version = 1
+                    WHERE connection_id = \(stripe) AND resource = 'customers' AND external_id = \(customer)
+                    """)
+            }
+            #expect(try await Self.call(stack, "POST", "/v1/webhook-events/\(event)/replay", tenant: "tenant-a", roles: ["viewer"]).status == 403)
+            let replay = try await Self.call(stack, "POST", "/v1/webhook-events/\(event)/replay", tenant: "tenant-a")
+            let replaying = try Self.object(replay)
+            #expect(replay.status == 202 && replaying["status"] as? String == "replaying", "\(replay.status) \(replay.text)")
+            try await QueueKit.eventually("the replay restored the record") {
+                try await SyncRunTests.stored(stack, stripe, "customers").first { $0.externalID == customer }?.data["description"] == "from the webhook"
+            }
+        }
+    }
+
+    /// A POST retried with the same Idempotency-Key gets the first answer again and does nothing
+    /// twice; the key reused for another request is refused.
+    @Test func aRetriedTriggerWithItsIdempotencyKeyRunsOnce() async throws {
+        try await ConnectStack.with(seed: 10) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-a")
+            let path = stack.ingressURL + "/v1/connections/\(stripe.uuidString.lowercased())/syncs"
+            func post(_ body: String, key: String, tenant: String = "tenant-a") async throws -> OutboundResponse {
+                try await stack.http.send(OutboundRequest(method: "POST", url: path, headers: (Self.bearer(tenant) + [("Idempotency-Key", key), ("Content-Type", "application/json")])
+                    .map { (name: $0.0, value: $0.1) }, body: Array(body.utf8)))
+            }
+            let first = try await post(#"{"resource":"customers"}"#, key: "retry-1")
+            #expect(first.status == 202 && first.header("Idempotent-Replayed") == nil, "\(first.status) \(first.text)")
+            let again = try await post(#"{"resource":"customers"}"#, key: "retry-1")
+            #expect(again.status == 202 && again.header("Idempotent-Replayed") == "true" && again.text == first.text, "\(again.status) \(again.text)")
+            let other = try await post(#"{"resource":"products"}"#, key: "retry-1")
+            #expect(other.status == 422 && other.text.contains("idempotency-key-reused"), "\(other.status) \(other.text)")
+            let bad = try await post(#"{"resource":"customers"}"#, key: "has spaces in it")
+            #expect(bad.status == 422 && bad.text.contains("Idempotency-Key"), "\(bad.status) \(bad.text)")
+            // Keys are per tenant: tenant B's same key is its own (and its request finds no connection).
+            let theirs = try await post(#"{"resource":"customers"}"#, key: "retry-1", tenant: "tenant-b")
+            #expect(theirs.status == 404 && theirs.header("Idempotent-Replayed") == nil)
+            try await QueueKit.eventually("the one sync ran") {
+                try await SyncRunTests.runs(stack, stripe, "customers").contains { $0.status == "succeeded" }
+            }
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await SyncRunTests.runs(stack, stripe, "customers").count == 1, "one run for the request and its retry")
+            #expect(try await SyncRunTests.runs(stack, stripe, "products").isEmpty)
         }
     }
 
