@@ -74,11 +74,11 @@ public enum IngressProcess {
         let router = Router()
         HealthRoutes(checks: DependencyChecks(redis: redis, database: database), endpoints: endpoints).register(on: router)
         WebhookRoutes().register(on: router)
-        if let connect {
-            ConnectRoutes(tenants: connect.tenants, oauth: connect.oauth, settings: connect.settings, keys: keys, queue: queue, redis: redis,
-                          database: database, logger: logger).register(on: router)
+        let connectRoutes = connect.map {
+            ConnectRoutes(tenants: $0.tenants, oauth: $0.oauth, settings: $0.settings, keys: keys, queue: queue, redis: redis, database: database, logger: logger)
         }
-        APIRoutes(tenants: connect?.tenants, queue: queue, redis: redis, database: database, logger: logger).register(on: router)
+        connectRoutes?.register(on: router)
+        APIRoutes(tenants: connect?.tenants, connect: connectRoutes, keys: keys, queue: queue, redis: redis, database: database, logger: logger).register(on: router)
         let intake = WebhookIntake(settings: webhooks, endpoints: endpoints, logger: logger)
         // Two round trips in flight: Redis answers one while the next batch forms. More made the
         // batches smaller and cost Redis more per webhook (bench/ingress: 4 in flight gave about

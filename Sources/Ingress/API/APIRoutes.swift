@@ -16,13 +16,20 @@ import Logging
 /// `application/problem+json` (``Problem``), a bad parameter naming itself in `errors`.
 package struct APIRoutes: Sendable {
     let tenants: TenantAuthenticator?
+    /// The OAuth connect flow, which `POST /v1/connections` starts for OAuth providers; nil where
+    /// the process has none (then those answer 503).
+    let connect: ConnectRoutes?
+    let vault: CredentialVault
     let queue: Queue
     let redis: RedisClient
     let database: PostgresClient
     let logger: Logger
 
-    package init(tenants: TenantAuthenticator?, queue: Queue, redis: RedisClient, database: PostgresClient, logger: Logger) {
+    package init(tenants: TenantAuthenticator?, connect: ConnectRoutes? = nil, keys: KeyRing, queue: Queue, redis: RedisClient,
+                 database: PostgresClient, logger: Logger) {
         self.tenants = tenants
+        self.connect = connect
+        self.vault = CredentialVault(keys: keys)
         self.queue = queue
         self.redis = redis
         self.database = database
@@ -36,6 +43,17 @@ package struct APIRoutes: Sendable {
     package func register(on router: Router<some RequestContext>) {
         router.get("/v1/openapi.json") { _, _ in Self.document }
         router.get("/v1/connections") { request, _ in await answer(request) { try await listConnections(request, tenant: $0) } }
+        router.post("/v1/connections") { request, _ in
+            let body = try? await request.body.collect(upTo: 64 * 1024)
+            return await answer(request, admin: true, requestBody: body) { try await createConnection(body, tenant: $0) }
+        }
+        router.post("/v1/connections/:id/refresh") { request, context in
+            await answer(request, admin: true) { try await refreshConnection(try Self.id(context.parameters.get("id")), tenant: $0) }
+        }
+        router.post("/v1/connections/:id/syncs/runs/:run/retry") { request, context in
+            let run = context.parameters.get("run")
+            return await answer(request, admin: true) { try await retrySync(try Self.id(context.parameters.get("id")), run: run, tenant: $0) }
+        }
         router.get("/v1/connections/:id") { request, context in
             await answer(request) { try await showConnection(try Self.id(context.parameters.get("id")), tenant: $0) }
         }
@@ -91,14 +109,24 @@ package struct APIRoutes: Sendable {
                 throw Problem(status: .unauthorized, slug: "unauthenticated", title: "Not authenticated", detail: error.description,
                               headers: [.wwwAuthenticate: "Bearer"])
             }
-            if admin, !tenant.isAdmin {
-                throw Problem(status: .forbidden, slug: "forbidden", title: "Not allowed", detail: "this operation needs the admin role; the token has \(tenant.roles.sorted().joined(separator: ", ").nonEmpty ?? "none")")
+            var answered: WebhookAnswer
+            do {
+                if admin, !tenant.isAdmin {
+                    throw Problem(status: .forbidden, slug: "forbidden", title: "Not allowed",
+                                  detail: "this operation needs the admin role; the token has \(tenant.roles.sorted().joined(separator: ", ").nonEmpty ?? "none")")
+                }
+                if request.method == .post, let key = request.headers[HTTPField.Name("Idempotency-Key")!] {
+                    answered = try await idempotent(request, key: key, tenant: tenant, requestBody: requestBody) { try await body(tenant) }
+                } else {
+                    answered = try await body(tenant)
+                }
+            } catch let problem as Problem {
+                answered = problem.answer
             }
-            if request.method == .post, let key = request.headers[HTTPField.Name("Idempotency-Key")!] {
-                answer = try await idempotent(request, key: key, tenant: tenant, requestBody: requestBody) { try await body(tenant) }
-            } else {
-                answer = try await body(tenant)
+            if request.method != .get, request.method != .head {
+                try await audit(request, tenant: tenant, answer: answered)
             }
+            answer = answered
         } catch let problem as Problem {
             answer = problem.answer
         } catch {

@@ -80,6 +80,30 @@ package struct ConnectRoutes: Sendable {
         guard let provider = Providers.named(providerID) else {
             throw Problem(status: .notFound, slug: "unknown-provider", title: "Unknown provider", detail: "no provider is named \(providerID)")
         }
+        let query = request.uri.queryParameters
+        var reconnect: UUID?
+        if let text = query["connection"] {
+            guard let id = UUID(uuidString: String(text)) else {
+                throw Problem(status: .badRequest, slug: "invalid-connection", title: "Invalid connection id", detail: "connection must be a UUID")
+            }
+            reconnect = id
+        }
+        let (connection, url, expiresAt) = try await start(tenant: tenant, provider: provider, returnURL: query["return_url"].map(String.init),
+                                                           shop: query["shop"].map(String.init), reconnect: reconnect)
+        let wantsJSON = query["mode"] == "json" || (request.headers[.accept] ?? "").contains("application/json")
+        guard wantsJSON else { return Response(status: .found, headers: [.location: url, .cacheControl: "no-store"]) }
+        var body = #"{"connection":"# + "\"\(connection.id.uuidString.lowercased())\""
+        body += #","authorize_url":"#
+        JSONText.appendString(url, to: &body)
+        body += #","expires_at":"\#(Timestamp.format(expiresAt))"}"#
+        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// Starts connecting `provider` for `tenant` (or reconnecting `reconnect`): a `pending`
+    /// connection, the state in Redis, and the provider's authorize URL to send the tenant to.
+    /// Shared by `GET /oauth/{provider}/initiate` and the API's `POST /v1/connections`.
+    func start(tenant: TenantAuthenticator.Tenant, provider: Provider, returnURL: String?, shop given: String?,
+               reconnect: UUID?) async throws -> (connection: Connection, url: String, expiresAt: Date) {
         guard let client = oauth.client(for: provider.id), let redirectURI = settings.redirectURI(provider.id) else {
             let detail: String
             switch oauth.status(of: provider) {
@@ -89,30 +113,18 @@ package struct ConnectRoutes: Sendable {
             }
             throw Problem(status: .conflict, slug: "oauth-not-configured", title: "\(provider.displayName) cannot be connected through OAuth here", detail: detail)
         }
-        let query = request.uri.queryParameters
-        let returnURL = query["return_url"].map(String.init)
         if let returnURL, !settings.allowsReturn(to: returnURL) {
             throw Problem(status: .badRequest, slug: "return-url-not-allowed", title: "Return URL not allowed",
                           detail: "return_url must be under one of JUNCTION_OAUTH_RETURN_URLS")
         }
         var shop: String?
         if client.authorizeURL.contains("{shop}") {
-            guard let given = query["shop"].map(String.init), OAuthRequests.isValidShop(given) else {
+            guard let given, OAuthRequests.isValidShop(given) else {
                 throw Problem(status: .badRequest, slug: "invalid-shop", title: "Shop required",
                               detail: "\(provider.displayName) needs shop=<name>.myshopify.com")
             }
             shop = given
         }
-        let reconnect: UUID?
-        if let text = query["connection"] {
-            guard let id = UUID(uuidString: String(text)) else {
-                throw Problem(status: .badRequest, slug: "invalid-connection", title: "Invalid connection id", detail: "connection must be a UUID")
-            }
-            reconnect = id
-        } else {
-            reconnect = nil
-        }
-
         let tenantID = tenant.id
         let connectionStore = store
         let connection: Connection = try await database.withConnection { database in
@@ -140,13 +152,7 @@ package struct ConnectRoutes: Sendable {
             "tenant": .string(tenant.id), "provider": .string(provider.id), "connection": .string(connection.id.uuidString.lowercased()),
             "reconnect": .stringConvertible(reconnect != nil),
         ])
-        let wantsJSON = query["mode"] == "json" || (request.headers[.accept] ?? "").contains("application/json")
-        guard wantsJSON else { return Response(status: .found, headers: [.location: url, .cacheControl: "no-store"]) }
-        var body = #"{"connection":"# + "\"\(connection.id.uuidString.lowercased())\""
-        body += #","authorize_url":"#
-        JSONText.appendString(url, to: &body)
-        body += #","expires_at":"\#(Timestamp.format(Date() + OAuthStateRecord.lifetime / .seconds(1)))"}"#
-        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        return (connection, url, Date() + OAuthStateRecord.lifetime / .seconds(1))
     }
 
     struct StackFailure: Error, CustomStringConvertible {

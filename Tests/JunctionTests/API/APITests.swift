@@ -41,7 +41,8 @@ struct APITests {
         let redis = RedisClient(try RedisConfiguration(url: "redis://127.0.0.1:1"), connections: 1)
         let database = PostgresClient(try PostgresConfiguration(url: "postgres://junction@127.0.0.1:1/junction"), connections: 1)
         let router = Router()
-        APIRoutes(tenants: nil, queue: QueueKit.queue(), redis: redis, database: database, logger: .init(label: "test")).register(on: router)
+        APIRoutes(tenants: nil, keys: try KeyRing(parsing: TestStack.encryptionKeys), queue: QueueKit.queue(), redis: redis, database: database,
+                  logger: .init(label: "test")).register(on: router)
         let served = Set(router.routes.filter { $0.path.description.hasPrefix("/v1") }.map { route in
             "\(route.method.rawValue) " + route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
                 .joined(separator: "/")
@@ -156,11 +157,13 @@ struct APITests {
                 ("POST", "/v1/connections/{id}/syncs", #"{"resource":"customers"}"#),
                 ("GET", "/v1/connections/{id}/syncs/runs", nil),
                 ("GET", "/v1/records?connection={id}&resource=customers", nil),
+                ("POST", "/v1/connections/{id}/refresh", nil),
+                ("POST", "/v1/connections/{id}/syncs/runs/1/retry", nil),
                 ("GET", "/v1/webhook-events/{id}", nil),
                 ("POST", "/v1/webhook-events/{id}/replay", nil),
             ]
             let specified = try Self.specOperations()
-            let covered = Set(routes.map { "\($0.method) \($0.template.split(separator: "?").first!)" })
+            let covered = Set(routes.map { "\($0.method) \($0.template.split(separator: "?").first!)".replacingOccurrences(of: "/runs/1/", with: "/runs/{run}/") })
             #expect(specified.filter { $0.contains("{id}") }.isSubset(of: covered), "every route with an id is in the table")
             for (method, template, body) in routes {
                 let isEvent = template.hasPrefix("/v1/webhook-events")
@@ -287,6 +290,75 @@ struct APITests {
         }
     }
 
+    /// A tenant connects Stripe with an API key and Square through OAuth, refreshes Square's token
+    /// now, and retries a sync that failed; every one of these calls is in the audit log, and no
+    /// read is.
+    @Test func aTenantConnectsRefreshesAndRetriesAndEachCallIsAudited() async throws {
+        try await ConnectStack.with(seed: 20) { stack in
+            let created = try await Self.call(stack, "POST", "/v1/connections", tenant: "tenant-a", body: #"{"provider":"stripe","api_key":"sk_test_api_walkthrough"}"#)
+            #expect(created.status == 202, "\(created.status) \(created.text)")
+            let connection = try #require(try Self.object(created)["connection"] as? [String: Any])
+            let stripe = try #require(UUID(uuidString: connection["id"] as? String ?? ""))
+            #expect(connection["status"] as? String == "pending" && connection["auth"] as? String == "api_key" && !created.text.contains("sk_test_api"))
+            try await QueueKit.eventually("the key was checked") {
+                (try Self.object(try await Self.call(stack, "GET", "/v1/connections/\(stripe.uuidString.lowercased())", tenant: "tenant-a"))["status"] as? String) == "active"
+            }
+            #expect(try await stack.credential(stripe)?.tokens.access == "sk_test_api_walkthrough", "the key is in the vault")
+
+            // OAuth: the answer is the URL to send the tenant to; the tenant's consent completes it.
+            let started = try await Self.call(stack, "POST", "/v1/connections", tenant: "tenant-a", body: #"{"provider":"square"}"#)
+            #expect(started.status == 201, "\(started.status) \(started.text)")
+            let body = try Self.object(started)
+            let square = try #require(UUID(uuidString: (body["connection"] as? [String: Any])?["id"] as? String ?? ""))
+            let done = try await stack.callback(try await stack.authorize(try #require(body["authorize_url"] as? String)))
+            #expect(done.status == 200 || done.status == 302, "\(done.status) \(done.text)")
+            #expect(try await stack.connection(square)?.status == .active)
+
+            let before = try await stack.tokenCalls("square", grant: "refresh_token").count
+            let refresh = try await Self.call(stack, "POST", "/v1/connections/\(square.uuidString.lowercased())/refresh", tenant: "tenant-a")
+            #expect(refresh.status == 202, "\(refresh.status) \(refresh.text)")
+            try await QueueKit.eventually("the token was refreshed") { try await stack.tokenCalls("square", grant: "refresh_token").count > before }
+            let notOAuth = try await Self.call(stack, "POST", "/v1/connections/\(stripe.uuidString.lowercased())/refresh", tenant: "tenant-a")
+            #expect(notOAuth.status == 409 && notOAuth.text.contains("not-refreshable"))
+
+            // A run that failed (every page answered 503, one attempt) is retried from its checkpoint.
+            try await stack.sandbox.fault("stripe", ["error_rate": 1, "error_status": 503])
+            try await stack.enqueue([JobRequest(type: "sync.run", payload: ["connection": .string(stripe.uuidString.lowercased()), "resource": "customers"],
+                                                priority: .high, connection: stripe.uuidString.lowercased(), maxAttempts: 1)])
+            try await QueueKit.eventually("the run failed", limit: .seconds(30)) {
+                try await SyncRunTests.runs(stack, stripe, "customers").first?.status == "failed"
+            }
+            try await stack.sandbox.clearFaults()
+            let failed = try #require(try await SyncRunTests.runs(stack, stripe, "customers").first)
+            let succeededRun = "/v1/connections/\(stripe.uuidString.lowercased())/syncs/runs/\(failed.id)/retry"
+            let retried = try await Self.call(stack, "POST", succeededRun, tenant: "tenant-a")
+            #expect(retried.status == 202 && retried.text.contains("\"resource\":\"customers\""), "\(retried.status) \(retried.text)")
+            try await QueueKit.eventually("the retry succeeded") {
+                try await SyncRunTests.runs(stack, stripe, "customers").first.map { $0.status == "succeeded" && $0.trigger == "retry" } == true
+            }
+            let again = try await Self.call(stack, "POST", "/v1/connections/\(stripe.uuidString.lowercased())/syncs/runs/\(try await SyncRunTests.runs(stack, stripe, "customers").first!.id)/retry",
+                                            tenant: "tenant-a")
+            #expect(again.status == 409 && again.text.contains("run-not-failed"))
+            #expect(try await Self.call(stack, "POST", "/v1/connections", tenant: "tenant-a", roles: ["viewer"], body: #"{"provider":"stripe","api_key":"x"}"#).status == 403)
+
+            let audit = try await stack.onDatabase { database in
+                try database.query("SELECT actor, method, path, status, outcome FROM api_audit WHERE tenant = 'tenant-a' ORDER BY id").rows.map {
+                    "\(try $0.decode("method", as: String.self)) \(try $0.decode("path", as: String.self)) \(try $0.decode("status", as: Int.self)) \(try $0.decode("outcome", as: String.self)) \(try $0.decode("actor", as: String.self))"
+                }
+            }
+            let actor = "tenant:tenant-a:user-1"
+            #expect(audit == [
+                "POST /v1/connections 202 ok \(actor)",
+                "POST /v1/connections 201 ok \(actor)",
+                "POST /v1/connections/\(square.uuidString.lowercased())/refresh 202 ok \(actor)",
+                "POST /v1/connections/\(stripe.uuidString.lowercased())/refresh 409 urn:junction:problem:not-refreshable \(actor)",
+                "POST \(succeededRun) 202 ok \(actor)",
+                "POST /v1/connections/\(stripe.uuidString.lowercased())/syncs/runs/\(try await SyncRunTests.runs(stack, stripe, "customers").first!.id)/retry 409 urn:junction:problem:run-not-failed \(actor)",
+                "POST /v1/connections 403 urn:junction:problem:forbidden \(actor)",
+            ], "\(audit.joined(separator: "\n"))")
+        }
+    }
+
     /// Requests without a valid token, and requests with bad parameters, get precise problem
     /// documents and change nothing.
     @Test func badRequestsGetProblemDocumentsNamingWhatIsWrong() async throws {
@@ -322,6 +394,13 @@ struct APITests {
                     == ["force", "mode", "resource"])
             #expect(try fields(try await Self.call(stack, "POST", "/v1/connections/\(id)/syncs", tenant: "tenant-a", body: "[1, 2")) == ["body"])
             #expect(try fields(try await Self.call(stack, "GET", "/v1/connections/not-a-uuid", tenant: "tenant-a")) == ["id"])
+            #expect(try fields(try await Self.call(stack, "POST", "/v1/connections", tenant: "tenant-a", body: "{}")) == ["provider"])
+            #expect(try fields(try await Self.call(stack, "POST", "/v1/connections", tenant: "tenant-a", body: #"{"provider":"mars","color":"red"}"#)).sorted() == ["color", "provider"])
+            #expect(try fields(try await Self.call(stack, "POST", "/v1/connections", tenant: "tenant-a", body: #"{"provider":"square","api_key":"k"}"#)) == ["api_key"])
+            #expect(try fields(try await Self.call(stack, "POST", "/v1/connections", tenant: "tenant-a", body: #"{"provider":"stripe","api_key":""}"#)) == ["api_key"])
+            #expect(try fields(try await Self.call(stack, "POST", "/v1/connections/\(id)/syncs/runs/x/retry", tenant: "tenant-a")) == ["run"])
+            let connections = try Self.object(try await Self.call(stack, "GET", "/v1/connections", tenant: "tenant-a"))
+            #expect((connections["data"] as? [Any])?.count == 1, "no bad request created a connection")
             #expect(try await SyncRunTests.runs(stack, stripe, "customers").isEmpty, "no bad request started a sync")
         }
     }
