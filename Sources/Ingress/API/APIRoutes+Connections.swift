@@ -57,9 +57,16 @@ extension APIRoutes {
         let job = JobRequest(type: "connection.check", payload: ["connection": .string(idText)], priority: .critical, tenant: tenantID,
                              provider: provider.id, connection: idText)
         let queue = self.queue
-        // Enqueued after the commit: if Redis fails now, the connection stays pending and the
-        // scheduler's connection upkeep checks it later; the answer says what to poll.
-        let outcome = try? await redis.withConnection { try queue.enqueue([job], on: $0) }.first
+        // Enqueued after the commit. If Redis fails now, the connection is deleted again and the
+        // caller gets 503 to retry: a pending key connection nothing will check must not stay.
+        let outcome: EnqueueOutcome?
+        do {
+            outcome = try await redis.withConnection { try queue.enqueue([job], on: $0) }.first
+        } catch {
+            let id = connection.id
+            try? await database.withConnection { try store.delete(id, reason: "its check could not be enqueued", actor: actor, on: $0) }
+            throw error
+        }
         logger.info("API: connection created with an API key", metadata: ["connection": .string(idText), "tenant": .string(tenantID), "provider": .string(provider.id)])
         var answer: [String: JSONValue] = ["connection": Self.representation(connection)]
         if case .enqueued(let jobID)? = outcome { answer["check_job_id"] = .string(jobID) }

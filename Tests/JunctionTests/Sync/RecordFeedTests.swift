@@ -21,7 +21,17 @@ struct RecordFeedTests {
             let connection: UUID = try setup.query("INSERT INTO connections (tenant, provider) VALUES (\(tenant), 'stripe') RETURNING id").first!.decode("id")
             let store = RecordStore()
             _ = try store.write(Self.page(["a1", "a2"], "first"), connection: connection, tenant: tenant, provider: "stripe", resource: "customers", on: setup)
-            let start = try store.feed(connection: connection, tenant: tenant, resource: "customers", after: nil, limit: 100, on: setup)
+            // Shown once every transaction older than them has ended: tests running beside this one
+            // on the same server may hold that back a moment.
+            func settled(after cursor: FeedCursor?, count: Int) throws -> FeedPage {
+                var page = try store.feed(connection: connection, tenant: tenant, resource: "customers", after: cursor, limit: 100, on: setup)
+                for _ in 0..<100 where page.records.count < count {
+                    Thread.sleep(forTimeInterval: 0.1)
+                    page = try store.feed(connection: connection, tenant: tenant, resource: "customers", after: cursor, limit: 100, on: setup)
+                }
+                return page
+            }
+            let start = try settled(after: nil, count: 2)
             #expect(start.records.map(\.externalID) == ["a1", "a2"])
 
             // Writer one changes b1 and holds its transaction open; writer two changes b2 and commits.
@@ -42,13 +52,7 @@ struct RecordFeedTests {
             #expect(during.records.isEmpty && during.next == start.next, "nothing shown while an older writer is open: \(during.records.map(\.externalID))")
 
             try one.query("COMMIT")
-            // Shown once every transaction older than them has ended; tests running beside this
-            // one on the same server may hold that back a moment.
-            var after = try store.feed(connection: connection, tenant: tenant, resource: "customers", after: during.next, limit: 100, on: setup)
-            for _ in 0..<100 where after.records.count < 2 {
-                Thread.sleep(forTimeInterval: 0.1)
-                after = try store.feed(connection: connection, tenant: tenant, resource: "customers", after: during.next, limit: 100, on: setup)
-            }
+            let after = try settled(after: during.next, count: 2)
             #expect(after.records.map(\.externalID) == ["b1", "b2"], "both, the late one first (its transaction is older)")
             let again = try store.feed(connection: connection, tenant: tenant, resource: "customers", after: after.next, limit: 100, on: setup)
             #expect(again.records.isEmpty, "nothing twice")
