@@ -32,11 +32,7 @@ extension APIRoutes {
         let query = request.uri.queryParameters
         var errors: [(String, String)] = []
         let limit = Self.limit(query["limit"], errors: &errors)
-        var before: Int64?
-        if let text = query["cursor"] {
-            before = Int64(String(text))
-            if before == nil { errors.append(("cursor", "not a cursor this API handed out")) }
-        }
+        let before = Self.idCursor(query["cursor"], errors: &errors)
         let provider = query["provider"].map(String.init)
         if let provider, Providers.named(provider) == nil, Providers.webhookScheme(named: provider) == nil {
             errors.append(("provider", "no provider is named \(provider)"))

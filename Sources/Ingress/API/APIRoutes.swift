@@ -98,17 +98,7 @@ package struct APIRoutes: Sendable {
                 _ body: @escaping (TenantAuthenticator.Tenant) async throws -> WebhookAnswer) async -> Response {
         let answer: WebhookAnswer
         do {
-            guard let tenants else {
-                throw Problem(status: .serviceUnavailable, slug: "tenant-auth-not-configured", title: "Tenant authentication is not configured",
-                              detail: "set JUNCTION_JWT_ALGORITHM, JUNCTION_JWT_ISSUER, JUNCTION_JWT_AUDIENCE and the key (docs/api.md)")
-            }
-            let tenant: TenantAuthenticator.Tenant
-            do {
-                tenant = try await tenants.authenticate(authorization: request.headers[.authorization])
-            } catch {
-                throw Problem(status: .unauthorized, slug: "unauthenticated", title: "Not authenticated", detail: error.description,
-                              headers: [.wwwAuthenticate: "Bearer"])
-            }
+            let tenant = try await TenantAuthenticator.tenant(of: request, using: tenants, documentation: "docs/api.md")
             var answered: WebhookAnswer
             do {
                 if admin, !tenant.isAdmin {
@@ -295,11 +285,7 @@ package struct APIRoutes: Sendable {
         let query = request.uri.queryParameters
         var errors: [(String, String)] = []
         let limit = Self.limit(query["limit"], errors: &errors)
-        var before: Int64?
-        if let text = query["cursor"] {
-            before = Int64(String(text))
-            if before == nil { errors.append(("cursor", "not a cursor this API handed out")) }
-        }
+        let before = Self.idCursor(query["cursor"], errors: &errors)
         let resource = query["resource"].map(String.init)
         guard errors.isEmpty else { throw Problem.invalid(errors) }
         let found = try await connection(id, tenant: tenant.id)
@@ -386,6 +372,16 @@ package struct APIRoutes: Sendable {
     }
 
     // MARK: - parameters
+
+    /// A list's cursor that is the id of the page's last row (runs, webhook events: newest first).
+    static func idCursor(_ text: Substring?, errors: inout [(String, String)]) -> Int64? {
+        guard let text else { return nil }
+        guard let id = Int64(text), id > 0 else {
+            errors.append(("cursor", "not a cursor this API handed out"))
+            return nil
+        }
+        return id
+    }
 
     static func limit(_ text: Substring?, errors: inout [(String, String)]) -> Int {
         guard let text else { return defaultLimit }

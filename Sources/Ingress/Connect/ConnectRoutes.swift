@@ -66,17 +66,7 @@ package struct ConnectRoutes: Sendable {
     }
 
     private func initiating(_ request: Request, provider providerID: String) async throws -> Response {
-        guard let tenants else {
-            throw Problem(status: .serviceUnavailable, slug: "tenant-auth-not-configured", title: "Tenant authentication is not configured",
-                          detail: "set JUNCTION_JWT_ALGORITHM, JUNCTION_JWT_ISSUER, JUNCTION_JWT_AUDIENCE and the key (docs/connections.md)")
-        }
-        let tenant: TenantAuthenticator.Tenant
-        do {
-            tenant = try await tenants.authenticate(authorization: request.headers[.authorization])
-        } catch {
-            throw Problem(status: .unauthorized, slug: "unauthenticated", title: "Not authenticated", detail: error.description,
-                          headers: [.wwwAuthenticate: "Bearer"])
-        }
+        let tenant = try await TenantAuthenticator.tenant(of: request, using: tenants, documentation: "docs/connections.md")
         guard let provider = Providers.named(providerID) else {
             throw Problem(status: .notFound, slug: "unknown-provider", title: "Unknown provider", detail: "no provider is named \(providerID)")
         }

@@ -164,3 +164,21 @@ public struct TenantAuthenticator: Sendable {
         }
     }
 }
+
+extension TenantAuthenticator {
+    /// The request's tenant, or the problem to answer: 503 where tenant authentication is not
+    /// configured (`documentation` says where the settings are explained), 401 with
+    /// `WWW-Authenticate: Bearer` for a token that fails.
+    static func tenant(of request: Request, using tenants: TenantAuthenticator?, documentation: String) async throws(Problem) -> Tenant {
+        guard let tenants else {
+            throw Problem(status: .serviceUnavailable, slug: "tenant-auth-not-configured", title: "Tenant authentication is not configured",
+                          detail: "set JUNCTION_JWT_ALGORITHM, JUNCTION_JWT_ISSUER, JUNCTION_JWT_AUDIENCE and the key (\(documentation))")
+        }
+        do {
+            return try await tenants.authenticate(authorization: request.headers[.authorization])
+        } catch {
+            throw Problem(status: .unauthorized, slug: "unauthenticated", title: "Not authenticated", detail: error.description,
+                          headers: [.wwwAuthenticate: "Bearer"])
+        }
+    }
+}
