@@ -31,7 +31,11 @@ extension APIRoutes {
                 errors.append(("api_key", "1 to 512 characters"))
             }
         } else if let provider, !provider.auth.contains(.oauth2) {
-            errors.append(("api_key", "required: \(provider.displayName) connects with an API key"))
+            if provider.auth.contains(.apiKey) {
+                errors.append(("api_key", "required: \(provider.displayName) connects with an API key"))
+            } else {
+                errors.append(("provider", "\(provider.displayName) connects with \(provider.auth.map(\.rawValue).sorted().joined(separator: ", ")), which this API does not take yet"))
+            }
         }
         guard errors.isEmpty, let provider else { throw Problem.invalid(errors) }
 
@@ -40,8 +44,15 @@ extension APIRoutes {
                 throw Problem(status: .serviceUnavailable, slug: "oauth-not-configured", title: "OAuth is not configured here",
                               detail: "this ingress has no OAuth connect flow configured (docs/connections.md)")
             }
-            let (connection, url, expiresAt) = try await connect.start(tenant: tenant, provider: provider, returnURL: fields["return_url"]?.stringValue,
-                                                                       shop: fields["shop"]?.stringValue, reconnect: nil)
+            let started: (connection: Connection, url: String, expiresAt: Date)
+            do {
+                started = try await connect.start(tenant: tenant, provider: provider, returnURL: fields["return_url"]?.stringValue,
+                                                  shop: fields["shop"]?.stringValue, reconnect: nil)
+            } catch let problem as Problem where problem.status == .badRequest {
+                // The connect flow's 400s are fields of this request.
+                throw Problem.invalid([(problem.slug == "invalid-shop" ? "shop" : "return_url", problem.detail)])
+            }
+            let (connection, url, expiresAt) = started
             return Self.json(["connection": Self.representation(connection), "authorize_url": .string(url), "expires_at": .string(Timestamp.format(expiresAt))],
                              status: .created)
         }

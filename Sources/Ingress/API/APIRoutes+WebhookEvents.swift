@@ -38,6 +38,7 @@ extension APIRoutes {
             errors.append(("provider", "no provider is named \(provider)"))
         }
         let type = query["type"].map(String.init)
+        if let type, !(1...200).contains(type.utf8.count) { errors.append(("type", "1 to 200 characters")) }
         var bounds: [String: Date] = [:]
         for name: Substring in ["received_after", "received_before"] {
             guard let text = query[name] else { continue }
