@@ -20,11 +20,12 @@ public enum IngressProcess {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-ingress", environment: environment)
-        let (settings, webhooks, queueSettings, keys, oauth, connect) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
+        let (settings, webhooks, queueSettings, keys, oauth, connect, admin) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
             let ingress = try IngressSettings(environment: environment)
             let oauth = try OAuthClients(environment: environment)
             return (ingress, try WebhookSettings(environment: environment, ingress: ingress), try QueueSettings(environment: environment),
-                    try KeyRing(environment: environment), oauth, try ConnectSettings(environment: environment, oauth: oauth))
+                    try KeyRing(environment: environment), oauth, try ConnectSettings(environment: environment, oauth: oauth),
+                    try AdminServices.load(environment: environment))
         }
         let tenants: TenantAuthenticator?
         do {
@@ -55,7 +56,7 @@ public enum IngressProcess {
 
         let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.required("the queue scripts", logger: logger) { try QueueScripts.bundled(environment: environment) })
         let services = Self.services(settings: settings, webhooks: webhooks, queue: queue, keys: keys, core: core, redis: redis, database: database,
-                                     connect: ConnectRoutes.Configuration(tenants: tenants, oauth: oauth, settings: connect), logger: logger)
+                                     connect: ConnectRoutes.Configuration(tenants: tenants, oauth: oauth, settings: connect), admin: admin, logger: logger)
         await ProcessBootstrap.run(services, process: "junction-ingress", logger: logger)
         await redis.shutdown()
         await database.shutdown()
@@ -67,7 +68,7 @@ public enum IngressProcess {
     /// `onListening` gets the bound port (the settings may ask for port 0).
     package static func services(
         settings: IngressSettings, webhooks: WebhookSettings, queue: Queue, keys: KeyRing, core: CoreSettings,
-        redis: RedisClient, database: PostgresClient, connect: ConnectRoutes.Configuration? = nil, logger: Logger,
+        redis: RedisClient, database: PostgresClient, connect: ConnectRoutes.Configuration? = nil, admin: AdminServices? = nil, logger: Logger,
         onListening: @escaping @Sendable (Int?) -> Void = { _ in }
     ) -> [any Service] {
         let endpoints = WebhookEndpointCache(store: WebhookEndpointStore(keys: keys), logger: logger)
@@ -78,7 +79,7 @@ public enum IngressProcess {
             ConnectRoutes(tenants: $0.tenants, oauth: $0.oauth, settings: $0.settings, keys: keys, queue: queue, redis: redis, database: database, logger: logger)
         }
         connectRoutes?.register(on: router)
-        APIRoutes(tenants: connect?.tenants, connect: connectRoutes, keys: keys, queue: queue, redis: redis, database: database, logger: logger).register(on: router)
+        APIRoutes(tenants: connect?.tenants, admin: admin, connect: connectRoutes, keys: keys, queue: queue, redis: redis, database: database, logger: logger).register(on: router)
         let intake = WebhookIntake(settings: webhooks, endpoints: endpoints, logger: logger)
         // Two round trips in flight: Redis answers one while the next batch forms. More made the
         // batches smaller and cost Redis more per webhook (bench/ingress: 4 in flight gave about

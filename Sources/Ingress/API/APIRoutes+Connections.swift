@@ -131,13 +131,18 @@ extension APIRoutes {
     /// Records a mutating call in `api_audit` before it is answered; a call that cannot be
     /// recorded answers 503 (its effect, if any, is in the job it enqueued).
     func audit(_ request: Request, tenant: TenantAuthenticator.Tenant, answer: WebhookAnswer) async throws {
+        try await audit(request, tenant: tenant.id, actor: Self.actor(tenant), answer: answer)
+    }
+
+    /// `tenant` is `*` for an internal service's call across tenants.
+    func audit(_ request: Request, tenant tenantID: String, actor: String, answer: WebhookAnswer) async throws {
         let outcome: String
         if answer.status.code >= 400, case .object(let problem)? = try? JSONValue(parsing: Array(answer.body.utf8)) {
             outcome = problem["type"]?.stringValue ?? "error"
         } else {
             outcome = answer.headers.contains { $0.name == "Idempotent-Replayed" } ? "replayed" : "ok"
         }
-        let (tenantID, actor, method, path, status) = (tenant.id, Self.actor(tenant), request.method.rawValue, request.uri.path, answer.status.code)
+        let (method, path, status) = (request.method.rawValue, request.uri.path, answer.status.code)
         let requestID = request.headers[.init("X-Request-Id")!]
         try await database.withConnection { database in
             try database.query("""

@@ -16,6 +16,8 @@ import Logging
 /// `application/problem+json` (``Problem``), a bad parameter naming itself in `errors`.
 package struct APIRoutes: Sendable {
     let tenants: TenantAuthenticator?
+    /// The internal services allowed on `/v1/admin`; nil: those answer 503.
+    let admin: AdminServices?
     /// The OAuth connect flow, which `POST /v1/connections` starts for OAuth providers; nil where
     /// the process has none (then those answer 503).
     let connect: ConnectRoutes?
@@ -25,9 +27,10 @@ package struct APIRoutes: Sendable {
     let database: PostgresClient
     let logger: Logger
 
-    package init(tenants: TenantAuthenticator?, connect: ConnectRoutes? = nil, keys: KeyRing, queue: Queue, redis: RedisClient,
+    package init(tenants: TenantAuthenticator?, admin: AdminServices? = nil, connect: ConnectRoutes? = nil, keys: KeyRing, queue: Queue, redis: RedisClient,
                  database: PostgresClient, logger: Logger) {
         self.tenants = tenants
+        self.admin = admin
         self.connect = connect
         self.vault = CredentialVault(keys: keys)
         self.queue = queue
@@ -73,6 +76,7 @@ package struct APIRoutes: Sendable {
         }
         router.get("/v1/records") { request, _ in await answer(request) { try await records(request, tenant: $0) } }
         registerWebhookEvents(on: router)
+        registerAdmin(on: router)
     }
 
     // MARK: - the spec
@@ -148,6 +152,11 @@ package struct APIRoutes: Sendable {
     // MARK: - connections
 
     func listConnections(_ request: Request, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
+        try await listConnections(request, tenantID: tenant.id)
+    }
+
+    /// One tenant's connections, or (nil: the admin API) every tenant's, `tenant` filtering then.
+    func listConnections(_ request: Request, tenantID: String?) async throws -> WebhookAnswer {
         let query = request.uri.queryParameters
         var errors: [(String, String)] = []
         let limit = Self.limit(query["limit"], errors: &errors)
@@ -164,9 +173,10 @@ package struct APIRoutes: Sendable {
             if after == nil { errors.append(("cursor", "not a cursor this API handed out")) }
         }
         guard errors.isEmpty else { throw Problem.invalid(errors) }
-        let (tenantID, wanted, from) = (tenant.id, status, after)
+        let only = tenantID ?? query["tenant"].map(String.init)
+        let (wanted, from) = (status, after)
         let rows = try await database.withConnection { database in
-            try ConnectionStore().list(tenant: tenantID, provider: provider, status: wanted, after: from, limit: limit + 1, on: database)
+            try ConnectionStore().list(tenant: only, provider: provider, status: wanted, after: from, limit: limit + 1, on: database)
         }
         let page = rows.prefix(limit)
         var body: [String: JSONValue] = ["data": .array(page.map(Self.representation))]
@@ -198,7 +208,7 @@ package struct APIRoutes: Sendable {
 
     static func representation(_ connection: Connection) -> JSONValue {
         var fields: [String: JSONValue] = [
-            "id": .string(connection.id.uuidString.lowercased()), "provider": .string(connection.provider),
+            "id": .string(connection.id.uuidString.lowercased()), "tenant": .string(connection.tenant), "provider": .string(connection.provider),
             "status": .string(connection.status.rawValue), "auth": .string(connection.auth.rawValue),
             "scopes": .array(connection.scopes.map { .string($0) }), "metadata": connection.metadata,
             "created_at": .string(Timestamp.format(connection.createdAt)), "updated_at": .string(Timestamp.format(connection.updatedAt)),
@@ -235,7 +245,12 @@ package struct APIRoutes: Sendable {
 
     /// Enqueues `sync.run` on `high` for one resource (`resource`) or all, in `mode` (`auto`).
     func triggerSync(_ id: UUID, body: ByteBuffer?, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
-        let found = try await connection(id, tenant: tenant.id)
+        try await triggerSync(try await connection(id, tenant: tenant.id), body: body)
+    }
+
+    /// Enqueues the syncs `body` asks for of `found` (any tenant's: the admin API forces syncs).
+    func triggerSync(_ found: Connection, body: ByteBuffer?) async throws -> WebhookAnswer {
+        let id = found.id
         let known = Providers.named(found.provider)?.sync.map(\.name) ?? []
         var fields: [String: JSONValue] = [:]
         if let body, body.readableBytes > 0 {

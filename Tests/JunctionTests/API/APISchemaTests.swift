@@ -56,7 +56,9 @@ struct APISchemaTests {
                 // Not judged here: 405 for a method no route has (the router answers 404), and the
                 // delete, which would remove the connection the other operations use (APITests
                 // covers it).
-                "--exclude-checks", "unsupported_method", "--exclude-operation-id", "deleteConnection",
+                // The admin operations, which take signed requests schemathesis cannot make (APITests
+                // covers them).
+                "--exclude-checks", "unsupported_method", "--exclude-operation-id", "deleteConnection", "--exclude-path-regex", "^/v1/admin/",
                 // One worker: with two, schemathesis 4.32.5 sometimes fails in its own coverage phase.
                 "--phases", "coverage,fuzzing", "--max-examples", "25", "--seed", "20261201", "--workers", "1",
                 "--no-color", "--output-truncate", "true", "--report", "junit", "--report-dir", directory.path,
@@ -65,7 +67,7 @@ struct APISchemaTests {
             let output = process.standardOutput + process.standardError
             if ProcessInfo.processInfo.environment["JUNCTION_TEST_LOGS"] != nil { print(output) }
             #expect(status == 0, "schemathesis found answers the document does not allow:\n\(output.suffix(12_000))")
-            #expect(output.contains("Tested: 12"), "every operation but the delete was tested:\n\(output.suffix(3_000))")
+            #expect(output.contains("Tested: 12"), "every tenant operation but the delete was tested:\n\(output.suffix(3_000))")
             // schemathesis can end 0 after an error of its own in a phase: a phase that did not run judged nothing.
             #expect(!output.contains("Runtime Error") && output.contains("✅ Coverage") && output.contains("✅ Fuzzing"), "both phases ran:\n\(output.suffix(3_000))")
         }

@@ -176,7 +176,7 @@ struct APITests {
             ]
             let specified = try Self.specOperations()
             let covered = Set(routes.map { "\($0.method) \($0.template.split(separator: "?").first!)".replacingOccurrences(of: "/runs/1/", with: "/runs/{run}/") })
-            #expect(specified.filter { $0.contains("{id}") }.isSubset(of: covered), "every route with an id is in the table")
+            #expect(specified.filter { $0.contains("{id}") && !$0.contains("/v1/admin/") }.isSubset(of: covered), "every tenant route with an id is in the table")
             for (method, template, body) in routes {
                 let isEvent = template.hasPrefix("/v1/webhook-events")
                 let (mine, missing) = isEvent ? (event, "987654321") : (id, UUID().uuidString.lowercased())
@@ -371,6 +371,93 @@ struct APITests {
         }
     }
 
+    static let adminKeys = ["ops": "ops-key-0123456789abcdef0123456789abcdef", "reader": "reader-key-0123456789abcdef0123456789abcd"]
+
+    static func admin(_ stack: ConnectStack, _ method: String, _ target: String, service: String = "ops", key: String? = nil, body: String = "",
+                      timestamp: Date = Date(), nonce: String? = nil) async throws -> OutboundResponse {
+        var headers = AdminServices.sign(service: service, key: key ?? adminKeys[service] ?? "unknown-service-key-000000000000000", method: method, target: target,
+                                         body: Array(body.utf8), timestamp: timestamp, nonce: nonce ?? UUID().uuidString.replacingOccurrences(of: "-", with: ""))
+        if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
+        return try await stack.http.send(OutboundRequest(method: method, url: stack.ingressURL + target, headers: headers.map { (name: $0.0, value: $0.1) },
+                                                         body: Array(body.utf8)))
+    }
+
+    /// An internal service signs its requests: it sees the fleet's health and every tenant's
+    /// connections, forces a sync, and reads, replays and purges the dead letters. A request that is
+    /// unsigned, stale, replayed, signed wrong or by an unknown service gets 401; a service without
+    /// the permission 403; and every mutating call is audited under the service's name.
+    @Test func anInternalServiceSignsItsWayThroughTheAdminOperations() async throws {
+        let extra = ["JUNCTION_ADMIN_SERVICES": "ops:*,reader:read", "JUNCTION_ADMIN_KEY_OPS": Self.adminKeys["ops"]!, "JUNCTION_ADMIN_KEY_READER": Self.adminKeys["reader"]!]
+        try await ConnectStack.with(seed: 10, extra: extra) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-a")
+            let health = try await Self.admin(stack, "GET", "/v1/admin/health", service: "reader")
+            #expect(health.status == 200, "\(health.status) \(health.text)")
+            let summary = try Self.object(health)
+            #expect((summary["connections"] as? [[String: Any]])?.contains { $0["provider"] as? String == "stripe" && $0["status"] as? String == "active" && $0["count"] as? Int == 1 } == true,
+                    "\(summary)")
+            #expect((summary["queue"] as? [String: Any])?["ready"] is [String: Any])
+            let all = try Self.object(try await Self.admin(stack, "GET", "/v1/admin/connections?tenant=tenant-a"))
+            #expect((all["data"] as? [[String: Any]])?.map { $0["id"] as? String } == [stripe.uuidString.lowercased()])
+            #expect(((all["data"] as? [[String: Any]])?.first?["tenant"] as? String) == "tenant-a")
+
+            // Refused: unsigned, a wrong key, an unknown service, a stale timestamp, a nonce used twice.
+            let unsigned = try await stack.http.send(OutboundRequest(url: stack.ingressURL + "/v1/admin/health"))
+            #expect(unsigned.status == 401 && unsigned.header("Content-Type") == "application/problem+json")
+            #expect(try await Self.admin(stack, "GET", "/v1/admin/health", key: "not-the-ops-key-0123456789abcdef0123").status == 401)
+            #expect(try await Self.admin(stack, "GET", "/v1/admin/health", service: "intruder").status == 401)
+            let stale = try await Self.admin(stack, "GET", "/v1/admin/health", timestamp: Date() - 120)
+            #expect(stale.status == 401 && stale.text.contains("timestamp"))
+            let nonce = "replayed-nonce-0123456789"
+            #expect(try await Self.admin(stack, "GET", "/v1/admin/health", nonce: nonce).status == 200)
+            let replayed = try await Self.admin(stack, "GET", "/v1/admin/health", nonce: nonce)
+            #expect(replayed.status == 401 && replayed.text.contains("nonce was used"), "\(replayed.status) \(replayed.text)")
+            // A signature over another path or body does not carry over.
+            var moved = AdminServices.sign(service: "ops", key: Self.adminKeys["ops"]!, method: "GET", target: "/v1/admin/health", body: [])
+            moved.append(("Content-Type", "application/json"))
+            let tampered = try await stack.http.send(OutboundRequest(method: "GET", url: stack.ingressURL + "/v1/admin/connections", headers: moved.map { (name: $0.0, value: $0.1) }))
+            #expect(tampered.status == 401 && tampered.text.contains("signature"))
+
+            // The reader may not force a sync; ops may, for any tenant.
+            let path = "/v1/admin/connections/\(stripe.uuidString.lowercased())/syncs"
+            let forbidden = try await Self.admin(stack, "POST", path, service: "reader", body: #"{"resource":"customers"}"#)
+            #expect(forbidden.status == 403 && forbidden.text.contains("sync"), "\(forbidden.status) \(forbidden.text)")
+            let forced = try await Self.admin(stack, "POST", path, body: #"{"resource":"customers"}"#)
+            #expect(forced.status == 202, "\(forced.status) \(forced.text)")
+            try await QueueKit.eventually("the forced sync ran") {
+                try await SyncRunTests.runs(stack, stripe, "customers").first?.status == "succeeded"
+            }
+
+            // A job that fails for good: listed, shown with its errors, replayed, purged.
+            try await stack.enqueue([JobRequest(type: "system.noop", payload: ["fail": true], priority: .high, maxAttempts: 1)])
+            try await QueueKit.eventually("the job died") {
+                ((try Self.object(try await Self.admin(stack, "GET", "/v1/admin/dead-letters?type=system.noop"))["data"] as? [[String: Any]]) ?? []).count == 1
+            }
+            let dead = (try Self.object(try await Self.admin(stack, "GET", "/v1/admin/dead-letters?type=system.noop"))["data"] as? [[String: Any]]) ?? []
+            let id = try #require(dead.first?["id"] as? String)
+            let shown = try Self.object(try await Self.admin(stack, "GET", "/v1/admin/dead-letters/\(id)", service: "reader"))
+            #expect(shown["type"] as? String == "system.noop" && (shown["errors"] as? [Any])?.count == 1 && (shown["payload"] as? [String: Any])?["fail"] as? Bool == true,
+                    "\(shown)")
+            #expect(try await Self.admin(stack, "POST", "/v1/admin/dead-letters/\(id)/replay", service: "reader").status == 403)
+            #expect(try await Self.admin(stack, "POST", "/v1/admin/dead-letters/\(id)/replay").status == 202)
+            try await QueueKit.eventually("the replayed job died again") {
+                let again = try Self.object(try await Self.admin(stack, "GET", "/v1/admin/dead-letters/\(id)"))
+                return (again["errors"] as? [Any])?.count == 2
+            }
+            #expect(try await Self.admin(stack, "DELETE", "/v1/admin/dead-letters").status == 422, "a purge names what it purges")
+            let purged = try Self.object(try await Self.admin(stack, "DELETE", "/v1/admin/dead-letters?all=true"))
+            #expect(purged["purged"] as? Int ?? 0 >= 1)
+            #expect(try await Self.admin(stack, "GET", "/v1/admin/dead-letters/\(id)").status == 404)
+
+            let audit = try await stack.onDatabase { database in
+                try database.query("SELECT actor, method, status FROM api_audit WHERE tenant = '*' ORDER BY id").rows.map {
+                    "\(try $0.decode("actor", as: String.self)) \(try $0.decode("method", as: String.self)) \(try $0.decode("status", as: Int.self))"
+                }
+            }
+            #expect(audit == ["service:reader POST 403", "service:ops POST 202", "service:reader POST 403", "service:ops POST 202", "service:ops DELETE 422", "service:ops DELETE 200"],
+                    "\(audit)")
+        }
+    }
+
     /// Requests without a valid token, and requests with bad parameters, get precise problem
     /// documents and change nothing.
     @Test func badRequestsGetProblemDocumentsNamingWhatIsWrong() async throws {
@@ -378,7 +465,7 @@ struct APITests {
             let stripe = try await stack.connect("stripe", tenant: "tenant-a")
             let id = stripe.uuidString.lowercased()
             // Every operation of the spec but the document itself refuses a request without a token.
-            for operation in try Self.specOperations() where !operation.hasSuffix("/openapi.json") {
+            for operation in try Self.specOperations() where !operation.hasSuffix("/openapi.json") && !operation.contains("/v1/admin/") {
                 let parts = operation.split(separator: " ")
                 let path = String(parts[1]).replacingOccurrences(of: "{id}", with: id)
                 let answer = try await Self.call(stack, String(parts[0]), path, tenant: nil)
