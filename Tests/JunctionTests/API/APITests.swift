@@ -500,6 +500,13 @@ struct APITests {
             #expect(try fields(try await Self.call(stack, "POST", "/v1/connections/\(id)/syncs/runs/x/retry", tenant: "tenant-a")) == ["run"])
             let connections = try Self.object(try await Self.call(stack, "GET", "/v1/connections", tenant: "tenant-a"))
             #expect((connections["data"] as? [Any])?.count == 1, "no bad request created a connection")
+            // A method a path does not take: 405 naming the ones it does; a path that is no operation: 404.
+            let put = try await Self.call(stack, "PUT", "/v1/connections/\(id)", tenant: "tenant-a", body: "{}")
+            #expect(put.status == 405 && put.header("Allow") == "DELETE, GET" && put.header("Content-Type") == "application/problem+json", "\(put.status) \(put.text)")
+            let patch = try await Self.call(stack, "PATCH", "/v1/connections", tenant: "tenant-a", body: "{}")
+            #expect(patch.status == 405 && patch.header("Allow") == "GET, POST")
+            let nothing = try await Self.call(stack, "GET", "/v1/nothing/here", tenant: "tenant-a")
+            #expect(nothing.status == 404 && nothing.text.contains("no-such-operation"), "\(nothing.status) \(nothing.text)")
             #expect(try await SyncRunTests.runs(stack, stripe, "customers").isEmpty, "no bad request started a sync")
         }
     }
