@@ -78,11 +78,9 @@ extension APIRoutes {
         } catch let problem as Problem {
             answer = problem.answer
         } catch {
-            logger.error("admin API request failed", metadata: ["path": .string(request.uri.path), "error": .string("\(error)")])
-            answer = Problem(status: .serviceUnavailable, slug: "unavailable", title: "Try again",
-                             detail: "Redis or PostgreSQL did not answer; nothing was changed", headers: [.retryAfter: "1"]).answer
+            answer = unavailable(error, request)
         }
-        return Response(status: answer.status, headers: answer.fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+        return Self.response(answer)
     }
 
     /// The fleet at a glance: the queue, the connections by provider and status, and the sync

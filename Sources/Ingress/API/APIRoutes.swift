@@ -97,7 +97,7 @@ package struct APIRoutes: Sendable {
 
     /// Authenticates the request's tenant and runs `body`; turns every failure into problem+json:
     /// a ``Problem`` as it is, anything else (Redis or PostgreSQL not answering) as 503 with
-    /// `Retry-After`, nothing changed. A POST with `Idempotency-Key` goes through
+    /// `Retry-After` (``unavailable(_:_:)``). A POST with `Idempotency-Key` goes through
     /// ``idempotent(_:key:tenant:requestBody:_:)``: its first answer is kept for 24 hours and
     /// replayed.
     func answer(_ request: Request, admin: Bool = false, requestBody: ByteBuffer? = nil,
@@ -126,11 +126,22 @@ package struct APIRoutes: Sendable {
         } catch let problem as Problem {
             answer = problem.answer
         } catch {
-            logger.error("API request failed", metadata: ["path": .string(request.uri.path), "error": .string("\(error)")])
-            answer = Problem(status: .serviceUnavailable, slug: "unavailable", title: "Try again",
-                             detail: "Redis or PostgreSQL did not answer; nothing was changed", headers: [.retryAfter: "1"]).answer
+            answer = unavailable(error, request)
         }
-        return Response(status: answer.status, headers: answer.fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+        return Self.response(answer)
+    }
+
+    /// 503 for a failure of Redis or PostgreSQL. A request that failed before it enqueued or wrote
+    /// anything changed nothing; one that failed while being audited did its work, so the detail
+    /// points to the idempotent retry.
+    func unavailable(_ error: any Error, _ request: Request) -> WebhookAnswer {
+        logger.error("API request failed", metadata: ["path": .string(request.uri.path), "error": .string("\(error)")])
+        return Problem(status: .serviceUnavailable, slug: "unavailable", title: "Try again",
+                       detail: "Redis or PostgreSQL did not answer; retry (a POST with the same Idempotency-Key)", headers: [.retryAfter: "1"]).answer
+    }
+
+    static func response(_ answer: WebhookAnswer) -> Response {
+        Response(status: answer.status, headers: answer.fields, body: .init(byteBuffer: ByteBuffer(string: answer.body)))
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> WebhookAnswer {
