@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "JunctionIngress",
             dependencies: [
-                "JunctionCore", "JunctionQueue", "JunctionProviders", "JunctionStores",
+                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import JunctionCoordination
 import JunctionCore
 import JunctionProviders
 import JunctionQueue
@@ -20,12 +21,18 @@ public enum IngressProcess {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-ingress", environment: environment)
-        let (settings, webhooks, queueSettings, keys, oauth, connect, admin) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
+        let (settings, webhooks, queueSettings, keys, oauth, connect, admin, apiLimit, coordinationSettings) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
             let ingress = try IngressSettings(environment: environment)
             let oauth = try OAuthClients(environment: environment)
+            let apiLimit: RateLimit
+            do {
+                apiLimit = try RateLimit(parsing: environment.string("JUNCTION_API_RATE_LIMIT", default: "600/1m,burst=60"))
+            } catch {
+                throw ConfigurationError(variable: "JUNCTION_API_RATE_LIMIT", problem: "JUNCTION_API_RATE_LIMIT is invalid: \(error)", example: "600/1m,burst=60")
+            }
             return (ingress, try WebhookSettings(environment: environment, ingress: ingress), try QueueSettings(environment: environment),
                     try KeyRing(environment: environment), oauth, try ConnectSettings(environment: environment, oauth: oauth),
-                    try AdminServices.load(environment: environment))
+                    try AdminServices.load(environment: environment), apiLimit, try CoordinationSettings(environment: environment))
         }
         let tenants: TenantAuthenticator?
         do {
@@ -55,8 +62,13 @@ public enum IngressProcess {
         }
 
         let queue = Queue(settings: queueSettings, scripts: ProcessBootstrap.required("the queue scripts", logger: logger) { try QueueScripts.bundled(environment: environment) })
+        let coordination = Coordination(namespace: queueSettings.keys.namespace, scripts: ProcessBootstrap.required("the coordination scripts", logger: logger) {
+            try CoordinationScripts.bundled(environment: environment)
+        })
+        let rateLimit = apiLimit.isOff ? nil : (limiter: RateLimiter(coordination, settings: coordinationSettings), limit: apiLimit)
         let services = Self.services(settings: settings, webhooks: webhooks, queue: queue, keys: keys, core: core, redis: redis, database: database,
-                                     connect: ConnectRoutes.Configuration(tenants: tenants, oauth: oauth, settings: connect), admin: admin, logger: logger)
+                                     connect: ConnectRoutes.Configuration(tenants: tenants, oauth: oauth, settings: connect), admin: admin,
+                                     rateLimit: rateLimit, logger: logger)
         await ProcessBootstrap.run(services, process: "junction-ingress", logger: logger)
         await redis.shutdown()
         await database.shutdown()
@@ -68,7 +80,8 @@ public enum IngressProcess {
     /// `onListening` gets the bound port (the settings may ask for port 0).
     package static func services(
         settings: IngressSettings, webhooks: WebhookSettings, queue: Queue, keys: KeyRing, core: CoreSettings,
-        redis: RedisClient, database: PostgresClient, connect: ConnectRoutes.Configuration? = nil, admin: AdminServices? = nil, logger: Logger,
+        redis: RedisClient, database: PostgresClient, connect: ConnectRoutes.Configuration? = nil, admin: AdminServices? = nil,
+        rateLimit: (limiter: RateLimiter, limit: RateLimit)? = nil, logger: Logger,
         onListening: @escaping @Sendable (Int?) -> Void = { _ in }
     ) -> [any Service] {
         let endpoints = WebhookEndpointCache(store: WebhookEndpointStore(keys: keys), logger: logger)
@@ -79,7 +92,7 @@ public enum IngressProcess {
             ConnectRoutes(tenants: $0.tenants, oauth: $0.oauth, settings: $0.settings, keys: keys, queue: queue, redis: redis, database: database, logger: logger)
         }
         connectRoutes?.register(on: router)
-        APIRoutes(tenants: connect?.tenants, admin: admin, connect: connectRoutes, keys: keys, queue: queue, redis: redis, database: database, logger: logger).register(on: router)
+        APIRoutes(tenants: connect?.tenants, admin: admin, rateLimit: rateLimit, connect: connectRoutes, keys: keys, queue: queue, redis: redis, database: database, logger: logger).register(on: router)
         let intake = WebhookIntake(settings: webhooks, endpoints: endpoints, logger: logger)
         // Two round trips in flight: Redis answers one while the next batch forms. More made the
         // batches smaller and cost Redis more per webhook (bench/ingress: 4 in flight gave about

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JunctionCoordination
 import JunctionCore
 import JunctionProviders
 import JunctionQueue
@@ -18,6 +19,8 @@ package struct APIRoutes: Sendable {
     let tenants: TenantAuthenticator?
     /// The internal services allowed on `/v1/admin`; nil: those answer 503.
     let admin: AdminServices?
+    /// Each tenant's allowance on the API (`JUNCTION_API_RATE_LIMIT`); nil: none.
+    let rateLimit: (limiter: RateLimiter, limit: RateLimit)?
     /// The OAuth connect flow, which `POST /v1/connections` starts for OAuth providers; nil where
     /// the process has none (then those answer 503).
     let connect: ConnectRoutes?
@@ -27,10 +30,11 @@ package struct APIRoutes: Sendable {
     let database: PostgresClient
     let logger: Logger
 
-    package init(tenants: TenantAuthenticator?, admin: AdminServices? = nil, connect: ConnectRoutes? = nil, keys: KeyRing, queue: Queue, redis: RedisClient,
-                 database: PostgresClient, logger: Logger) {
+    package init(tenants: TenantAuthenticator?, admin: AdminServices? = nil, rateLimit: (limiter: RateLimiter, limit: RateLimit)? = nil,
+                 connect: ConnectRoutes? = nil, keys: KeyRing, queue: Queue, redis: RedisClient, database: PostgresClient, logger: Logger) {
         self.tenants = tenants
         self.admin = admin
+        self.rateLimit = rateLimit
         self.connect = connect
         self.vault = CredentialVault(keys: keys)
         self.queue = queue
@@ -105,6 +109,7 @@ package struct APIRoutes: Sendable {
         let answer: WebhookAnswer
         do {
             let tenant = try await TenantAuthenticator.tenant(of: request, using: tenants, documentation: "docs/api.md")
+            let allowance = try await allowance(for: tenant)
             var answered: WebhookAnswer
             do {
                 if admin, !tenant.isAdmin {
@@ -119,6 +124,9 @@ package struct APIRoutes: Sendable {
             } catch let problem as Problem {
                 answered = problem.answer
             }
+            if let allowance, let rateLimit {
+                answered.headers += Self.rateLimitHeaders(allowance, limit: rateLimit.limit)
+            }
             if request.method != .get, request.method != .head {
                 try await audit(request, tenant: tenant, answer: answered)
             }
@@ -129,6 +137,30 @@ package struct APIRoutes: Sendable {
             answer = unavailable(error, request)
         }
         return Self.response(answer)
+    }
+
+    /// The tenant's allowance for this request; a request over it is answered 429 with
+    /// `Retry-After`, and changes nothing.
+    func allowance(for tenant: TenantAuthenticator.Tenant) async throws -> RateLimiter.Allowance? {
+        guard let rateLimit else { return nil }
+        let scope = "api:" + tenant.id
+        let allowance = try await redis.withConnection { try rateLimit.limiter.take(scope: scope, limit: rateLimit.limit, on: $0) }
+        guard allowance.granted else {
+            let seconds = Int((Double(Milliseconds.of(allowance.resetAfter)) / 1000).rounded(.up))
+            var problem = Problem(status: .tooManyRequests, slug: "rate-limited", title: "Too many requests",
+                                  detail: "this tenant may make \(rateLimit.limit.count) requests per \(rateLimit.limit.period) (bursts of \(rateLimit.limit.burst)); try again in \(max(1, seconds)) s")
+            problem.headers[.retryAfter] = String(max(1, seconds))
+            for (name, value) in Self.rateLimitHeaders(allowance, limit: rateLimit.limit) { problem.headers[HTTPField.Name(name)!] = value }
+            throw problem
+        }
+        return allowance
+    }
+
+    /// `RateLimit-Limit` (the burst), `RateLimit-Remaining`, `RateLimit-Reset` (seconds until the
+    /// burst is whole again, or until the next request is allowed).
+    static func rateLimitHeaders(_ allowance: RateLimiter.Allowance, limit: RateLimit) -> [(name: String, value: String)] {
+        let reset = Int((Double(Milliseconds.of(allowance.resetAfter)) / 1000).rounded(.up))
+        return [("RateLimit-Limit", String(max(1, limit.burst))), ("RateLimit-Remaining", String(allowance.remaining)), ("RateLimit-Reset", String(reset))]
     }
 
     /// 503 for a failure of Redis or PostgreSQL. A request that failed before it enqueued or wrote

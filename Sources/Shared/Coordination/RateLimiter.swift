@@ -47,6 +47,32 @@ public struct RateLimiter: Sendable {
         return lhs.intervalMilliseconds >= rhs.intervalMilliseconds ? lhs : rhs
     }
 
+    /// What one request against a scope of its own (the management API's per tenant) found: how
+    /// many more the burst allows now, and how long until it is full again; or, refused, how long to wait.
+    public struct Allowance: Sendable, Equatable {
+        public var granted: Bool
+        public var remaining: Int
+        /// Granted: until the burst is whole again. Refused: until the next request is allowed.
+        public var resetAfter: Duration
+    }
+
+    /// One request against `scope` under `limit` (a rate; no concurrency cap), on Redis's clock.
+    public func take(scope: String, limit: RateLimit, on redis: RedisConnection) throws -> Allowance {
+        let call = coordination.scripts.limit.acquire([(scope: scope, limit: limit)], token: "-", inFlightTTL: .seconds(1), now: nil, keys: keys)
+        let reply = try redis.evaluate(call)
+        let interval = max(1, limit.intervalMilliseconds)
+        let burst = Int64(max(1, limit.burst))
+        if let (tat, now) = try LimitScript.arrival(reply) {
+            // The arrival time runs ahead of now by one interval per request the burst has used.
+            let used = (max(0, tat - now) + interval - 1) / interval
+            return Allowance(granted: true, remaining: Int(max(0, burst - used)), resetAfter: .milliseconds(max(0, tat - now)))
+        }
+        switch try LimitScript.decision(reply) {
+        case .granted: return Allowance(granted: true, remaining: 0, resetAfter: .zero)
+        case .wait(let until, _): return Allowance(granted: false, remaining: 0, resetAfter: .milliseconds(max(1, Int64(until.timeIntervalSinceNow * 1000))))
+        }
+    }
+
     /// Takes a slot, or says when to try again. A granted call with a concurrency cap must be
     /// followed by ``release(provider:connection:token:on:)``.
     /// `now` nil (the default): Redis's clock, shared by every replica. Tests pass a fixed one.

@@ -458,6 +458,28 @@ struct APITests {
         }
     }
 
+    /// Each tenant has its own allowance: every answer says what is left, a request over it gets
+    /// 429 with `Retry-After` and changes nothing, and another tenant is not held back.
+    @Test func aTenantOverItsAllowanceGets429AndAnotherTenantDoesNot() async throws {
+        try await ConnectStack.with(seed: 10, extra: ["JUNCTION_API_RATE_LIMIT": "3/1m,burst=3"]) { stack in
+            let first = try await Self.call(stack, "GET", "/v1/connections", tenant: "tenant-a")
+            #expect(first.status == 200 && first.header("RateLimit-Limit") == "3" && first.header("RateLimit-Remaining") == "2", "\(first.headers)")
+            #expect(Int(first.header("RateLimit-Reset") ?? "") ?? 0 > 0)
+            _ = try await Self.call(stack, "GET", "/v1/connections", tenant: "tenant-a")
+            let third = try await Self.call(stack, "GET", "/v1/connections", tenant: "tenant-a")
+            #expect(third.status == 200 && third.header("RateLimit-Remaining") == "0")
+            let over = try await Self.call(stack, "POST", "/v1/connections", tenant: "tenant-a", body: #"{"provider":"stripe","api_key":"sk_test_over"}"#)
+            #expect(over.status == 429 && over.header("Content-Type") == "application/problem+json" && over.text.contains("rate-limited"), "\(over.status) \(over.text)")
+            let retryAfter = Int(over.header("Retry-After") ?? "") ?? 0
+            #expect(retryAfter >= 1 && retryAfter <= 20, "one request in 20 s: \(over.header("Retry-After") ?? "none")")
+            #expect(over.header("RateLimit-Remaining") == "0")
+            let others = try await Self.call(stack, "GET", "/v1/connections", tenant: "tenant-b")
+            #expect(others.status == 200 && others.header("RateLimit-Remaining") == "2", "tenant B has its own allowance")
+            let created = try await stack.onDatabase { try ConnectionStore().list(tenant: "tenant-a", on: $0).count }
+            #expect(created == 0, "the refused request created nothing")
+        }
+    }
+
     /// Requests without a valid token, and requests with bad parameters, get precise problem
     /// documents and change nothing.
     @Test func badRequestsGetProblemDocumentsNamingWhatIsWrong() async throws {

@@ -43,6 +43,8 @@ final class ConnectStack: @unchecked Sendable {
             "JUNCTION_JWT_ISSUER": Self.issuer, "JUNCTION_JWT_AUDIENCE": Self.audience,
             "JUNCTION_PUBLIC_URL": Self.publicURL, "JUNCTION_OAUTH_RETURN_URLS": "https://app.example.com/integrations",
             "JUNCTION_WORKER_FETCH_BATCH": "1",
+            // The tests poll the API as fast as they like; the per-tenant limit has a test of its own.
+            "JUNCTION_API_RATE_LIMIT": "off",
         ])
         // Every provider's OAuth endpoints, as the sandbox publishes them.
         let endpoints = try sandbox.json(try await sandbox.send("GET", "/_sandbox/oauth"))

@@ -42,7 +42,7 @@ struct LimitScript: Sendable {
         (script, Self.keys(scopes, keys), ["pause", Self.clock(now), "-", RedisArgument(Milliseconds.of(duration))])
     }
 
-    /// `acquire` → `{1}`, or `{0, when to try again (ms), reason}`.
+    /// `acquire` → `{1, arrival time, now}`, or `{0, when to try again (ms), reason}`.
     static func decision(_ reply: RedisReply) throws -> LimitDecision {
         let parts = try reply.array()
         if try parts.first?.int() == 1 { return .granted }
@@ -50,5 +50,12 @@ struct LimitScript: Sendable {
             throw RedisError.unexpectedReply(expected: "limit decision", got: reply)
         }
         return .wait(until: Date(timeIntervalSince1970: Double(try parts[1].int()) / 1000), reason: reason)
+    }
+
+    /// A granted `acquire`'s first-scope arrival time and Redis's clock (ms), for the calls left.
+    static func arrival(_ reply: RedisReply) throws -> (tat: Int64, now: Int64)? {
+        let parts = try reply.array()
+        guard try parts.first?.int() == 1, parts.count == 3 else { return nil }
+        return (Int64(try parts[1].int()), Int64(try parts[2].int()))
     }
 }

@@ -14,7 +14,8 @@
            burst (calls allowed at once), concurrency cap (0: none); then the in-flight TTL (ms)
   pause:   ARGV[4] how long (ms) from now: extends the pause of every scope, never shortens it
 
-  acquire -> {1} when taken, else {0, ms since the epoch when to try again, reason}
+  acquire -> {1, the first scope's arrival time after this call (ms; 0 without a rate), now (ms)}
+             when taken, else {0, ms since the epoch when to try again, reason}
 ]]
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
@@ -73,4 +74,4 @@ for i = 0, scopes - 1 do
   if newTats[i] then redis.call('SET', KEYS[i * 3 + 1], newTats[i], 'PX', math.max(1, newTats[i] - now + interval) + 60000) end
   if tonumber(ARGV[6 + i * 3]) > 0 then redis.call('ZADD', KEYS[i * 3 + 2], now + ttl, token) end
 end
-return {1}
+return {1, newTats[0] or 0, now}
