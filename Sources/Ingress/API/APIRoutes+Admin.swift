@@ -55,32 +55,23 @@ extension APIRoutes {
     /// call in the audit log; failures as ``answer(_:admin:requestBody:_:)`` answers them.
     func adminAnswer(_ request: Request, _ permission: AdminServices.Permission, body requestBody: ByteBuffer? = nil,
                      _ body: (String) async throws -> WebhookAnswer) async -> Response {
-        let answer: WebhookAnswer
-        do {
+        await respond(request) {
             guard let admin else {
                 throw Problem(status: .serviceUnavailable, slug: "admin-not-configured", title: "No internal service is configured",
                               detail: "set JUNCTION_ADMIN_SERVICES and each service's JUNCTION_ADMIN_KEY_<SERVICE> (docs/api.md#admin-operations)")
             }
             let service = try await admin.verify(request, body: requestBody, redis: redis, namespace: RedisNamespace(queue.settings.keys.namespace))
-            var answered: WebhookAnswer
-            do {
+            let answered = try await Self.answering {
                 guard service.permissions.contains(permission) else {
                     throw Problem(status: .forbidden, slug: "forbidden", title: "Not allowed", detail: "\(service.name) lacks the \(permission.rawValue) permission")
                 }
-                answered = try await body(service.name)
-            } catch let problem as Problem {
-                answered = problem.answer
+                return try await body(service.name)
             }
-            if request.method != .get {
+            if Self.isMutating(request) {
                 try await audit(request, tenant: "*", actor: "service:\(service.name)", answer: answered)
             }
-            answer = answered
-        } catch let problem as Problem {
-            answer = problem.answer
-        } catch {
-            answer = unavailable(error, request)
+            return answered
         }
-        return Self.response(answer)
     }
 
     /// The fleet at a glance: the queue, the connections by provider and status, and the sync

@@ -106,38 +106,53 @@ package struct APIRoutes: Sendable {
     /// replayed.
     func answer(_ request: Request, admin: Bool = false, requestBody: ByteBuffer? = nil,
                 _ body: @escaping (TenantAuthenticator.Tenant) async throws -> WebhookAnswer) async -> Response {
-        let answer: WebhookAnswer
-        do {
+        await respond(request) {
             let tenant = try await TenantAuthenticator.tenant(of: request, using: tenants, documentation: "docs/api.md")
             let allowance = try await allowance(for: tenant)
-            var answered: WebhookAnswer
-            do {
+            var answered = try await Self.answering {
                 if admin, !tenant.isAdmin {
                     throw Problem(status: .forbidden, slug: "forbidden", title: "Not allowed",
                                   detail: "this operation needs the admin role; the token has \(tenant.roles.sorted().joined(separator: ", ").nonEmpty ?? "none")")
                 }
                 if request.method == .post, let key = request.headers[HTTPField.Name("Idempotency-Key")!] {
-                    answered = try await idempotent(request, key: key, tenant: tenant, requestBody: requestBody) { try await body(tenant) }
-                } else {
-                    answered = try await body(tenant)
+                    return try await idempotent(request, key: key, tenant: tenant, requestBody: requestBody) { try await body(tenant) }
                 }
-            } catch let problem as Problem {
-                answered = problem.answer
+                return try await body(tenant)
             }
             if let allowance, let rateLimit {
                 answered.headers += Self.rateLimitHeaders(allowance, limit: rateLimit.limit)
             }
-            if request.method != .get, request.method != .head {
+            if Self.isMutating(request) {
                 try await audit(request, tenant: tenant, answer: answered)
             }
-            answer = answered
-        } catch let problem as Problem {
-            answer = problem.answer
-        } catch {
-            answer = unavailable(error, request)
+            return answered
         }
-        return Self.response(answer)
     }
+
+    /// Runs `work` and answers what it answers; a ``Problem`` thrown is answered as it is, any
+    /// other failure as 503 (``unavailable(_:_:)``).
+    func respond(_ request: Request, _ work: () async throws -> WebhookAnswer) async -> Response {
+        do {
+            return Self.response(try await work())
+        } catch let problem as Problem {
+            return Self.response(problem.answer)
+        } catch {
+            return Self.response(unavailable(error, request))
+        }
+    }
+
+    /// `work`'s answer, a ``Problem`` it throws as its answer (so the call is still audited); any
+    /// other failure goes on.
+    static func answering(_ work: () async throws -> WebhookAnswer) async throws -> WebhookAnswer {
+        do {
+            return try await work()
+        } catch let problem as Problem {
+            return problem.answer
+        }
+    }
+
+    /// A call the audit log records: anything but a read.
+    static func isMutating(_ request: Request) -> Bool { request.method != .get && request.method != .head }
 
     /// The tenant's allowance for this request; a request over it is answered 429 with
     /// `Retry-After`, and changes nothing.
