@@ -60,13 +60,20 @@ struct RecordFeedTests {
             // Paging one at a time visits the same changes, in the same order.
             var cursor: FeedCursor?
             var visited: [String] = []
+            var trail: [String] = []
             for _ in 0..<10 {
                 let page = try store.feed(connection: connection, tenant: tenant, resource: "customers", after: cursor, limit: 1, on: setup)
                 visited += page.records.map(\.externalID)
+                trail.append("after \(cursor?.description ?? "start"): \(page.records.map { "\($0.externalID)@\($0.cursor)" }) next \(page.next) more \(page.hasMore)")
                 cursor = page.next
                 if !page.hasMore { break }
             }
-            #expect(visited == ["a1", "a2", "b1", "b2"])
+            // What the table holds, to read a failure by.
+            let stored = try setup.query("""
+                SELECT external_id || '@' || change_xid::text || '.' || change_seq || CASE WHEN deleted_at IS NULL THEN '' ELSE ' deleted' END AS row, pg_current_snapshot()::text AS snapshot
+                FROM records WHERE connection_id = \(connection) ORDER BY change_xid, change_seq
+                """).rows.map { "\(try $0.decode("row", as: String.self)) (snapshot \(try $0.decode("snapshot", as: String.self)))" }
+            #expect(visited == ["a1", "a2", "b1", "b2"], "pages: \(trail); stored: \(stored)")
             // Another tenant reading the same connection id sees nothing.
             #expect(try store.feed(connection: connection, tenant: "someone-else", resource: "customers", after: nil, limit: 100, on: setup).records.isEmpty)
         }
