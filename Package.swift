@@ -28,6 +28,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         // Tenant JWTs (HS256, RS256, ES256) for the connect flow and the management API.
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
+        // Metrics: the libraries record through swift-metrics (already in the graph through
+        // Hummingbird); the processes export them in Prometheus's text format.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C libraries, linked from Debian's -dev packages.
@@ -52,6 +56,7 @@ let package = Package(
                 "CHiredis", "CLibPQ", "CCurl", "CCurlShim",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Shared/Core",
@@ -79,11 +84,25 @@ let package = Package(
             dependencies: ["JunctionCore", "JunctionQueue", "JunctionProviders", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Shared/Stores",
             swiftSettings: swiftSettings),
+        // What every process serves to ops: the Prometheus export of the metrics, and for the
+        // worker and the scheduler a small HTTP server with it and their health.
+        .target(
+            name: "JunctionObservability",
+            dependencies: [
+                "JunctionCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Shared/Observability",
+            swiftSettings: swiftSettings),
 
         .target(
             name: "JunctionIngress",
             dependencies: [
-                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores",
+                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores", "JunctionObservability",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -104,7 +123,7 @@ let package = Package(
         .target(
             name: "JunctionWorker",
             dependencies: [
-                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores",
+                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores", "JunctionObservability",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -115,7 +134,7 @@ let package = Package(
         .target(
             name: "JunctionScheduler",
             dependencies: [
-                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores",
+                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores", "JunctionObservability",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -150,7 +169,7 @@ let package = Package(
             name: "JunctionTests",
             dependencies: [
                 "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores",
-                "JunctionIngress", "JunctionWorker", "JunctionScheduler",
+                "JunctionIngress", "JunctionWorker", "JunctionScheduler", "JunctionObservability",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import JunctionCoordination
 import JunctionCore
+import JunctionObservability
 import JunctionProviders
 import JunctionQueue
 import JunctionStores
@@ -11,14 +12,15 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// `junction-ingress`: the HTTP gateway. This build serves webhooks, the health endpoints and the
-/// OAuth connect flow; the management API mounts on the same router as its issue lands.
+/// `junction-ingress`: the HTTP gateway: webhooks, the OAuth connect flow, the management API,
+/// the health endpoints and `GET /metrics`.
 public enum IngressProcess {
     public static func main() async throws {
         // Swift concurrency's tasks run on NIO's event loops: a request handler and the socket it
         // answers on share a thread, instead of hopping between two pools for every request.
         // Blocking calls (hiredis, libpq) still run only on BlockingPool's own threads.
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        let metrics = MetricsExport.bootstrap()
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-ingress", environment: environment)
         let (settings, webhooks, queueSettings, keys, oauth, connect, admin, apiLimit, coordinationSettings) = ProcessBootstrap.settings(process: "junction-ingress") { () throws(ConfigurationError) in
@@ -68,7 +70,7 @@ public enum IngressProcess {
         let rateLimit = apiLimit.isOff ? nil : (limiter: RateLimiter(coordination, settings: coordinationSettings), limit: apiLimit)
         let services = Self.services(settings: settings, webhooks: webhooks, queue: queue, keys: keys, core: core, redis: redis, database: database,
                                      connect: ConnectRoutes.Configuration(tenants: tenants, oauth: oauth, settings: connect), admin: admin,
-                                     rateLimit: rateLimit, logger: logger)
+                                     rateLimit: rateLimit, metrics: metrics, logger: logger)
         await ProcessBootstrap.run(services, process: "junction-ingress", logger: logger)
         await redis.shutdown()
         await database.shutdown()
@@ -81,11 +83,14 @@ public enum IngressProcess {
     package static func services(
         settings: IngressSettings, webhooks: WebhookSettings, queue: Queue, keys: KeyRing, core: CoreSettings,
         redis: RedisClient, database: PostgresClient, connect: ConnectRoutes.Configuration? = nil, admin: AdminServices? = nil,
-        rateLimit: (limiter: RateLimiter, limit: RateLimit)? = nil, logger: Logger,
+        rateLimit: (limiter: RateLimiter, limit: RateLimit)? = nil, metrics: MetricsRegistry? = nil, logger: Logger,
         onListening: @escaping @Sendable (Int?) -> Void = { _ in }
     ) -> [any Service] {
         let endpoints = WebhookEndpointCache(store: WebhookEndpointStore(keys: keys), logger: logger)
         let router = Router()
+        // Every routed request counted and timed by its route pattern (bounded: never the path).
+        router.add(middleware: MetricsMiddleware())
+        if let metrics { MetricsExport.register(metrics, on: router) }
         HealthRoutes(checks: DependencyChecks(redis: redis, database: database), endpoints: endpoints).register(on: router)
         WebhookRoutes().register(on: router)
         let connectRoutes = connect.map {

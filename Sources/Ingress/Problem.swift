@@ -52,7 +52,7 @@ struct Problem: Error, Sendable {
         }
         body += "}"
         return WebhookAnswer(status: status, contentType: "application/problem+json",
-                             headers: headers.map { ($0.name.rawName, $0.value) }, body: body)
+                             headers: headers.map { ($0.name.rawName, $0.value) }, body: body, reason: slug)
     }
 
     var response: Response {

@@ -56,6 +56,10 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The server is shutting down: close once the delivery in progress is answered.
     private var closeWhenAnswered = false
     private var date = HTTPDateHeader()
+    /// The delivery being answered, for its metrics: its provider (`unknown` for a name that is
+    /// none, so a scanner cannot make a series per path) and when its head arrived.
+    private var measured: (provider: String, since: NIODeadline)?
+    private var meters = WebhookMeters()
     /// Starts a Redis flush at the end of this event loop's turn (made once per connection).
     private var startFlush: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
 
@@ -133,8 +137,12 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
             }
             let scheme: any WebhookScheme
             switch intake.scheme(named: provider) {
-            case .success(let found): scheme = found
-            case .failure(let problem): return answerEarly(problem.answer, head: head, context: context)
+            case .success(let found):
+                scheme = found
+                measured = (provider, .now())
+            case .failure(let problem):
+                measured = ("unknown", .now())
+                return answerEarly(problem.answer, head: head, context: context)
             }
             if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > intake.settings.maxBytes {
                 return answerEarly(intake.tooLarge.answer, head: head, context: context)
@@ -243,8 +251,21 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         if open { takeHeld(context: context) }
     }
 
+    /// Counts the delivery's outcome and times it from its head to its answer.
+    private func measure(_ answer: WebhookAnswer) {
+        guard let (provider, since) = measured else { return }
+        measured = nil
+        let outcome = switch answer.status.code {
+        case 200..<300: answer.headers.contains { $0.name == WebhookIntake.duplicateHeader } ? "duplicate" : "accepted"
+        case 503: "unavailable"
+        default: "rejected"
+        }
+        meters.record(provider: provider, outcome: outcome, reason: answer.reason ?? "", took: .nanoseconds((NIODeadline.now() - since).nanoseconds))
+    }
+
     /// Writes the answer; with `thenClose`, closes the connection once it is written.
     private func write(_ answer: WebhookAnswer, keepAlive: Bool, context: ChannelHandlerContext, thenClose: Bool = false) {
+        measure(answer)
         let body = answer.body.utf8.count
         var headers = HTTPHeaders()
         headers.reserveCapacity(answer.headers.count + 4)

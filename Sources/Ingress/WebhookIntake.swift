@@ -14,6 +14,9 @@ struct WebhookAnswer: Sendable {
     /// nothing is allocated for them.
     var headers: [(name: String, value: String)] = []
     var body: String
+    /// The problem's slug when this answer refuses the delivery: the `reason` of the
+    /// `junction_webhooks_total` metric.
+    var reason: String? = nil
 
     static func json(_ body: String, headers: [(name: String, value: String)] = []) -> WebhookAnswer {
         WebhookAnswer(status: .ok, contentType: "application/json", headers: headers, body: body)

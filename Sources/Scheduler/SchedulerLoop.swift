@@ -17,7 +17,10 @@ struct SchedulerLoop: Sendable {
     let lease: LeaderLease
     let keys: KeyRing
     let connections: ConnectionSettings
+    var leadership = Leadership()
     let logger: Logger
+    /// How often the leader reads the queue's depths into the `junction_queue_*` gauges.
+    static let queueSampleInterval = Duration.seconds(5)
 
     /// The loop, for a ``BackgroundThread``: runs until `stopped` is set, then gives the
     /// leadership up.
@@ -33,6 +36,8 @@ struct SchedulerLoop: Sendable {
         var nextRetention = ContinuousClock.now
         let upkeep = ConnectionUpkeep(queue: queue, settings: connections)
         var nextUpkeep = ContinuousClock.now
+        var nextQueueSample = ContinuousClock.now
+        Measure.gauge("junction_scheduler_leader", 0)
         while !stopped.isSet {
             let tickStarted = ContinuousClock.now
             do {
@@ -41,9 +46,13 @@ struct SchedulerLoop: Sendable {
                 let nowLeading = try lease.acquireOrRenew(on: connection)
                 if nowLeading != leading {
                     leading = nowLeading
+                    leadership.set(leading)
+                    Measure.gauge("junction_scheduler_leader", leading ? 1 : 0)
+                    Measure.count("junction_scheduler_leadership_changes_total", [("to", leading ? "leader" : "follower")])
                     if leading {
                         logger.info("became the leader", metadata: ["owner": .string(lease.owner)])
                     } else {
+                        SchedulerMetrics.stopSpeakingForTheQueue()
                         logger.warning("lost the leadership; following", metadata: ["owner": .string(lease.owner)])
                     }
                 }
@@ -62,9 +71,15 @@ struct SchedulerLoop: Sendable {
                     // with the workers' housekeepers: whoever asks first does it.
                     if let done = try queue.maintain(on: connection, owner: lease.owner),
                        done.requeued > 0 || done.dead > 0 {
+                        Measure.count("junction_lease_recoveries_total", [("result", "requeued")], by: done.requeued)
+                        Measure.count("junction_lease_recoveries_total", [("result", "dead")], by: done.dead)
                         logger.warning("recovered jobs whose lease expired", metadata: [
                             "requeued": .stringConvertible(done.requeued), "dead_letters": .stringConvertible(done.dead),
                         ])
+                    }
+                    if ContinuousClock.now >= nextQueueSample {
+                        nextQueueSample = ContinuousClock.now + Self.queueSampleInterval
+                        SchedulerMetrics.record(try queue.stats(on: connection))
                     }
                     if ContinuousClock.now >= nextUpkeep {
                         nextUpkeep = ContinuousClock.now + ConnectionUpkeep.interval
@@ -104,6 +119,9 @@ struct SchedulerLoop: Sendable {
         }
         if leading, let redis {
             try? lease.release(on: redis)
+            leadership.set(false)
+            Measure.gauge("junction_scheduler_leader", 0)
+            SchedulerMetrics.stopSpeakingForTheQueue()
             logger.info("gave the leadership up")
         }
         redis?.close()

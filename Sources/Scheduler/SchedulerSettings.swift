@@ -1,4 +1,5 @@
 import JunctionCore
+import JunctionObservability
 
 /// How the scheduler runs: read from `JUNCTION_SCHEDULER_*` and `JUNCTION_RETENTION_*` at start.
 struct SchedulerSettings: Sendable {
@@ -11,6 +12,9 @@ struct SchedulerSettings: Sendable {
     var retentionInterval: Duration
     var jobRunsRetention: Duration
     var webhookEventsRetention: Duration
+    /// The status server: `JUNCTION_SCHEDULER_HTTP_PORT` and `JUNCTION_SCHEDULER_HTTP_HOST`;
+    /// none when the port is unset.
+    var status: StatusAddress?
 
     init(environment: EnvironmentVariables) throws(ConfigurationError) {
         tick = try environment.duration("JUNCTION_SCHEDULER_TICK", default: "1s")
@@ -24,5 +28,6 @@ struct SchedulerSettings: Sendable {
         retentionInterval = try environment.duration("JUNCTION_RETENTION_INTERVAL", default: "1m")
         jobRunsRetention = try environment.duration("JUNCTION_RETENTION_JOB_RUNS", default: "30d")
         webhookEventsRetention = try environment.duration("JUNCTION_RETENTION_WEBHOOK_EVENTS", default: "30d")
+        status = try StatusAddress.read("JUNCTION_SCHEDULER", from: environment)
     }
 }

@@ -204,8 +204,10 @@ package final class Processor {
             adaptBatch(took: ContinuousClock.now - started)
             if cancellation.isSet {
                 // Finished after its lease was lost or handed back: whoever holds it now decides.
+                measure(envelope, "lost_lease", started: started)
                 jobLogger.warning("job finished after losing its lease; not acknowledged")
             } else {
+                measure(envelope, "succeeded", started: started)
                 pendingAcks.append((envelope.id, job.token))
                 jobLogger.debug("job succeeded", metadata: ["attempt": .stringConvertible(envelope.attempt)])
             }
@@ -215,6 +217,7 @@ package final class Processor {
             settle(job, error: JobFailure.reschedule(after: .seconds(1), reason: "its lock was lost"), started: started, logger: jobLogger, on: connection)
         } catch is JobCancelled {
             adaptBatch(took: ContinuousClock.now - started)
+            measure(envelope, "cancelled", started: started)
             jobLogger.warning("job stopped: its lease was lost or the worker is shutting down")
         } catch {
             adaptBatch(took: ContinuousClock.now - started)
@@ -261,6 +264,7 @@ package final class Processor {
             "error": .string(errorClass == nil ? "\(error)" : next.errors.last?.message ?? "\(error)"),
         ]
         if let errorClass { metadata["error_class"] = .string(errorClass.name) }
+        measure(job.envelope, end.metricOutcome, started: started)
         switch end {
         case .retry(let due):
             metadata["retry_in_ms"] = .stringConvertible(max(0, Milliseconds.of(due) - Milliseconds.of(Date())))
@@ -274,6 +278,14 @@ package final class Processor {
         if errorClass != nil {
             recordAttempt(job.envelope, outcome: end == .dead ? "dead" : "retrying", error: next.errors.last, started: started, logger: logger)
         }
+    }
+
+    /// `junction_jobs_total{type,outcome}` and `junction_job_duration_seconds{type}`. A type no
+    /// handler knows counts as `unknown`: the label stays bounded whatever is enqueued.
+    private func measure(_ envelope: JobEnvelope, _ outcome: String, started: ContinuousClock.Instant) {
+        let type = context.handlers.handler(for: envelope.type) == nil ? "unknown" : envelope.type
+        Measure.count("junction_jobs_total", [("type", type), ("outcome", outcome)])
+        Measure.time("junction_job_duration_seconds", [("type", type)], ContinuousClock.now - started)
     }
 
     /// Writes the failed attempt to `job_runs`, the history on-call reads next to the dead

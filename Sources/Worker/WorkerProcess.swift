@@ -4,11 +4,14 @@ import JunctionCore
 import JunctionProviders
 import JunctionQueue
 import JunctionStores
+import JunctionObservability
 import Logging
+import ServiceLifecycle
 
 /// `junction-worker`: runs jobs. Ops scale it by adding replicas; every replica is the same.
 public enum WorkerProcess {
     public static func main() async throws {
+        let metrics = MetricsExport.bootstrap()
         let environment = EnvironmentVariables()
         let core = ProcessBootstrap.core(process: "junction-worker", environment: environment)
         let (settings, queueSettings, oauth, keys, connections, sync) = ProcessBootstrap.settings(process: "junction-worker") { () throws(ConfigurationError) in
@@ -25,6 +28,12 @@ public enum WorkerProcess {
             settings: settings, core: core,
             queue: Queue(settings: queueSettings, scripts: ProcessBootstrap.required("the queue scripts", logger: logger) { try QueueScripts.bundled(environment: environment) }),
             coordination: coordination, handlers: .standard(connections: services), logger: logger)
-        await ProcessBootstrap.run(runtime, process: "junction-worker", logger: logger)
+        var processes: [any Service] = [runtime]
+        if let status = settings.status {
+            processes.append(StatusServer.service(host: status.host, port: status.port, core: core, registry: metrics, logger: logger))
+        } else {
+            logger.info("no health or metrics server: set JUNCTION_WORKER_HTTP_PORT to serve /health, /health/ready and /metrics")
+        }
+        await ProcessBootstrap.run(processes, process: "junction-worker", logger: logger)
     }
 }

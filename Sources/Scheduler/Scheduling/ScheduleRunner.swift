@@ -36,14 +36,14 @@ public struct ScheduleRunner: Sendable {
         var claimed = 0
         var enqueued = 0
         while true {
-            let (rows, jobs) = try database.transaction { connection -> (Int, Int) in
+            let (rows, jobs, late) = try database.transaction { connection -> (Int, Int, [Double]) in
                 let due = try connection.query("""
                     SELECT id, name, job_type, payload, priority, tenant, provider, connection_id, interval_seconds, cron, time_zone,
                            enabled, next_run_at, last_run_at
                     FROM schedules WHERE enabled AND next_run_at <= \(now)
                     ORDER BY next_run_at LIMIT \(batch) FOR UPDATE SKIP LOCKED
                     """).rows.map(ScheduleStore.schedule)
-                guard !due.isEmpty else { return (0, 0) }
+                guard !due.isEmpty else { return (0, 0, []) }
                 let requests = due.map { schedule in
                     JobRequest(
                         type: schedule.jobType, payload: schedule.payload, priority: schedule.priority, tenant: schedule.tenant,
@@ -72,8 +72,11 @@ public struct ScheduleRunner: Sendable {
                     // A cron expression with no future fire (30 February) is done: pause it.
                     try connection.query("UPDATE schedules SET enabled = false, updated_at = now() WHERE id = ANY(\(PostgresTextArray(finished))::uuid[])")
                 }
-                return (due.count, outcomes.filter { $0 != .duplicate }.count)
+                return (due.count, outcomes.filter { $0 != .duplicate }.count, due.map { max(0, now.timeIntervalSince($0.nextRunAt)) })
             }
+            // How late each schedule fired: the tick, a slow claim, or a leader that took over.
+            for seconds in late { Measure.time("junction_scheduler_lag_seconds", .milliseconds(Int64(seconds * 1000))) }
+            Measure.count("junction_schedules_fired_total", by: rows)
             claimed += rows
             enqueued += jobs
             if rows < batch { return (claimed, enqueued) }

@@ -23,6 +23,15 @@ public enum BreakerState: String, Sendable, Equatable, CustomStringConvertible {
 
     /// For logs and `junction breakers`: `closed`, `open`, `half-open`.
     public var description: String { self == .halfOpen ? "half-open" : rawValue }
+
+    /// The value of the `junction_breaker_state` gauge: 0 closed, 1 half-open, 2 open.
+    public var metricValue: Double {
+        switch self {
+        case .closed: 0
+        case .halfOpen: 1
+        case .open: 2
+        }
+    }
 }
 
 /// What ``CircuitBreakers/allow(_:token:now:on:)`` decided.

@@ -9,6 +9,15 @@ public enum AttemptEnd: Sendable, Equatable {
     case reschedule(due: Date)
     /// Give up: to the dead letters.
     case dead
+
+    /// The `outcome` label of `junction_jobs_total`.
+    public var metricOutcome: String {
+        switch self {
+        case .retry: "retried"
+        case .reschedule: "rescheduled"
+        case .dead: "dead"
+        }
+    }
 }
 
 extension Queue {

@@ -199,11 +199,13 @@ public final class ConnectionAccess {
         guard let stored = try services.vault.compareAndSet(id, tenant: connection.tenant, expected: current.version, fence: lock.fence, pair, on: database) else {
             // Only a writer outside the lock can move the version (a reconnect storing new
             // credentials): theirs is newer.
+            Self.measureRefresh(connection.provider, "superseded")
             logger.warning("the credential changed during the refresh; keeping the stored one", metadata: ["connection": .string(id.uuidString.lowercased())])
             guard let now = try services.vault.read(id, on: database) else { throw JobFailure.permanent("connection \(id.uuidString.lowercased()) lost its credentials") }
             return now
         }
         try services.store.noteHealth(id, ["last_refresh_at": .string(Timestamp.format(Date())), "last_refresh_error": .null], on: database)
+        Self.measureRefresh(connection.provider, "refreshed")
         logger.info("token refreshed", metadata: [
             "connection": .string(id.uuidString.lowercased()), "provider": .string(connection.provider), "version": .stringConvertible(stored.version),
             "fence": .stringConvertible(lock.fence), "rotated": .stringConvertible(answer.refreshToken.map { $0 != refreshToken } ?? false),
@@ -237,7 +239,15 @@ public final class ConnectionAccess {
         _ = try services.vault.beginRefresh(id, version: current.version, fence: lock.fence, worker: services.worker, on: database)
     }
 
+    /// `junction_token_refreshes_total{provider,outcome}`: `refreshed`, `failed` (the provider
+    /// or the network refused this try), `needs_reauth` (the tenant must reconnect), `superseded`
+    /// (a reconnect stored newer credentials meanwhile).
+    static func measureRefresh(_ provider: String, _ outcome: String) {
+        Measure.count("junction_token_refreshes_total", [("provider", provider), ("outcome", outcome)])
+    }
+
     private func countFailure(_ connection: Connection, _ reason: String, on database: PostgresConnection) throws {
+        Self.measureRefresh(connection.provider, "failed")
         let (failures, since) = try services.vault.recordRefreshFailure(connection.id, on: database)
         try services.store.noteHealth(connection.id, ["last_refresh_error": .string(reason), "last_refresh_at": .string(Timestamp.format(Date()))], on: database)
         if Date().timeIntervalSince(since) >= services.settings.refreshGiveUp / .seconds(1) {
@@ -248,6 +258,7 @@ public final class ConnectionAccess {
 
     func markNeedsReauth(_ connection: Connection, reason: String) throws {
         recent = nil
+        Self.measureRefresh(connection.provider, "needs_reauth")
         logger.warning("connection needs the tenant to reconnect", metadata: [
             "connection": .string(connection.id.uuidString.lowercased()), "provider": .string(connection.provider), "reason": .string(reason),
         ])

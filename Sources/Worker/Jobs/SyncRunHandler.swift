@@ -328,6 +328,7 @@ public struct SyncRunHandler: ConnectionJob {
                     return counts
                 }
                 total = total + counts
+                SyncMetrics.records(provider: provider.id, resource: name, counts)
                 job.logger.debug("sync page committed", metadata: [
                     "resource": .string(name), "page": .stringConvertible(pages), "objects": .stringConvertible(writes.count),
                     "added": .stringConvertible(counts.added), "updated": .stringConvertible(counts.updated), "next": .string(next ?? "end"),
@@ -345,6 +346,7 @@ public struct SyncRunHandler: ConnectionJob {
             default: stopped = false
             }
             try? runs.finish(run, status: stopped ? "interrupted" : "failed", error: "\(error)", on: database)
+            SyncMetrics.run(provider: provider.id, resource: name, outcome: stopped ? "interrupted" : "failed")
             throw error
         }
         // Only a walk that saw everything may conclude something is gone.
@@ -357,6 +359,8 @@ public struct SyncRunHandler: ConnectionJob {
         } else {
             try runs.finish(run, status: "succeeded", on: database)
         }
+        SyncMetrics.deleted(provider: provider.id, resource: name, deleted)
+        SyncMetrics.run(provider: provider.id, resource: name, outcome: "succeeded")
         job.logger.info("sync finished", metadata: [
             "connection": .string(idText), "provider": .string(provider.id), "resource": .string(name), "run": .stringConvertible(run),
             "pages": .stringConvertible(pages), "added": .stringConvertible(total.added), "updated": .stringConvertible(total.updated),
@@ -405,4 +409,24 @@ final class PageInFlight: @unchecked Sendable {
     /// Waits for a call whose answer is no longer wanted (the run stopped), so its client is not
     /// in use when the run ends.
     func abandon() { _ = wait() }
+}
+
+/// `junction_sync_records_total{provider,resource,kind}` (kind `added`, `updated`, `unchanged`,
+/// `deleted`) and `junction_sync_runs_total{provider,resource,outcome}`. Resources are each
+/// provider's fixed list, so the labels stay bounded.
+enum SyncMetrics {
+    static func records(provider: String, resource: String, _ counts: PageCounts) {
+        for (kind, count) in [("added", counts.added), ("updated", counts.updated), ("unchanged", counts.unchanged)] where count > 0 {
+            Measure.count("junction_sync_records_total", [("provider", provider), ("resource", resource), ("kind", kind)], by: count)
+        }
+    }
+
+    static func deleted(provider: String, resource: String, _ count: Int) {
+        guard count > 0 else { return }
+        Measure.count("junction_sync_records_total", [("provider", provider), ("resource", resource), ("kind", "deleted")], by: count)
+    }
+
+    static func run(provider: String, resource: String, outcome: String) {
+        Measure.count("junction_sync_runs_total", [("provider", provider), ("resource", resource), ("outcome", outcome)])
+    }
 }
