@@ -20,8 +20,8 @@ struct WebhookMeters {
     mutating func record(provider: String, outcome: String, reason: String, took: Duration) {
         let key = Key(provider: provider, outcome: outcome, reason: reason)
         if let pair = pairs[key] { return pair.record(took) }
-        let pair = Measure.pair(counter: "junction_webhooks_total", [("provider", provider), ("outcome", outcome), ("reason", reason)],
-                                histogram: "junction_webhook_duration_seconds", [("provider", provider)])
+        let pair = Measure.pair(counter: MetricName.webhooks, [("provider", provider), ("outcome", outcome), ("reason", reason)],
+                                histogram: MetricName.webhookDuration, [("provider", provider)])
         pairs[key] = pair
         pair.record(took)
     }

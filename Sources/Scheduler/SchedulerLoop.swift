@@ -37,7 +37,7 @@ struct SchedulerLoop: Sendable {
         let upkeep = ConnectionUpkeep(queue: queue, settings: connections)
         var nextUpkeep = ContinuousClock.now
         var nextQueueSample = ContinuousClock.now
-        Measure.gauge("junction_scheduler_leader", 0)
+        Measure.gauge(MetricName.schedulerLeader, 0)
         while !stopped.isSet {
             let tickStarted = ContinuousClock.now
             do {
@@ -47,8 +47,8 @@ struct SchedulerLoop: Sendable {
                 if nowLeading != leading {
                     leading = nowLeading
                     leadership.set(leading)
-                    Measure.gauge("junction_scheduler_leader", leading ? 1 : 0)
-                    Measure.count("junction_scheduler_leadership_changes_total", [("to", leading ? "leader" : "follower")])
+                    Measure.gauge(MetricName.schedulerLeader, leading ? 1 : 0)
+                    Measure.count(MetricName.schedulerLeadershipChanges, [("to", leading ? "leader" : "follower")])
                     if leading {
                         logger.info("became the leader", metadata: ["owner": .string(lease.owner)])
                     } else {
@@ -71,8 +71,8 @@ struct SchedulerLoop: Sendable {
                     // with the workers' housekeepers: whoever asks first does it.
                     if let done = try queue.maintain(on: connection, owner: lease.owner),
                        done.requeued > 0 || done.dead > 0 {
-                        Measure.count("junction_lease_recoveries_total", [("result", "requeued")], by: done.requeued)
-                        Measure.count("junction_lease_recoveries_total", [("result", "dead")], by: done.dead)
+                        Measure.count(MetricName.leaseRecoveries, [("result", "requeued")], by: done.requeued)
+                        Measure.count(MetricName.leaseRecoveries, [("result", "dead")], by: done.dead)
                         logger.warning("recovered jobs whose lease expired", metadata: [
                             "requeued": .stringConvertible(done.requeued), "dead_letters": .stringConvertible(done.dead),
                         ])
@@ -120,7 +120,7 @@ struct SchedulerLoop: Sendable {
         if leading, let redis {
             try? lease.release(on: redis)
             leadership.set(false)
-            Measure.gauge("junction_scheduler_leader", 0)
+            Measure.gauge(MetricName.schedulerLeader, 0)
             SchedulerMetrics.stopSpeakingForTheQueue()
             logger.info("gave the leadership up")
         }

@@ -9,14 +9,14 @@ enum SchedulerMetrics {
     static func record(_ stats: QueueStats) {
         for priority in JobPriority.allCases {
             let labels = [("priority", priority.rawValue)]
-            Measure.gauge("junction_queue_ready", labels, Double(stats.ready[priority] ?? 0))
-            Measure.gauge("junction_queue_oldest_ready_age_seconds", labels, stats.oldestReadyAge[priority].map { $0 / .seconds(1) } ?? 0)
+            Measure.gauge(MetricName.queueReady, labels, Double(stats.ready[priority] ?? 0))
+            Measure.gauge(MetricName.queueOldestReadyAge, labels, stats.oldestReadyAge[priority].map { $0 / .seconds(1) } ?? 0)
         }
-        Measure.gauge("junction_queue_in_flight", Double(stats.inflight))
-        Measure.gauge("junction_queue_delayed", Double(stats.delayed))
-        Measure.gauge("junction_queue_dead", Double(stats.dead))
+        Measure.gauge(MetricName.queueInFlight, Double(stats.inflight))
+        Measure.gauge(MetricName.queueDelayed, Double(stats.delayed))
+        Measure.gauge(MetricName.queueDead, Double(stats.dead))
         for event in events {
-            Measure.gauge("junction_queue_events", [("event", event)], Double(stats.counters[event] ?? 0))
+            Measure.gauge(MetricName.queueEvents, [("event", event)], Double(stats.counters[event] ?? 0))
         }
     }
 
@@ -25,10 +25,10 @@ enum SchedulerMetrics {
 
     static func stopSpeakingForTheQueue() {
         for priority in JobPriority.allCases {
-            Measure.removeGauge("junction_queue_ready", [("priority", priority.rawValue)])
-            Measure.removeGauge("junction_queue_oldest_ready_age_seconds", [("priority", priority.rawValue)])
+            Measure.removeGauge(MetricName.queueReady, [("priority", priority.rawValue)])
+            Measure.removeGauge(MetricName.queueOldestReadyAge, [("priority", priority.rawValue)])
         }
-        for name in ["junction_queue_in_flight", "junction_queue_delayed", "junction_queue_dead"] { Measure.removeGauge(name) }
-        for event in events { Measure.removeGauge("junction_queue_events", [("event", event)]) }
+        for name in [MetricName.queueInFlight, MetricName.queueDelayed, MetricName.queueDead] { Measure.removeGauge(name) }
+        for event in events { Measure.removeGauge(MetricName.queueEvents, [("event", event)]) }
     }
 }

@@ -31,8 +31,8 @@ struct Housekeeper: Sendable {
                     nextMaintenance = now + context.queue.settings.maintenanceInterval
                     if let done = try context.queue.maintain(on: redis, owner: context.workerID),
                        done.requeued > 0 || done.dead > 0 {
-                        Measure.count("junction_lease_recoveries_total", [("result", "requeued")], by: done.requeued)
-                        Measure.count("junction_lease_recoveries_total", [("result", "dead")], by: done.dead)
+                        Measure.count(MetricName.leaseRecoveries, [("result", "requeued")], by: done.requeued)
+                        Measure.count(MetricName.leaseRecoveries, [("result", "dead")], by: done.dead)
                         logger.warning("recovered jobs whose lease expired", metadata: [
                             "requeued": .stringConvertible(done.requeued), "dead_letters": .stringConvertible(done.dead),
                         ])

@@ -284,8 +284,8 @@ package final class Processor {
     /// handler knows counts as `unknown`: the label stays bounded whatever is enqueued.
     private func measure(_ envelope: JobEnvelope, _ outcome: String, started: ContinuousClock.Instant) {
         let type = context.handlers.handler(for: envelope.type) == nil ? "unknown" : envelope.type
-        Measure.count("junction_jobs_total", [("type", type), ("outcome", outcome)])
-        Measure.time("junction_job_duration_seconds", [("type", type)], ContinuousClock.now - started)
+        Measure.count(MetricName.jobs, [("type", type), ("outcome", outcome)])
+        Measure.time(MetricName.jobDuration, [("type", type)], ContinuousClock.now - started)
     }
 
     /// Writes the failed attempt to `job_runs`, the history on-call reads next to the dead

@@ -107,8 +107,8 @@ public final class ProviderClient {
         for scope in probing { logger.info("circuit half-open: this call is the probe", metadata: ["scope": .string(scope)]) }
         for (scope, decision) in zip(scopes, decisions) {
             guard case .refused(let state, let retryAt) = decision else { continue }
-            Measure.count("junction_provider_refusals_total", [("provider", provider), ("reason", "circuit_\(state.rawValue)")])
-            if scope == provider { Measure.gauge("junction_breaker_state", [("provider", provider)], state.metricValue) }
+            Measure.count(MetricName.providerRefusals, [("provider", provider), ("reason", "circuit_\(state.rawValue)")])
+            if scope == provider { Measure.gauge(MetricName.breakerState, [("provider", provider)], state.metricValue) }
             // A probe granted in another scope gets no verdict: let the next caller probe.
             if !probing.isEmpty { try breakers.record(probing, .neutral, token: token, on: redis) }
             throw ProviderBackoff(provider: provider, retryAt: retryAt, reason: .circuit(state, scope: scope))
@@ -121,12 +121,12 @@ public final class ProviderClient {
             case .wait(let until, let reason):
                 let wait = until.timeIntervalSinceNow
                 if wait > settings.maxLimitWait / .seconds(1) || isCancelled() {
-                    Measure.count("junction_provider_refusals_total", [("provider", provider), ("reason", "rate_limit")])
+                    Measure.count(MetricName.providerRefusals, [("provider", provider), ("reason", "rate_limit")])
                     if !probing.isEmpty { try breakers.record(probing, .neutral, token: token, on: redis) }
                     throw ProviderBackoff(provider: provider, retryAt: until, reason: .rateLimit(reason))
                 }
-                Measure.count("junction_limiter_waits_total", [("provider", provider)])
-                Measure.time("junction_limiter_wait_seconds", [("provider", provider)], .milliseconds(Int64(max(0.001, wait) * 1000)))
+                Measure.count(MetricName.limiterWaits, [("provider", provider)])
+                Measure.time(MetricName.limiterWait, [("provider", provider)], .milliseconds(Int64(max(0.001, wait) * 1000)))
                 Thread.sleep(forTimeInterval: max(0.001, wait))
                 continue
             }
@@ -139,7 +139,7 @@ public final class ProviderClient {
         call.timeout = min(call.timeout, settings.callTimeout)
         let result: Result<OutboundResponse, OutboundHTTPError>
         let calledAt = ContinuousClock.now
-        defer { Measure.time("junction_provider_request_duration_seconds", [("provider", provider)], ContinuousClock.now - calledAt) }
+        defer { Measure.time(MetricName.providerRequestDuration, [("provider", provider)], ContinuousClock.now - calledAt) }
         do {
             if handle == nil { handle = try CurlHandle() }
             result = .success(try handle!.perform(call, maxResponseBytes: 32 << 20))
@@ -157,13 +157,13 @@ public final class ProviderClient {
             pause = response.retryAfter() ?? .seconds(1)
         case .success(let response): outcome = response.status >= 500 ? .failure : .success
         }
-        Measure.count("junction_provider_requests_total", [("provider", provider), ("status", Self.statusClass(result))])
+        Measure.count(MetricName.providerRequests, [("provider", provider), ("status", Self.statusClass(result))])
         for (index, (scope, (state, changed))) in zip(scopes, try breakers.record(scopes, outcome, token: token, on: redis)).enumerated() {
             // The provider-wide breaker as this worker last saw it (a connection's own breaker
             // would be a label per connection).
-            if index == 0 { Measure.gauge("junction_breaker_state", [("provider", provider)], state.metricValue) }
+            if index == 0 { Measure.gauge(MetricName.breakerState, [("provider", provider)], state.metricValue) }
             if changed {
-                Measure.count("junction_breaker_transitions_total", [("provider", provider), ("scope", index == 0 ? "provider" : "connection"), ("to", state.rawValue)])
+                Measure.count(MetricName.breakerTransitions, [("provider", provider), ("scope", index == 0 ? "provider" : "connection"), ("to", state.rawValue)])
                 if state == .open {
                     logger.warning("circuit opened", metadata: [
                         "scope": .string(scope), "cooldown_ms": .stringConvertible(Milliseconds.of(settings.breakerCooldown)),
@@ -175,7 +175,7 @@ public final class ProviderClient {
             }
         }
         if let pause {
-            Measure.count("junction_provider_429_total", [("provider", provider)])
+            Measure.count(MetricName.provider429s, [("provider", provider)])
             try limiter.pause(provider: provider, connection: connection, for: pause, on: redis)
             let pausedUntil = Date() + pause / .seconds(1)
             logger.warning("provider answered 429; paused fleet-wide", metadata: [

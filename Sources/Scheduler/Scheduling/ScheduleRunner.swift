@@ -75,8 +75,8 @@ public struct ScheduleRunner: Sendable {
                 return (due.count, outcomes.filter { $0 != .duplicate }.count, due.map { max(0, now.timeIntervalSince($0.nextRunAt)) })
             }
             // How late each schedule fired: the tick, a slow claim, or a leader that took over.
-            for seconds in late { Measure.time("junction_scheduler_lag_seconds", .milliseconds(Int64(seconds * 1000))) }
-            Measure.count("junction_schedules_fired_total", by: rows)
+            for seconds in late { Measure.time(MetricName.schedulerLag, .milliseconds(Int64(seconds * 1000))) }
+            Measure.count(MetricName.schedulesFired, by: rows)
             claimed += rows
             enqueued += jobs
             if rows < batch { return (claimed, enqueued) }

@@ -243,7 +243,7 @@ public final class ConnectionAccess {
     /// or the network refused this try), `needs_reauth` (the tenant must reconnect), `superseded`
     /// (a reconnect stored newer credentials meanwhile).
     static func measureRefresh(_ provider: String, _ outcome: String) {
-        Measure.count("junction_token_refreshes_total", [("provider", provider), ("outcome", outcome)])
+        Measure.count(MetricName.tokenRefreshes, [("provider", provider), ("outcome", outcome)])
     }
 
     private func countFailure(_ connection: Connection, _ reason: String, on database: PostgresConnection) throws {

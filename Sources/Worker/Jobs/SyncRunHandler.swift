@@ -417,16 +417,16 @@ final class PageInFlight: @unchecked Sendable {
 enum SyncMetrics {
     static func records(provider: String, resource: String, _ counts: PageCounts) {
         for (kind, count) in [("added", counts.added), ("updated", counts.updated), ("unchanged", counts.unchanged)] where count > 0 {
-            Measure.count("junction_sync_records_total", [("provider", provider), ("resource", resource), ("kind", kind)], by: count)
+            Measure.count(MetricName.syncRecords, [("provider", provider), ("resource", resource), ("kind", kind)], by: count)
         }
     }
 
     static func deleted(provider: String, resource: String, _ count: Int) {
         guard count > 0 else { return }
-        Measure.count("junction_sync_records_total", [("provider", provider), ("resource", resource), ("kind", "deleted")], by: count)
+        Measure.count(MetricName.syncRecords, [("provider", provider), ("resource", resource), ("kind", "deleted")], by: count)
     }
 
     static func run(provider: String, resource: String, outcome: String) {
-        Measure.count("junction_sync_runs_total", [("provider", provider), ("resource", resource), ("outcome", outcome)])
+        Measure.count(MetricName.syncRuns, [("provider", provider), ("resource", resource), ("outcome", outcome)])
     }
 }

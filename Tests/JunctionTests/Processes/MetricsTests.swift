@@ -113,6 +113,9 @@ struct MetricsTests {
             #expect(synced.value("junction_queue_ready") == nil, "a worker does not read the queue's depths; the leading scheduler does")
             for name in synced.names() {
                 #expect(!name.contains("."), "Prometheus names hold no dots: \(name)")
+                if name.hasPrefix("junction_") {
+                    #expect(DeployTests.metrics(in: name).isSubset(of: Set(MetricName.catalog.keys)), "\(name) is in MetricName's catalog")
+                }
             }
             let labelValues = synced.samples.flatMap(\.labels.values)
             #expect(!labelValues.contains(stripe.uuidString.lowercased()) && !labelValues.contains("tenant-metrics"), "no connection or tenant as a label")
