@@ -90,6 +90,7 @@ public enum IngressProcess {
         let router = Router()
         // Every routed request counted and timed by its route pattern (bounded: never the path).
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestIDMiddleware())
         if let metrics { MetricsExport.register(metrics, on: router) }
         HealthRoutes(checks: DependencyChecks(redis: redis, database: database), endpoints: endpoints).register(on: router)
         WebhookRoutes().register(on: router)

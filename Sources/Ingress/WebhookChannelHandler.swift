@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import JunctionCore
 import JunctionProviders
 import JunctionQueue
 import NIOCore
@@ -59,6 +60,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// The delivery being answered, for its metrics: its provider (`unknown` for a name that is
     /// none, so a scanner cannot make a series per path) and when its head arrived.
     private var measured: (provider: String, since: NIODeadline)?
+    /// The delivery's trace id, answered in `X-Request-Id` (its jobs carry it too).
+    private var traceID: String?
     private var meters = WebhookMeters()
     /// Starts a Redis flush at the end of this event loop's turn (made once per connection).
     private var startFlush: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
@@ -220,6 +223,7 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         let request = WebhookRequest(
             scheme: delivery.scheme, endpoint: delivery.endpoint, target: delivery.head.uri,
             headers: headers, body: delivery.body.map { Array(buffer: $0) } ?? [])
+        traceID = request.traceID
         let keepAlive = delivery.head.isKeepAlive
         switch intake.accept(request) {
         case .answer(let answer):
@@ -271,6 +275,8 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         headers.reserveCapacity(answer.headers.count + 4)
         if let contentType = answer.contentType { headers.add(name: "Content-Type", value: contentType) }
         for field in answer.headers { headers.add(name: field.name, value: field.value) }
+        headers.add(name: "X-Request-Id", value: traceID ?? Identifiers.traceID())
+        traceID = nil
         headers.add(name: "Content-Length", value: String(body))
         headers.add(name: "Date", value: date.now())
         if !keepAlive { headers.add(name: "Connection", value: "close") }

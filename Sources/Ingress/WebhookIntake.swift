@@ -42,6 +42,8 @@ struct WebhookRequest: Sendable {
     var target: String
     var headers: [String: String]
     var body: [UInt8]
+    /// The delivery's trace id: answered in `X-Request-Id`, carried by its jobs and log lines.
+    var traceID: String = Identifiers.traceID()
 
     /// The scheme's name, as jobs, dedupe keys and logs carry it.
     var provider: String { scheme.name }
@@ -115,7 +117,7 @@ struct WebhookIntake: Sendable {
         do {
             try scheme.verify(delivery, secrets: secrets, now: now)
         } catch {
-            logger.warning("webhook refused", metadata: ["provider": .string(provider), "reason": .string(error.description)])
+            logger.warning("webhook refused", metadata: ["provider": .string(provider), "reason": .string(error.description), "trace_id": .string(request.traceID)])
             return .answer(rejection(error).answer)
         }
         // A signed handshake (Slack's url_verification, GitHub's ping) is answered, not enqueued.
@@ -132,7 +134,7 @@ struct WebhookIntake: Sendable {
             var job = JobRequest(
                 type: "webhook.process", priority: settings.priorities.priority(provider: provider, eventType: event.eventType),
                 tenant: owner?.tenant, provider: provider, connection: owner?.connection.map { $0.uuidString.lowercased() },
-                dedupeKey: "webhook:\(provider):\(event.eventID)", dedupeTTL: settings.dedupeTTL)
+                dedupeKey: "webhook:\(provider):\(event.eventID)", dedupeTTL: settings.dedupeTTL, traceID: request.traceID)
             job.payloadJSON = payload(request, event: event, owner: owner, contentType: contentType, headers: headers, receivedAt: receivedAt)
             return job
         }
@@ -148,7 +150,7 @@ struct WebhookIntake: Sendable {
             return .json(Self.receipt(events: events, enqueued: fresh), headers: fresh == 0 ? [(Self.duplicateHeader, "true")] : [])
         case .failure(let error):
             logger.error("cannot enqueue a verified webhook; answering 503 so the provider retries", metadata: [
-                "provider": .string(request.provider), "error": .string("\(error)"),
+                "provider": .string(request.provider), "error": .string("\(error)"), "trace_id": .string(request.traceID),
             ])
             return Problem(status: .serviceUnavailable, slug: "queue-unavailable", title: "Try again later",
                            detail: "the event could not be stored; retry the delivery", headers: [.retryAfter: "5"]).answer

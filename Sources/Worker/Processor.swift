@@ -198,6 +198,7 @@ package final class Processor {
             if providers == nil || providers?.redis !== connection {
                 providers = ProviderClient(context.coordination, settings: context.settings.coordination, redis: connection, logger: logger)
             }
+            providers?.logger = jobLogger
             try handler.run(JobContext(
                 envelope: envelope, logger: jobLogger, redis: connection, cancellation: cancellation, database: openDatabase,
                 lock: lock, providers: providers, queue: context.queue))

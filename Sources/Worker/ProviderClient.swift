@@ -58,7 +58,8 @@ public final class ProviderClient {
     let breakers: CircuitBreakers
     let limiter: RateLimiter
     public let redis: RedisConnection
-    let logger: Logger
+    /// The running job's logger (its `trace_id`, `job_id`): the processor sets it for each job.
+    var logger: Logger
     private var handle: CurlHandle?
     /// Stops waits early when the job is cancelled.
     var isCancelled: () -> Bool = { false }
@@ -158,6 +159,10 @@ public final class ProviderClient {
         case .success(let response): outcome = response.status >= 500 ? .failure : .success
         }
         Measure.count(MetricName.providerRequests, [("provider", provider), ("status", Self.statusClass(result))])
+        logger.debug("provider called", metadata: [
+            "provider": .string(provider), "method": .string(call.method), "status": .string((try? result.get()).map { String($0.status) } ?? "no answer"),
+            "ms": .stringConvertible(Milliseconds.of(ContinuousClock.now - calledAt)),
+        ])
         for (index, (scope, (state, changed))) in zip(scopes, try breakers.record(scopes, outcome, token: token, on: redis)).enumerated() {
             // The provider-wide breaker as this worker last saw it (a connection's own breaker
             // would be a label per connection).

@@ -143,7 +143,7 @@ extension APIRoutes {
             outcome = answer.headers.contains { $0.name == "Idempotent-Replayed" } ? "replayed" : "ok"
         }
         let (method, path, status) = (request.method.rawValue, request.uri.path, answer.status.code)
-        let requestID = request.headers[.init("X-Request-Id")!]
+        let requestID = Correlation.traceID
         try await database.withConnection { database in
             try database.query("""
                 INSERT INTO api_audit (tenant, actor, method, path, status, outcome, request_id)

@@ -16,7 +16,8 @@ public struct JobRequest: Sendable {
     public var delay: Duration
     /// Overrides the retry policy's attempt count.
     public var maxAttempts: Int?
-    /// Carries a caller's trace id into the job; a new one is made otherwise.
+    /// Carries a caller's trace id into the job (by default the one of the request being handled,
+    /// ``Correlation/traceID``); a new one is made otherwise.
     public var traceID: String?
     /// The payload as compact JSON (UTF-8) the caller wrote itself (one object), stored as
     /// given instead of `payload`: for hot paths that can write their payload more cheaply than
@@ -26,7 +27,7 @@ public struct JobRequest: Sendable {
     public init(
         type: String, payload: JSONValue = .object([:]), priority: JobPriority = .normal, tenant: String? = nil,
         provider: String? = nil, connection: String? = nil, dedupeKey: String? = nil, dedupeTTL: Duration = .seconds(72 * 3600),
-        delay: Duration = .zero, maxAttempts: Int? = nil, traceID: String? = nil
+        delay: Duration = .zero, maxAttempts: Int? = nil, traceID: String? = Correlation.traceID
     ) {
         self.type = type
         self.payload = payload

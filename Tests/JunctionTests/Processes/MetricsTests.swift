@@ -202,4 +202,56 @@ struct MetricsTests {
         }
         await http.shutdown()
     }
+    /// One id from the caller's answer to the worker's provider call: a routed request keeps its
+    /// `X-Request-Id` (or its `traceparent`'s trace id), a webhook delivery gets a new one, and the
+    /// jobs they enqueue log under it, provider calls included.
+    @Test func aTraceIDRunsFromTheIngressAnswerToTheProviderCall() async throws {
+        try await ConnectStack.with(seed: 5) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-trace")
+            let id = stripe.uuidString.lowercased()
+            let bearer = APITests.bearer("tenant-trace", roles: ["admin"])
+            func call(_ method: String, _ path: String, _ extra: [(String, String)], body: String? = nil) async throws -> OutboundResponse {
+                let headers = bearer + extra + (body == nil ? [] : [("Content-Type", "application/json")])
+                return try await stack.http.send(OutboundRequest(method: method, url: stack.ingressURL + path, headers: headers.map { (name: $0.0, value: $0.1) },
+                                                                 body: body.map { Array($0.utf8) } ?? []))
+            }
+            let triggered = try await call("POST", "/v1/connections/\(id)/syncs", [("X-Request-Id", "trace-test-0001")], body: #"{"resource":"customers"}"#)
+            #expect(triggered.status == 202 && triggered.header("x-request-id") == "trace-test-0001", "\(triggered.status) \(triggered.text)")
+            try await QueueKit.eventually("the sync ran under the caller's id") {
+                stack.workers[0].lines.contains { $0.contains(#""trace_id":"trace-test-0001""#) && $0.contains(#""msg":"sync finished""#) }
+            }
+            #expect(stack.workers[0].lines.contains { $0.contains(#""trace_id":"trace-test-0001""#) && $0.contains(#""msg":"provider called""#) && $0.contains(#""provider":"stripe""#) },
+                    "its provider calls are logged under the caller's id")
+
+            let parent = try await call("GET", "/v1/connections", [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")])
+            #expect(parent.status == 200 && parent.header("x-request-id") == "4bf92f3577b34da6a3ce929d0e0e4736")
+            let forged = try await call("GET", "/v1/connections", [("X-Request-Id", "a b\"c")])
+            let replaced = try #require(forged.header("x-request-id"))
+            #expect(forged.status == 200 && replaced != "a b\"c" && Correlation.isAcceptable(replaced), "an id that could forge a log line is replaced: \(replaced)")
+            let missing = try await stack.http.send(OutboundRequest(url: stack.ingressURL + "/v1/no-such-route"))
+            #expect(missing.status == 404 && missing.header("x-request-id") != nil, "a 404 carries an id too")
+
+            // A webhook: its answer names the id its job then logs under.
+            let secret = try #require(stack.environment["JUNCTION_WEBHOOK_SECRETS_STRIPE"]?.split(separator: ",").first.map(String.init))
+            let body = #"{"id":"evt_trace_1","object":"event","type":"customer.updated","created":1700000000,"data":{"object":{"id":"cus_trace","object":"customer"}}}"#
+            let time = Int(Date().timeIntervalSince1970)
+            let mac = HMAC<SHA256>.authenticationCode(for: Array("\(time).\(body)".utf8), using: SymmetricKey(data: Array(secret.utf8)))
+            let delivered = try await stack.http.send(OutboundRequest(method: "POST", url: "\(stack.ingressURL)/webhooks/stripe", headers: [
+                ("Content-Type", "application/json"), ("Stripe-Signature", "t=\(time),v1=\(IngressWebhookTests.hex(mac))"),
+            ], body: Array(body.utf8)))
+            let trace = try #require(delivered.header("x-request-id"))
+            #expect(delivered.status == 200 && trace.count == 32 && trace != "trace-test-0001")
+            try await QueueKit.eventually("the webhook's job logs under the delivery's id") {
+                stack.workers[0].lines.contains { $0.contains(#""trace_id":"\#(trace)""#) && $0.contains(#""job_type":"webhook.process""#) }
+            }
+            let refused = try await stack.http.send(OutboundRequest(method: "POST", url: "\(stack.ingressURL)/webhooks/stripe", headers: [
+                ("Content-Type", "application/json"), ("Stripe-Signature", "t=\(time),v1=\(String(repeating: "0", count: 64))"),
+            ], body: Array(body.utf8)))
+            let refusedTrace = try #require(refused.header("x-request-id"))
+            #expect(refused.status == 401)
+            try await QueueKit.eventually("the ingress logs the refusal under its id") {
+                stack.ingress.lines.contains { $0.contains(#""msg":"webhook refused""#) && $0.contains(#""trace_id":"\#(refusedTrace)""#) }
+            }
+        }
+    }
 }

@@ -176,6 +176,10 @@ public final class LogOutput: Sendable {
 /// Sets up logging for a Junction process: JSON lines on standard output at `level`.
 public enum JunctionLogging {
     public static func bootstrap(level: Logger.Level) {
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        LoggingSystem.bootstrap({ label, provider in
+            var handler = JSONLogHandler(label: label, level: level)
+            handler.metadataProvider = provider
+            return handler
+        }, metadataProvider: Correlation.metadataProvider)
     }
 }
