@@ -104,9 +104,12 @@ public enum IngressProcess {
         // batches smaller and cost Redis more per webhook (bench/ingress: 4 in flight gave about
         // 4 jobs per script call and 45 µs of Redis CPU per webhook, 2 gave about 6 and 33 µs).
         let jobs = GroupCommitEnqueuer(redis: redis, queue: queue, maxFlushes: min(2, core.redisConnections))
+        let connections = ConnectionCount()
         let app = Application(
             router: router,
-            server: HTTPServerBuilder { responder in WebhookServerChannel(responder: responder, intake: intake, jobs: jobs) },
+            server: HTTPServerBuilder { responder in
+                WebhookServerChannel(responder: responder, intake: intake, jobs: jobs, limits: settings.limits, connections: connections)
+            },
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
             onServerRunning: { channel in
                 logger.info("listening", metadata: [

@@ -15,21 +15,37 @@ struct WebhookServerChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let intake: WebhookIntake
     let jobs: GroupCommitEnqueuer
+    let limits: ConnectionLimits
+    let connections: ConnectionCount
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
+            // First: past the cap of open connections a connection is answered 503 and closed;
+            // otherwise its head, body and idle time are timed (ConnectionGuards.swift).
+            if connections.admit(channel, limit: limits.maxConnections) {
+                let deadline = ConnectionDeadline(limits: limits)
+                try pipeline.addHandler(RawActivityHandler(deadline: deadline))
+                try Self.configureHTTP(pipeline)
+                try pipeline.addHandler(RequestProgressHandler(deadline: deadline))
+            } else {
+                try pipeline.addHandler(RefusingHandler())
+                try Self.configureHTTP(pipeline)
+            }
+            try pipeline.addHandler(WebhookChannelHandler(intake: intake, jobs: jobs))
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+    }
+
+    private static func configureHTTP(_ pipeline: ChannelPipeline.SynchronousOperations) throws {
             try pipeline.configureHTTPServerPipeline(
                 withPipeliningAssistance: false,  // Hummingbird answers its requests in order; the webhook handler keeps order with them
                 withErrorHandling: false,  // Hummingbird answers parse errors
                 withOutboundHeaderValidation: false,
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: .init())
-            try pipeline.addHandler(WebhookChannelHandler(intake: intake, jobs: jobs))
-            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
-            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-        }
     }
 
     func handle(value: Value, logger: Logger) async {

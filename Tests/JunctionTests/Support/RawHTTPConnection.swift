@@ -6,8 +6,8 @@ import Glibc
 /// A plain TCP connection to a local server, for what an HTTP client library hides: pipelined
 /// requests written in one go, `Expect: 100-continue`, the exact bytes of an answer.
 /// Blocking; use it inside `TestStack.onThread`.
-final class RawHTTPConnection {
-    private let descriptor: Int32
+final class RawHTTPConnection: @unchecked Sendable {
+    fileprivate let descriptor: Int32
 
     init(port: Int) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -49,6 +49,26 @@ final class RawHTTPConnection {
             received += buffer[0..<count]
         }
         return String(decoding: received, as: UTF8.self)
+    }
+}
+
+extension RawHTTPConnection {
+    /// Reads until the server closes (`closed`) or `limit` seconds pass without it.
+    func readUntilClosed(limit: Int = 15) -> (text: String, closed: Bool) {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let deadline = Date().addingTimeInterval(TimeInterval(limit))
+        while Date() < deadline {
+            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return (String(decoding: received, as: UTF8.self), true) }
+            if count < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
+                // A reset counts as closed too.
+                return (String(decoding: received, as: UTF8.self), true)
+            }
+            received += buffer[0..<count]
+        }
+        return (String(decoding: received, as: UTF8.self), false)
     }
 }
 
