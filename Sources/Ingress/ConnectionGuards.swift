@@ -78,7 +78,13 @@ final class ConnectionDeadline {
 
     let limits: ConnectionLimits
     private(set) var phase = Phase.head
+    /// When the current phase runs out; nil while an answer is being made.
+    private var expiry: NIODeadline?
+    /// The one timer, due at or before ``expiry``. Moving the expiry costs a clock read, not a new
+    /// timer: a request changes phase four times, and a timer each time cost the ingress about a
+    /// fifth more CPU per delivery. When it fires early, it is set again for what is left.
     private var timer: Scheduled<Void>?
+    private var timerAt: NIODeadline?
     /// Requests whose head is read and whose answer has not ended.
     private var owed = 0
     /// Whether an answer's head is written and its end is not.
@@ -112,8 +118,7 @@ final class ConnectionDeadline {
         // Answered before its end (a refusal while the body still came): back to waiting.
         if owed == 0 { return settle() }
         phase = .answering
-        timer?.cancel()
-        timer = nil
+        expiry = nil
     }
 
     func answerStarted() { answerOpen = true }
@@ -132,23 +137,38 @@ final class ConnectionDeadline {
     func stop() {
         timer?.cancel()
         timer = nil
+        timerAt = nil
+        expiry = nil
         context = nil
     }
 
     private func arm(_ next: Phase, after delay: Duration) {
         phase = next
+        let at = NIODeadline.now() + .nanoseconds(Int64(delay / .nanoseconds(1)))
+        expiry = at
+        // A shorter phase than the timer allows (a head after an idle wait): due sooner.
+        if let timerAt, timerAt <= at { return }
         timer?.cancel()
+        schedule(at)
+    }
+
+    private func schedule(_ at: NIODeadline) {
         guard let context else { return }
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(delay / .nanoseconds(1)))) {
-            bound.value.expired()
-        }
+        timerAt = at
+        timer = context.eventLoop.scheduleTask(deadline: at) { bound.value.fired() }
+    }
+
+    private func fired() {
+        timer = nil
+        timerAt = nil
+        guard let expiry else { return }  // answering: set again when the answer ends
+        if expiry <= .now() { expired() } else { schedule(expiry) }
     }
 
     /// The client took too long: a request half read is answered 408 (nothing else was written
     /// for it), an idle connection is just closed.
     private func expired() {
-        timer = nil
         guard let context else { return }
         switch phase {
         case .idle, .answering:

@@ -77,30 +77,22 @@ public enum Measure {
         }
 
         func counter(_ name: String, _ labels: [(String, String)]) -> Counter {
-            let key = Self.key(name, labels)
-            return counters.withLock { handles in
-                if let handle = handles[key] { return handle }
-                let handle = Counter(label: name, dimensions: labels)
-                handles[key] = handle
-                return handle
-            }
+            Self.handle(in: counters, Self.key(name, labels)) { Counter(label: name, dimensions: labels) }
         }
 
         func timer(_ name: String, _ labels: [(String, String)]) -> Metrics.Timer {
-            let key = Self.key(name, labels)
-            return timers.withLock { handles in
-                if let handle = handles[key] { return handle }
-                let handle = Metrics.Timer(label: name, dimensions: labels)
-                handles[key] = handle
-                return handle
-            }
+            Self.handle(in: timers, Self.key(name, labels)) { Metrics.Timer(label: name, dimensions: labels) }
         }
 
         func gauge(_ name: String, _ labels: [(String, String)]) -> Gauge {
-            let key = Self.key(name, labels)
-            return gauges.withLock { handles in
+            Self.handle(in: gauges, Self.key(name, labels)) { Gauge(label: name, dimensions: labels) }
+        }
+
+        /// The handle under `key`, made by `make` the first time.
+        private static func handle<Handle: Sendable>(in handles: borrowing Mutex<[String: Handle]>, _ key: String, _ make: () -> Handle) -> Handle {
+            handles.withLock { handles in
                 if let handle = handles[key] { return handle }
-                let handle = Gauge(label: name, dimensions: labels)
+                let handle = make()
                 handles[key] = handle
                 return handle
             }
