@@ -60,16 +60,20 @@ struct IngressConnectionLimitTests {
     }
 
     @Test func pastTheConnectionCapANewConnectionIsAnswered503AndAFreedSlotIsServedAgain() async throws {
-        let running = try await Self.start(["JUNCTION_INGRESS_MAX_CONNECTIONS": "4", "JUNCTION_INGRESS_HEADER_TIMEOUT": "60s"])
+        // Idle connections (the readiness probe's, kept alive by its client) are closed after 1 s;
+        // the four held here never idle: each has begun its next request.
+        let running = try await Self.start(["JUNCTION_INGRESS_MAX_CONNECTIONS": "4", "JUNCTION_INGRESS_HEADER_TIMEOUT": "60s",
+                                            "JUNCTION_INGRESS_KEEPALIVE_TIMEOUT": "1s"])
         let (refused, served) = try await TestStack.onThread {
             // Four connections the ingress took (each answered): the readiness probe's own
-            // keep-alive connection may hold a slot a moment longer, and one refused then is
-            // not counted, so ask again until four are in.
+            // keep-alive connection may hold a slot until its idle second is over, and one
+            // refused then is not counted, so ask again until four are in.
             var held: [RawHTTPConnection] = []
             for _ in 0..<200 where held.count < 4 {
                 let connection = try RawHTTPConnection(port: running.port)
                 try? connection.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
                 if connection.read(until: { $0.contains(#"{"status":"ok"}"#) || $0.contains("503") }).contains(#"{"status":"ok"}"#) {
+                    try connection.send("GET /health HTTP/1.1\r\n")  // the next request, begun: not idle
                     held.append(connection)
                 } else {
                     Thread.sleep(forTimeInterval: 0.1)
