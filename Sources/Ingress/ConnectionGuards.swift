@@ -81,8 +81,8 @@ final class ConnectionDeadline {
     /// When the current phase runs out; nil while an answer is being made.
     private var expiry: NIODeadline?
     /// The one timer, due at or before ``expiry``. Moving the expiry costs a clock read, not a new
-    /// timer: a request changes phase four times, and a timer each time cost the ingress about a
-    /// fifth more CPU per delivery. When it fires early, it is set again for what is left.
+    /// timer (a request changes phase four times); when the timer fires early, it is set again for
+    /// what is left. What the guards cost is measured in docs/PERFORMANCE.md, not settled yet.
     private var timer: Scheduled<Void>?
     private var timerAt: NIODeadline?
     /// Requests whose head is read and whose answer has not ended.
@@ -188,12 +188,11 @@ final class ConnectionDeadline {
 }
 
 /// First in the pipeline: sees a request's first bytes before the decoder has a head, and writes
-/// the 408 straight to the socket.
-final class RawActivityHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// the 408 straight to the socket (its context's writes go to the socket directly). Inbound only,
+/// so the answers' writes and flushes do not pass through it.
+final class RawActivityHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
 
     let deadline: ConnectionDeadline
 
