@@ -68,7 +68,9 @@ public enum IngressProcess {
             try CoordinationScripts.bundled(environment: environment)
         })
         let rateLimit = apiLimit.isOff ? nil : (limiter: RateLimiter(coordination, settings: coordinationSettings), limit: apiLimit)
-        let services = Self.services(settings: settings, webhooks: webhooks, queue: queue, keys: keys, core: core, redis: redis, database: database,
+        // The trace exporter first: the group stops it last, so it flushes the others' spans.
+        let traces = TraceExport.services(process: "junction-ingress", environment: environment, logger: logger)
+        let services = traces + Self.services(settings: settings, webhooks: webhooks, queue: queue, keys: keys, core: core, redis: redis, database: database,
                                      connect: ConnectRoutes.Configuration(tenants: tenants, oauth: oauth, settings: connect), admin: admin,
                                      rateLimit: rateLimit, metrics: metrics, logger: logger)
         await ProcessBootstrap.run(services, process: "junction-ingress", logger: logger)
@@ -90,6 +92,10 @@ public enum IngressProcess {
         let router = Router()
         // Every routed request counted and timed by its route pattern (bounded: never the path).
         router.add(middleware: MetricsMiddleware())
+        // A server span per routed request when traces are exported (JUNCTION_OTEL_ENDPOINT),
+        // continuing the caller's `traceparent`; the request id below then defaults to its trace id.
+        // The OAuth callback's `code` and `state` are credentials: never in a span.
+        if Traces.isEnabled { router.add(middleware: TracingMiddleware(redactingQueryParameters: ["code", "state"])) }
         router.add(middleware: RequestIDMiddleware())
         if let metrics { MetricsExport.register(metrics, on: router) }
         HealthRoutes(checks: DependencyChecks(redis: redis, database: database), endpoints: endpoints).register(on: router)

@@ -4,7 +4,8 @@ import JunctionCore
 
 /// Gives every routed request a trace id and answers it in `X-Request-Id`: the caller's own
 /// `X-Request-Id` when it is acceptable (``Correlation/isAcceptable(_:)``), else the trace id of its
-/// W3C `traceparent`, else Hummingbird's request id. The handler runs with
+/// W3C `traceparent`, else (when traces are exported) the trace id of the request's span, else
+/// Hummingbird's request id. The handler runs with
 /// ``Correlation/traceID`` set, so its log lines carry `trace_id` and the jobs it enqueues take
 /// the same id (their workers' log lines carry it too). Webhook deliveries get theirs in
 /// ``WebhookChannelHandler``.
@@ -28,6 +29,8 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     static func id(for request: Request, context: Context) -> String {
         if let given = request.headers[header], Correlation.isAcceptable(given) { return given }
         if let parent = request.headers[HTTPField.Name("traceparent")!], let trace = Correlation.traceID(ofTraceparent: parent) { return trace }
+        // TracingMiddleware, ahead of this one, started the request's span.
+        if let trace = Traces.currentTraceparent.flatMap(Correlation.traceID(ofTraceparent:)) { return trace }
         return context.id
     }
 }

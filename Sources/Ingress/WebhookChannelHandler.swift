@@ -5,6 +5,7 @@ import JunctionProviders
 import JunctionQueue
 import NIOCore
 import NIOHTTP1
+import Tracing
 
 /// Answers webhook deliveries, `POST /webhooks/{provider}[/{endpoint}]`, inside the channel
 /// pipeline, and passes every other request on to Hummingbird's router unchanged.
@@ -62,6 +63,9 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var measured: (provider: String, since: NIODeadline)?
     /// The delivery's trace id, answered in `X-Request-Id` (its jobs carry it too).
     private var traceID: String?
+    /// The delivery's server span, when traces are exported (``Traces``): from its read body to its
+    /// answer, with the jobs it enqueues as its children.
+    private var span: (any Span)?
     private var meters = WebhookMeters()
     /// Starts a Redis flush at the end of this event loop's turn (made once per connection).
     private var startFlush: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
@@ -112,6 +116,10 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     func channelInactive(context: ChannelHandlerContext) {
         held.removeAll()
+        // The client left before its answer: the span still ends (its jobs may be stored).
+        span?.attributes["junction.client_gone"] = true
+        span?.end()
+        span = nil
         context.fireChannelInactive()
     }
 
@@ -220,9 +228,19 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         var headers: [String: String] = [:]
         headers.reserveCapacity(delivery.head.headers.count)
         for (name, value) in delivery.head.headers { headers[name.lowercased()] = value }
-        let request = WebhookRequest(
+        var request = WebhookRequest(
             scheme: delivery.scheme, endpoint: delivery.endpoint, target: delivery.head.uri,
             headers: headers, body: delivery.body.map { Array(buffer: $0) } ?? [])
+        if Traces.isEnabled, let span = Traces.start("POST /webhooks/{provider}", kind: .server, parent: .topLevel, attributes: [
+            ("http.request.method", "POST"), ("http.route", "/webhooks/{provider}"), ("junction.provider", request.provider),
+        ]) {
+            // The delivery's id is its span's trace id, so its answer, logs, jobs and spans share one.
+            self.span = span
+            if let parent = Traces.traceparent(of: span.context), let trace = Correlation.traceID(ofTraceparent: parent) {
+                request.traceID = trace
+                request.traceparent = parent
+            }
+        }
         traceID = request.traceID
         let keepAlive = delivery.head.isKeepAlive
         switch intake.accept(request) {
@@ -277,6 +295,12 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         for field in answer.headers { headers.add(name: field.name, value: field.value) }
         headers.add(name: "X-Request-Id", value: traceID ?? Identifiers.traceID())
         traceID = nil
+        if let span {
+            span.attributes["http.response.status_code"] = Int(answer.status.code)
+            if answer.status.code >= 500 { span.setStatus(SpanStatus(code: .error)) }
+            span.end()
+            self.span = nil
+        }
         headers.add(name: "Content-Length", value: String(body))
         headers.add(name: "Date", value: date.now())
         if !keepAlive { headers.add(name: "Connection", value: "close") }

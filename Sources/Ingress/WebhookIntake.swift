@@ -44,6 +44,9 @@ struct WebhookRequest: Sendable {
     var body: [UInt8]
     /// The delivery's trace id: answered in `X-Request-Id`, carried by its jobs and log lines.
     var traceID: String = Identifiers.traceID()
+    /// The `traceparent` of the delivery's span, when traces are exported: its jobs' spans
+    /// continue it.
+    var traceparent: String? = nil
 
     /// The scheme's name, as jobs, dedupe keys and logs carry it.
     var provider: String { scheme.name }
@@ -134,7 +137,8 @@ struct WebhookIntake: Sendable {
             var job = JobRequest(
                 type: "webhook.process", priority: settings.priorities.priority(provider: provider, eventType: event.eventType),
                 tenant: owner?.tenant, provider: provider, connection: owner?.connection.map { $0.uuidString.lowercased() },
-                dedupeKey: "webhook:\(provider):\(event.eventID)", dedupeTTL: settings.dedupeTTL, traceID: request.traceID)
+                dedupeKey: "webhook:\(provider):\(event.eventID)", dedupeTTL: settings.dedupeTTL, traceID: request.traceID,
+                traceparent: request.traceparent)
             job.payloadJSON = payload(request, event: event, owner: owner, contentType: contentType, headers: headers, receivedAt: receivedAt)
             return job
         }

@@ -1,6 +1,7 @@
 import Foundation
 import JunctionCoordination
 import JunctionCore
+import JunctionProviders
 import JunctionQueue
 import JunctionStores
 import Logging
@@ -15,11 +16,14 @@ struct SchedulerLoop: Sendable {
     let core: CoreSettings
     let queue: Queue
     let lease: LeaderLease
+    /// Where the breakers are, for the leader's `junction_breaker_state`.
+    let coordination: Coordination
     let keys: KeyRing
     let connections: ConnectionSettings
     var leadership = Leadership()
     let logger: Logger
-    /// How often the leader reads the queue's depths into the `junction_queue_*` gauges.
+    /// How often the leader reads the queue's depths into the `junction_queue_*` gauges, and the
+    /// providers' breakers into `junction_breaker_state`.
     static let queueSampleInterval = Duration.seconds(5)
 
     /// The loop, for a ``BackgroundThread``: runs until `stopped` is set, then gives the
@@ -52,7 +56,7 @@ struct SchedulerLoop: Sendable {
                     if leading {
                         logger.info("became the leader", metadata: ["owner": .string(lease.owner)])
                     } else {
-                        SchedulerMetrics.stopSpeakingForTheQueue()
+                        SchedulerMetrics.stopSpeakingForTheQueue(providers: Providers.ids)
                         logger.warning("lost the leadership; following", metadata: ["owner": .string(lease.owner)])
                     }
                 }
@@ -80,6 +84,7 @@ struct SchedulerLoop: Sendable {
                     if ContinuousClock.now >= nextQueueSample {
                         nextQueueSample = ContinuousClock.now + Self.queueSampleInterval
                         SchedulerMetrics.record(try queue.stats(on: connection))
+                        SchedulerMetrics.record(breakers: try Providers.ids.map { try coordination.breakerStatus($0, on: connection) })
                     }
                     if ContinuousClock.now >= nextUpkeep {
                         nextUpkeep = ContinuousClock.now + ConnectionUpkeep.interval
@@ -121,7 +126,7 @@ struct SchedulerLoop: Sendable {
             try? lease.release(on: redis)
             leadership.set(false)
             Measure.gauge(MetricName.schedulerLeader, 0)
-            SchedulerMetrics.stopSpeakingForTheQueue()
+            SchedulerMetrics.stopSpeakingForTheQueue(providers: Providers.ids)
             logger.info("gave the leadership up")
         }
         redis?.close()

@@ -1,3 +1,5 @@
+import Foundation
+import JunctionCoordination
 import JunctionCore
 import JunctionQueue
 
@@ -20,10 +22,24 @@ enum SchedulerMetrics {
         }
     }
 
+    /// Each provider's fleet-wide breaker as stored in Redis: 0 closed, 1 half-open (or open with
+    /// its cool-down over: the next call is the probe), 2 open. Read by the leader, so the value
+    /// is the fleet's, not one worker's last sight of it.
+    static func record(breakers: [BreakerStatus], now: Date = Date()) {
+        for breaker in breakers {
+            let value: Double = switch breaker.state {
+            case .open where (breaker.reopenAt ?? .distantFuture) <= now: BreakerState.halfOpen.metricValue
+            default: breaker.state.metricValue
+            }
+            Measure.gauge(MetricName.breakerState, [("provider", breaker.scope)], value)
+        }
+    }
+
     /// The queue's lifetime counters, kept in Redis for the fleet.
     static let events = ["enqueued", "processed", "retried", "rescheduled", "dead"]
 
-    static func stopSpeakingForTheQueue() {
+    static func stopSpeakingForTheQueue(providers: [String]) {
+        for provider in providers { Measure.removeGauge(MetricName.breakerState, [("provider", provider)]) }
         for priority in JobPriority.allCases {
             Measure.removeGauge(MetricName.queueReady, [("priority", priority.rawValue)])
             Measure.removeGauge(MetricName.queueOldestReadyAge, [("priority", priority.rawValue)])

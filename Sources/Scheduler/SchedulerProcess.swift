@@ -35,7 +35,8 @@ public struct SchedulerProcess: Service {
         let leadership = Leadership()
         let process = SchedulerProcess(settings: settings, core: core, queue: queue, coordination: coordination, keys: keys,
                                        connections: connections, leadership: leadership, logger: logger)
-        var services: [any Service] = [process]
+        // The trace exporter first: the group stops it last, so it flushes the others' spans.
+        var services: [any Service] = TraceExport.services(process: "junction-scheduler", environment: environment, logger: logger) + [process]
         if let status = settings.status {
             services.append(StatusServer.service(host: status.host, port: status.port, core: core, registry: metrics, logger: logger,
                                                  facts: { [("leader", leadership.isLeading ? "true" : "false")] }))
@@ -49,7 +50,7 @@ public struct SchedulerProcess: Service {
         guard try await ProcessBootstrap.waitForDependencies(core, logger: logger) else { return }
         let owner = "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(6).lowercased())"
         let lease = LeaderLease(coordination, owner: owner, length: settings.lease)
-        let scheduler = SchedulerLoop(settings: settings, core: core, queue: queue, lease: lease, keys: keys, connections: connections,
+        let scheduler = SchedulerLoop(settings: settings, core: core, queue: queue, lease: lease, coordination: coordination, keys: keys, connections: connections,
                                       leadership: leadership, logger: logger)
         let loop = BackgroundThread(name: "scheduler") { stopped in scheduler.loop(until: stopped) }
         loop.start()

@@ -3,6 +3,7 @@ import JunctionCoordination
 import JunctionCore
 import JunctionQueue
 import Logging
+import Tracing
 
 /// What every processor of a worker process shares.
 package struct ProcessorContext: Sendable {
@@ -51,6 +52,8 @@ package final class Processor {
     private var pendingAcks: [(id: String, token: String)] = []
     /// This processor's way to providers, rebuilt when its Redis connection is.
     private var providers: ProviderClient?
+    /// The running job's span (nil when traces are not exported).
+    private var jobSpan: (any Span)?
     private var batchSize = 1
 
     package init(index: Int, context: ProcessorContext) {
@@ -177,6 +180,16 @@ package final class Processor {
         jobLogger[metadataKey: "job_type"] = .string(envelope.type)
         jobLogger[metadataKey: "trace_id"] = .string(envelope.traceID)
         let started = ContinuousClock.now
+        // The job's span (when traces are exported) continues the span that enqueued it; its
+        // provider calls are its children.
+        jobSpan = Traces.start("job \(envelope.type)", kind: .consumer, parent: Traces.context(continuing: envelope.traceparent), attributes: [
+            ("junction.job.id", envelope.id), ("junction.job.type", envelope.type), ("junction.trace_id", envelope.traceID),
+            ("junction.job.attempt", String(envelope.attempt)), ("junction.job.priority", envelope.priority.rawValue),
+        ] + (envelope.provider.map { [("junction.provider", $0)] } ?? []))
+        defer {
+            jobSpan?.end()
+            jobSpan = nil
+        }
         jobLogger.debug("job started", metadata: [
             "attempt": .stringConvertible(envelope.attempt), "priority": .string(envelope.priority.rawValue),
             "queue_latency_us": .stringConvertible(Int64(Date().timeIntervalSince(envelope.enqueuedAt) * 1_000_000)),
@@ -199,9 +212,10 @@ package final class Processor {
                 providers = ProviderClient(context.coordination, settings: context.settings.coordination, redis: connection, logger: logger)
             }
             providers?.logger = jobLogger
+            providers?.trace = jobSpan?.context
             try handler.run(JobContext(
                 envelope: envelope, logger: jobLogger, redis: connection, cancellation: cancellation, database: openDatabase,
-                lock: lock, providers: providers, queue: context.queue))
+                lock: lock, providers: providers, queue: context.queue, trace: jobSpan?.context))
             adaptBatch(took: ContinuousClock.now - started)
             if cancellation.isSet {
                 // Finished after its lease was lost or handed back: whoever holds it now decides.
@@ -222,6 +236,7 @@ package final class Processor {
             jobLogger.warning("job stopped: its lease was lost or the worker is shutting down")
         } catch {
             adaptBatch(took: ContinuousClock.now - started)
+            jobSpan?.recordError(error)
             settle(job, error: error, started: started, logger: jobLogger, on: connection)
         }
     }
@@ -287,6 +302,11 @@ package final class Processor {
         let type = context.handlers.handler(for: envelope.type) == nil ? "unknown" : envelope.type
         Measure.count(MetricName.jobs, [("type", type), ("outcome", outcome)])
         Measure.time(MetricName.jobDuration, [("type", type)], ContinuousClock.now - started)
+        if let jobSpan {
+            jobSpan.attributes["junction.job.outcome"] = outcome
+            // A rescheduled job (an open breaker, a busy lock) did not fail.
+            if outcome == "retried" || outcome == "dead" { jobSpan.setStatus(SpanStatus(code: .error, message: outcome)) }
+        }
     }
 
     /// Writes the failed attempt to `job_runs`, the history on-call reads next to the dead

@@ -3,6 +3,7 @@ import JunctionCoordination
 import JunctionCore
 import JunctionProviders
 import Logging
+import Tracing
 
 /// A provider call refused before it went out, or answered 429: the job should run again later
 /// without spending an attempt (the worker turns it into ``JobFailure/reschedule(after:reason:)``).
@@ -60,6 +61,9 @@ public final class ProviderClient {
     public let redis: RedisConnection
     /// The running job's logger (its `trace_id`, `job_id`): the processor sets it for each job.
     var logger: Logger
+    /// The running job's span context (when traces are exported): each call is a client span
+    /// under it. The processor sets it for each job.
+    var trace: ServiceContext?
     private var handle: CurlHandle?
     /// Stops waits early when the job is cancelled.
     var isCancelled: () -> Bool = { false }
@@ -81,6 +85,7 @@ public final class ProviderClient {
     public func companion() throws -> ProviderClient {
         let client = ProviderClient(coordination, settings: settings, redis: try RedisConnection(redis.configuration), logger: logger)
         client.isCancelled = isCancelled
+        client.trace = trace
         return client
     }
 
@@ -109,7 +114,6 @@ public final class ProviderClient {
         for (scope, decision) in zip(scopes, decisions) {
             guard case .refused(let state, let retryAt) = decision else { continue }
             Measure.count(MetricName.providerRefusals, [("provider", provider), ("reason", "circuit_\(state.rawValue)")])
-            if scope == provider { Measure.gauge(MetricName.breakerState, [("provider", provider)], state.metricValue) }
             // A probe granted in another scope gets no verdict: let the next caller probe.
             if !probing.isEmpty { try breakers.record(probing, .neutral, token: token, on: redis) }
             throw ProviderBackoff(provider: provider, retryAt: retryAt, reason: .circuit(state, scope: scope))
@@ -141,6 +145,11 @@ public final class ProviderClient {
         let result: Result<OutboundResponse, OutboundHTTPError>
         let calledAt = ContinuousClock.now
         defer { Measure.time(MetricName.providerRequestDuration, [("provider", provider)], ContinuousClock.now - calledAt) }
+        // No URL: paths and queries carry ids, search terms, hashed emails.
+        let span = trace.flatMap { Traces.start("\(call.method) \(provider)", kind: .client, parent: $0, attributes: [
+            ("http.request.method", call.method), ("junction.provider", provider),
+        ]) }
+        defer { span?.end() }
         do {
             if handle == nil { handle = try CurlHandle() }
             result = .success(try handle!.perform(call, maxResponseBytes: 32 << 20))
@@ -159,14 +168,23 @@ public final class ProviderClient {
         case .success(let response): outcome = response.status >= 500 ? .failure : .success
         }
         Measure.count(MetricName.providerRequests, [("provider", provider), ("status", Self.statusClass(result))])
+        if let span {
+            switch result {
+            case .success(let response):
+                span.attributes["http.response.status_code"] = Int(response.status)
+                if response.status >= 500 || response.status == 429 { span.setStatus(SpanStatus(code: .error)) }
+            case .failure(let error):
+                span.recordError(error)
+                span.setStatus(SpanStatus(code: .error))
+            }
+        }
         logger.debug("provider called", metadata: [
             "provider": .string(provider), "method": .string(call.method), "status": .string((try? result.get()).map { String($0.status) } ?? "no answer"),
             "ms": .stringConvertible(Milliseconds.of(ContinuousClock.now - calledAt)),
         ])
         for (index, (scope, (state, changed))) in zip(scopes, try breakers.record(scopes, outcome, token: token, on: redis)).enumerated() {
-            // The provider-wide breaker as this worker last saw it (a connection's own breaker
-            // would be a label per connection).
-            if index == 0 { Measure.gauge(MetricName.breakerState, [("provider", provider)], state.metricValue) }
+            // `junction_breaker_state` is the leading scheduler's, read from Redis: a worker's own
+            // view goes stale once it stops calling the provider.
             if changed {
                 Measure.count(MetricName.breakerTransitions, [("provider", provider), ("scope", index == 0 ? "provider" : "connection"), ("to", state.rawValue)])
                 if state == .open {

@@ -28,7 +28,8 @@ public enum WorkerProcess {
             settings: settings, core: core,
             queue: Queue(settings: queueSettings, scripts: ProcessBootstrap.required("the queue scripts", logger: logger) { try QueueScripts.bundled(environment: environment) }),
             coordination: coordination, handlers: .standard(connections: services), logger: logger)
-        var processes: [any Service] = [runtime]
+        // The trace exporter first: the group stops it last, so it flushes the others' spans.
+        var processes: [any Service] = TraceExport.services(process: "junction-worker", environment: environment, logger: logger) + [runtime]
         if let status = settings.status {
             processes.append(StatusServer.service(host: status.host, port: status.port, core: core, registry: metrics, logger: logger))
         } else {

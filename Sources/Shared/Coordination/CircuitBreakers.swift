@@ -103,6 +103,20 @@ public struct CircuitBreakers: Sendable {
     }
 
     public func status(_ scope: String, on redis: RedisConnection) throws -> BreakerStatus {
+        try coordination.breakerStatus(scope, on: redis)
+    }
+
+    /// Every breaker that has seen a call.
+    public func list(on redis: RedisConnection) throws -> [BreakerStatus] {
+        let prefix = keys.breaker("")
+        return try redis.keys(matching: keys.breaker("*")).map { try status(String($0.dropFirst(prefix.count)), on: redis) }
+    }
+}
+
+extension Coordination {
+    /// A breaker as stored, read without calling anything (the leading scheduler's fleet-wide
+    /// `junction_breaker_state`, `junction breakers`). One that never saw a call is closed.
+    public func breakerStatus(_ scope: String, on redis: RedisConnection) throws -> BreakerStatus {
         let fields = try redis.command("HGETALL", RedisArgument(keys.breaker(scope))).array().map { try $0.string() ?? "" }
         var values: [String: String] = [:]
         var index = 0
@@ -115,11 +129,5 @@ public struct CircuitBreakers: Sendable {
         return BreakerStatus(scope: scope, state: state, reopenAt: state == .open ? date("reopen_at") : nil,
                              openedAt: date("opened_at"), failuresWhenOpened: values["last_failures"].flatMap { Int($0) },
                              callsWhenOpened: values["last_calls"].flatMap { Int($0) })
-    }
-
-    /// Every breaker that has seen a call.
-    public func list(on redis: RedisConnection) throws -> [BreakerStatus] {
-        let prefix = keys.breaker("")
-        return try redis.keys(matching: keys.breaker("*")).map { try status(String($0.dropFirst(prefix.count)), on: redis) }
     }
 }

@@ -8,7 +8,7 @@ import JunctionCore
 /// {"attempt":2,"connection":null,"dedupe_key":null,"enqueued_at":"2026-11-21T17:01:43.123456Z",
 ///  "errors":[{"at":"…","attempt":1,"class":"retryable","message":"connection refused"}],
 ///  "id":"01J…","max_attempts":3,"payload":{"sleep_ms":5},"priority":"normal","provider":null,
-///  "tenant":null,"trace_id":"…","type":"system.noop"}
+///  "tenant":null,"trace_id":"…","traceparent":null,"type":"system.noop"}
 /// ```
 public struct JobEnvelope: Sendable, Equatable {
     public var id: String
@@ -24,6 +24,9 @@ public struct JobEnvelope: Sendable, Equatable {
     public var maxAttempts: Int
     public var enqueuedAt: Date
     public var traceID: String
+    /// The W3C `traceparent` of the span that enqueued the job, when spans are exported
+    /// (``Traces``): the job's span continues that trace. Null otherwise.
+    public var traceparent: String?
     public var dedupeKey: String?
     /// One entry per failed attempt, oldest first.
     public var errors: [JobErrorRecord]
@@ -31,7 +34,7 @@ public struct JobEnvelope: Sendable, Equatable {
     public init(
         id: String, type: String, priority: JobPriority, tenant: String? = nil, provider: String? = nil,
         connection: String? = nil, payload: JSONValue = .object([:]), attempt: Int = 1, maxAttempts: Int,
-        enqueuedAt: Date = Date(), traceID: String, dedupeKey: String? = nil, errors: [JobErrorRecord] = []
+        enqueuedAt: Date = Date(), traceID: String, traceparent: String? = nil, dedupeKey: String? = nil, errors: [JobErrorRecord] = []
     ) {
         self.id = id
         self.type = type
@@ -44,6 +47,7 @@ public struct JobEnvelope: Sendable, Equatable {
         self.maxAttempts = maxAttempts
         self.enqueuedAt = enqueuedAt
         self.traceID = traceID
+        self.traceparent = traceparent
         self.dedupeKey = dedupeKey
         self.errors = errors
     }
@@ -97,6 +101,8 @@ public struct JobEnvelope: Sendable, Equatable {
         out.string(tenant)
         out.raw(",\"trace_id\":")
         out.string(traceID)
+        out.raw(",\"traceparent\":")
+        out.string(traceparent)
         out.raw(",\"type\":")
         out.string(type)
         out.raw("}")
@@ -139,7 +145,7 @@ public struct JobEnvelope: Sendable, Equatable {
             id: try string("id"), type: try string("type"), priority: priority, tenant: try optionalString("tenant"),
             provider: try optionalString("provider"), connection: try optionalString("connection"), payload: fields["payload"] ?? .null,
             attempt: try integer("attempt", in: fields), maxAttempts: try integer("max_attempts", in: fields),
-            enqueuedAt: try date("enqueued_at", in: fields), traceID: try string("trace_id"), dedupeKey: try optionalString("dedupe_key"),
+            enqueuedAt: try date("enqueued_at", in: fields), traceID: try string("trace_id"), traceparent: try optionalString("traceparent"), dedupeKey: try optionalString("dedupe_key"),
             errors: errors)
     }
 }

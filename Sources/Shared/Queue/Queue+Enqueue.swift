@@ -19,6 +19,9 @@ public struct JobRequest: Sendable {
     /// Carries a caller's trace id into the job (by default the one of the request being handled,
     /// ``Correlation/traceID``); a new one is made otherwise.
     public var traceID: String?
+    /// The W3C `traceparent` of the span enqueuing the job (by default the current task's, when
+    /// spans are exported: ``Traces/currentTraceparent``), so the job's span continues its trace.
+    public var traceparent: String?
     /// The payload as compact JSON (UTF-8) the caller wrote itself (one object), stored as
     /// given instead of `payload`: for hot paths that can write their payload more cheaply than
     /// build a ``JSONValue`` (the ingress, for every webhook, with ``JSONBytes``).
@@ -27,7 +30,8 @@ public struct JobRequest: Sendable {
     public init(
         type: String, payload: JSONValue = .object([:]), priority: JobPriority = .normal, tenant: String? = nil,
         provider: String? = nil, connection: String? = nil, dedupeKey: String? = nil, dedupeTTL: Duration = .seconds(72 * 3600),
-        delay: Duration = .zero, maxAttempts: Int? = nil, traceID: String? = Correlation.traceID
+        delay: Duration = .zero, maxAttempts: Int? = nil, traceID: String? = Correlation.traceID,
+        traceparent: String? = Traces.currentTraceparent
     ) {
         self.type = type
         self.payload = payload
@@ -40,6 +44,7 @@ public struct JobRequest: Sendable {
         self.delay = delay
         self.maxAttempts = maxAttempts
         self.traceID = traceID
+        self.traceparent = traceparent
     }
 }
 
@@ -57,7 +62,7 @@ extension Queue {
             id: Identifiers.uuid(), type: request.type, priority: request.priority, tenant: request.tenant,
             provider: request.provider, connection: request.connection, payload: request.payload,
             maxAttempts: request.maxAttempts ?? settings.retryPolicy(type: request.type, priority: request.priority).maxAttempts,
-            enqueuedAt: now, traceID: request.traceID ?? Identifiers.traceID(), dedupeKey: request.dedupeKey)
+            enqueuedAt: now, traceID: request.traceID ?? Identifiers.traceID(), traceparent: request.traceparent, dedupeKey: request.dedupeKey)
     }
 
     /// The script call that enqueues `requests` atomically (for callers that pipeline it with

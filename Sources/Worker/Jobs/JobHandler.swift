@@ -3,6 +3,7 @@ import JunctionCore
 import JunctionQueue
 import Logging
 import Synchronization
+import Tracing
 
 /// Runs one job type. Handlers run on a worker processor's own thread and may block (they use
 /// the processor's Redis connection and its PostgreSQL connection directly); they must be
@@ -67,14 +68,18 @@ public final class JobContext {
     /// The queue, for a handler that enqueues follow-up jobs (``enqueue(_:)``); nil where the
     /// caller gave none.
     public let queue: Queue?
+    /// The job's span's context, when traces are exported: follow-up jobs continue it.
+    public let trace: ServiceContext?
     private let openDatabase: () throws -> PostgresConnection
     private let cancellation: CancellationFlag
 
     public init(
         envelope: JobEnvelope, logger: Logger, redis: RedisConnection, cancellation: CancellationFlag,
-        database: @escaping () throws -> PostgresConnection, lock: HeldLock? = nil, providers: ProviderClient? = nil, queue: Queue? = nil
+        database: @escaping () throws -> PostgresConnection, lock: HeldLock? = nil, providers: ProviderClient? = nil, queue: Queue? = nil,
+        trace: ServiceContext? = nil
     ) {
         self.queue = queue
+        self.trace = trace
         self.envelope = envelope
         self.logger = logger
         self.redis = redis
@@ -96,11 +101,20 @@ public final class JobContext {
     public var isCancelled: Bool { cancellation.isSet }
 
     /// Enqueues follow-up jobs on this processor's Redis connection; answers each one's outcome
-    /// (`.duplicate` where its dedupe key was taken).
+    /// (`.duplicate` where its dedupe key was taken). A request that names no trace id takes this
+    /// job's (a backfill handed on, a sync a webhook started, all log under the id the caller
+    /// saw), and its span continues this job's.
     @discardableResult
     public func enqueue(_ requests: [JobRequest]) throws -> [EnqueueOutcome] {
         guard let queue else { throw JobFailure.permanent("this worker gave \(envelope.type) no queue to enqueue on") }
-        return try queue.enqueue(requests, on: redis)
+        let traceparent = Traces.traceparent(of: trace)
+        let continued = requests.map { request in
+            var request = request
+            if request.traceID == nil { request.traceID = envelope.traceID }
+            if request.traceparent == nil { request.traceparent = traceparent }
+            return request
+        }
+        return try queue.enqueue(continued, on: redis)
     }
 
     /// Throws ``JobCancelled`` when ``isCancelled``.

@@ -126,6 +126,18 @@ final class ConnectStack: @unchecked Sendable {
         try await http.send(OutboundRequest(url: url, headers: headers.map { (name: $0.0, value: $0.1) }, timeout: .seconds(30)))
     }
 
+    /// POSTs a Stripe event to the ingress, signed as Stripe signs it with the stack's Stripe
+    /// secret (or with a forged signature).
+    func deliverStripe(_ body: String, forged: Bool = false) async throws -> OutboundResponse {
+        let secret = try #require(environment["JUNCTION_WEBHOOK_SECRETS_STRIPE"]?.split(separator: ",").first.map(String.init))
+        let time = Int(Date().timeIntervalSince1970)
+        let mac = forged ? String(repeating: "0", count: 64)
+            : IngressWebhookTests.hex(HMAC<SHA256>.authenticationCode(for: Array("\(time).\(body)".utf8), using: SymmetricKey(data: Array(secret.utf8))))
+        return try await http.send(OutboundRequest(method: "POST", url: "\(ingressURL)/webhooks/stripe", headers: [
+            ("Content-Type", "application/json"), ("Stripe-Signature", "t=\(time),v1=\(mac)"),
+        ], body: Array(body.utf8)))
+    }
+
     /// `GET /oauth/{provider}/initiate` as JSON.
     func initiate(_ provider: String, tenant: String, query: String = "return_url=\(returnURL)") async throws -> OutboundResponse {
         let query = provider == "shopify" && !query.contains("shop=") ? query + "&shop=venue-42.myshopify.com" : query

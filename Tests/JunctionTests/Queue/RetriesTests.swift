@@ -80,6 +80,18 @@ struct RetriesTests {
         }
     }
 
+    /// A job's `traceparent` survives the queue and its retries (the worker's span continues it),
+    /// and an envelope written before the field existed reads with none.
+    @Test func theTraceparentIsStoredWithTheJobAndOlderEnvelopesReadWithout() throws {
+        var envelope = Self.envelope()
+        envelope.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let (next, _, _) = Retries(settings: QueueSettings()).end(try JobEnvelope.decode(envelope.encoded()), error: JobFailure.retryable("down"), now: Self.now)
+        #expect(try JobEnvelope.decode(next.encoded()).traceparent == envelope.traceparent)
+        let older = Self.envelope().encoded().replacingOccurrences(of: #","traceparent":null"#, with: "")
+        #expect(!older.contains("traceparent"))
+        #expect(try JobEnvelope.decode(older).traceparent == nil)
+    }
+
     @Test func lastAttemptGoesToTheDeadLetters() {
         let (next, end, _) = Retries(settings: QueueSettings()).end(Self.envelope(attempt: 3, maxAttempts: 3), error: JobFailure.retryable("still down"), now: Self.now)
         #expect(end == .dead)

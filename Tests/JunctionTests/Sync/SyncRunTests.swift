@@ -117,6 +117,11 @@ struct SyncRunTests {
             #expect(try await Self.runs(stack, stripe, resources[0]).count == 1, "the scheduled job that handed the backfill on recorded no run")
             let started = stack.workers.flatMap(\.lines).filter { $0.contains("\"msg\":\"job started\"") && $0.contains(backfill.jobID) }
             #expect(!started.isEmpty && started.allSatisfy { $0.contains("\"priority\":\"low\"") }, "the backfill ran at low: \(started)")
+            // The job it was handed on from logged under the same trace id: one id follows the work.
+            let traceID = { (line: String) in line.range(of: #""trace_id":"[0-9a-f]{32}""#, options: .regularExpression).map { String(line[$0]) } }
+            let handedOn = stack.workers.flatMap(\.lines).filter { $0.contains("sync is a backfill: handed on at low") && $0.contains("\"resource\":\"\(resources[0])\"") }
+            #expect(handedOn.count == 1 && handedOn.compactMap(traceID).first != nil && handedOn.compactMap(traceID).first == started.first.flatMap(traceID),
+                    "the backfill keeps the trace id of the job that handed it on: \(handedOn) \(started)")
             _ = try await scheduler.stop()
             let listed = try await CredentialSecrecyTests.cli(stack, ["syncs", "list", stripe.uuidString.lowercased()])
             #expect(listed.standardOutput.contains("\(resources[0])  complete  last run"), "\(listed.standardOutput)\(listed.standardError)")
