@@ -68,9 +68,16 @@ let package = Package(
             path: "Sources/Shared/Core",
             resources: [.copy("Migrations/sql")],
             swiftSettings: swiftSettings),
+        // Field mappings: paths into a provider's objects, the transforms, the documented shapes
+        // they are checked against, and applying them to a synced object.
+        .target(
+            name: "JunctionMapping",
+            dependencies: ["JunctionCore"],
+            path: "Sources/Shared/Mapping",
+            swiftSettings: swiftSettings),
         .target(
             name: "JunctionProviders",
-            dependencies: ["JunctionCore", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["JunctionCore", "JunctionMapping", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")],
             path: "Sources/Shared/Providers",
             swiftSettings: swiftSettings),
         .target(
@@ -178,7 +185,7 @@ let package = Package(
         .testTarget(
             name: "JunctionTests",
             dependencies: [
-                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores",
+                "JunctionCore", "JunctionQueue", "JunctionCoordination", "JunctionProviders", "JunctionStores", "JunctionMapping",
                 "JunctionIngress", "JunctionWorker", "JunctionScheduler", "JunctionObservability",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

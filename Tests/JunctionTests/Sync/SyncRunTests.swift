@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JunctionCore
+import JunctionMapping
 import JunctionProviders
 import JunctionQueue
 import JunctionStores
@@ -57,6 +58,7 @@ struct SyncRunTests {
                 #expect(first.counts == PageCounts(added: expected, updated: 0, unchanged: 0), "\(item.provider) \(item.resource): \(first.counts) of \(expected)")
                 let records = try await Self.stored(stack, id, item.resource)
                 #expect(records.count == expected && Set(records.map(\.externalID)).count == expected)
+                DefaultMappingCheck.expectDefaultsMap(records, provider: item.provider, resource: item.resource)
                 // A re-run rewrites nothing: it walks everything unchanged, or (Stripe, QuickBooks) asks
                 // what changed since the last run and gets nothing.
                 let again = try await Self.sync(stack, id, item.resource)
@@ -525,6 +527,9 @@ struct SyncRunTests {
             for (resource, count) in expected.sorted(by: { $0.key < $1.key }) {
                 let run = try await Self.sync(stack, mailchimp, resource)
                 #expect(run.status == "succeeded" && run.counts.added == count, "\(resource): \(run.counts) of \(count) \(run.error ?? "")")
+            }
+            for resource in expected.keys.sorted() {
+                DefaultMappingCheck.expectDefaultsMap(try await Self.stored(stack, mailchimp, resource), provider: "mailchimp", resource: resource)
             }
             let members = try await Self.stored(stack, mailchimp, "members")
             #expect(Set(members.map(\.externalID)).count == 63 && members.contains { $0.externalID == "\(second):\(sharedHash)" }
