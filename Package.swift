@@ -94,7 +94,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "JunctionStores",
-            dependencies: ["JunctionCore", "JunctionQueue", "JunctionProviders", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["JunctionCore", "JunctionQueue", "JunctionProviders", "JunctionMapping", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Shared/Stores",
             swiftSettings: swiftSettings),
         // What every process serves to ops: the Prometheus export of the metrics, and for the

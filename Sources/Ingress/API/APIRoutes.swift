@@ -80,6 +80,7 @@ package struct APIRoutes: Sendable {
         }
         router.get("/v1/records") { request, _ in await answer(request) { try await records(request, tenant: $0) } }
         registerWebhookEvents(on: router)
+        registerMappings(on: router)
         registerAdmin(on: router)
         // Last: it sees only what no route took.
         router.add(middleware: APIMethodNotAllowed(routes: router.routes.map { (path: $0.path.description, method: $0.method.rawValue) }))
@@ -423,22 +424,45 @@ package struct APIRoutes: Sendable {
             default: errors.append(("include_deleted", "true or false"))
             }
         }
+        var mapped = false
+        if let text = query["form"] {
+            switch text {
+            case "raw": mapped = false
+            case "mapped": mapped = true
+            default: errors.append(("form", "raw (the provider's object, the default) or mapped (the tenant's mapping of it)"))
+            }
+        }
         guard errors.isEmpty, let id, let resource else { throw Problem.invalid(errors) }
         let found = try await connection(id, tenant: tenant.id)
         if Providers.named(found.provider)?.syncResource(resource) == nil {
             throw Problem.invalid([("resource", "\(found.provider) syncs no resource named \(resource)")])
         }
         let (tenantID, from, since, deleted) = (tenant.id, cursor, modifiedAfter, includeDeleted)
-        let page = try await database.withConnection { database in
-            try RecordStore().feed(connection: id, tenant: tenantID, resource: resource, after: from, limit: limit,
-                                   modifiedAfter: since, includeDeleted: deleted, on: database)
+        let (provider, wantsMapped) = (found.provider, mapped)
+        let (page, mapping) = try await database.withConnection { database in
+            let page = try RecordStore().feed(connection: id, tenant: tenantID, resource: resource, after: from, limit: limit,
+                                              modifiedAfter: since, includeDeleted: deleted, on: database)
+            // Records stored before their resource had a mapping are mapped as they are read.
+            let unmapped = wantsMapped && page.records.contains { $0.mapped == nil }
+            return (page, unmapped ? try MappingStore().current(tenant: tenantID, provider: provider, resource: resource, on: database) : nil)
         }
         let data: [JSONValue] = page.records.map { record in
             var fields: [String: JSONValue] = [
-                "id": .string(record.externalID), "resource": .string(resource), "data": record.data, "deleted": .bool(record.deletedAt != nil),
+                "id": .string(record.externalID), "resource": .string(resource), "deleted": .bool(record.deletedAt != nil),
                 "first_seen_at": .string(Timestamp.format(record.firstSeenAt)), "last_seen_at": .string(Timestamp.format(record.lastSeenAt)),
                 "changed_at": .string(Timestamp.format(record.changedAt)), "cursor": .string(record.cursor.description),
             ]
+            if mapped {
+                if let stored = record.mapped {
+                    fields["mapped"] = stored
+                    fields["mapping_version"] = record.mappingVersion.map { .integer(Int64($0)) } ?? .null
+                } else {
+                    fields["mapped"] = mapping.map { $0.mapping.apply(to: record.data).record } ?? .null
+                    fields["mapping_version"] = mapping.map { .integer(Int64($0.version)) } ?? .null
+                }
+            } else {
+                fields["data"] = record.data
+            }
             fields["version"] = record.version.map { .integer($0) } ?? nil
             fields["deleted_at"] = record.deletedAt.map { .string(Timestamp.format($0)) } ?? nil
             return .object(fields)

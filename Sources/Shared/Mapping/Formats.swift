@@ -24,34 +24,45 @@ enum DateFormats {
         case .integer(let seconds): return (Date(timeIntervalSince1970: TimeInterval(seconds)), false)
         case .number(let seconds): return (Date(timeIntervalSince1970: seconds), false)
         case .string(let text):
-            if text.count == 10, let day = dayFormatter().date(from: text) { return (day, true) }
-            let iso = ISO8601DateFormatter()
-            if let date = iso.date(from: text) { return (date, false) }
-            iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            return iso.date(from: text).map { ($0, false) }
+            if text.count == 10, let day = formatter("yyyy-MM-dd", zone: "UTC").date(from: text) { return (day, true) }
+            if let date = iso(fractions: false).date(from: text) { return (date, false) }
+            return iso(fractions: true).date(from: text).map { ($0, false) }
         default: return nil
         }
     }
 
     static func write(_ moment: (date: Date, dateOnly: Bool), format: String, timeZone: String) -> JSONValue {
         if format == "unix" { return .integer(Int64(moment.date.timeIntervalSince1970.rounded(.down))) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = moment.dateOnly ? TimeZone(identifier: "UTC") : TimeZone(identifier: timeZone)
-        formatter.dateFormat = switch format {
+        let pattern = switch format {
         case "date": "yyyy-MM-dd"
         case "datetime": moment.dateOnly ? "yyyy-MM-dd" : "yyyy-MM-dd'T'HH:mm:ssXXXXX"
         case "time": "HH:mm:ss"
         default: format
         }
-        return .string(formatter.string(from: moment.date))
+        return .string(formatter(pattern, zone: moment.dateOnly ? "UTC" : timeZone).string(from: moment.date))
     }
 
-    private static func dayFormatter() -> DateFormatter {
+    static func iso(fractions: Bool) -> ISO8601DateFormatter {
+        let key = fractions ? "junction.mapping.iso fractions" : "junction.mapping.iso"
+        let cache = Thread.current.threadDictionary
+        if let formatter = cache[key] as? ISO8601DateFormatter { return formatter }
+        let formatter = ISO8601DateFormatter()
+        if fractions { formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds] }
+        cache[key] = formatter
+        return formatter
+    }
+
+    /// A formatter per pattern and zone, kept per thread (making one costs more than mapping a
+    /// record; a sync maps thousands).
+    static func formatter(_ pattern: String, zone: String) -> DateFormatter {
+        let key = "junction.mapping.date \(pattern) \(zone)"
+        let cache = Thread.current.threadDictionary
+        if let formatter = cache[key] as? DateFormatter { return formatter }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: zone)
+        formatter.dateFormat = pattern
+        if cache.count < 256 { cache[key] = formatter }
         return formatter
     }
 }

@@ -38,6 +38,24 @@ public indirect enum FieldType: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The type's name in the API (`GET /v1/mappings/{provider}/{resource}`'s `fields`).
+    public var name: String {
+        switch self {
+        case .string: "string"
+        case .integer: "integer"
+        case .number: "number"
+        case .boolean: "boolean"
+        case .unixTime: "unix_time"
+        case .isoTime: "iso_time"
+        case .date: "date"
+        case .minorUnits: "minor_units"
+        case .decimal: "decimal"
+        case .object: "object"
+        case .array(let element): "array<\(element.name)>"
+        case .any: "any"
+        }
+    }
+
     var plural: String {
         switch self {
         case .array(let element): "arrays of \(element.plural)"

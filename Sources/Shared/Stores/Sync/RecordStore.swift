@@ -72,6 +72,10 @@ public struct FeedCursor: Sendable, Equatable, Comparable, CustomStringConvertib
 public struct FeedRecord: Sendable, Equatable {
     public var externalID: String
     public var data: JSONValue
+    /// The mapped form, and the mapping version that made it (0: the default); nil for a resource
+    /// with no mapping.
+    public var mapped: JSONValue?
+    public var mappingVersion: Int?
     public var version: Int64?
     public var cursor: FeedCursor
     public var firstSeenAt: Date
@@ -107,6 +111,9 @@ public struct RecordStore: Sendable {
             }
         }
         guard !rows.isEmpty else { return PageCounts() }
+        // Each object's mapped form, by the tenant's mapping as it is now (a version saved later
+        // re-maps these: `mapping.remap`).
+        let mapping = try MappingStore().current(tenant: tenant, provider: provider, resource: resource, on: database)
         // Written straight into bytes, keys unsorted (jsonb orders them): this text was a third of
         // a sync worker's time when built as a JSONValue and serialized with sorted keys.
         var text = JSONBytes(capacity: 1024 * rows.count)
@@ -119,18 +126,25 @@ public struct RecordStore: Sendable {
             if let version = row.version { text.raw(String(version)) } else { text.raw("null") }
             text.raw(#","data":"#)
             row.data.write(to: &text, sortedKeys: false)
+            if let mapping {
+                text.raw(#","mapping_version":"#)
+                text.raw(String(mapping.version))
+                text.raw(#","mapped":"#)
+                mapping.mapping.apply(to: row.data).record.write(to: &text, sortedKeys: false)
+            }
             text.raw("}")
         }
         text.raw("]")
         let result = try database.query("""
             WITH page AS (
                 SELECT * FROM jsonb_to_recordset(\(PostgresJSON(text: String(decoding: text.bytes, as: UTF8.self)))::jsonb)
-                    AS p(external_id text, data jsonb, version bigint)
+                    AS p(external_id text, data jsonb, version bigint, mapped jsonb, mapping_version integer)
             ), written AS (
-                INSERT INTO records AS r (connection_id, resource, external_id, tenant, provider, data, hash, version)
-                SELECT \(connection), \(resource), p.external_id, \(tenant), \(provider), p.data, md5(p.data::text), p.version FROM page p
+                INSERT INTO records AS r (connection_id, resource, external_id, tenant, provider, data, hash, version, mapped, mapping_version)
+                SELECT \(connection), \(resource), p.external_id, \(tenant), \(provider), p.data, md5(p.data::text), p.version, p.mapped, p.mapping_version FROM page p
                 ON CONFLICT (connection_id, resource, external_id) DO UPDATE
-                   SET data = EXCLUDED.data, hash = EXCLUDED.hash, version = EXCLUDED.version, change_seq = nextval('record_changes'), change_xid = pg_current_xact_id(),
+                   SET data = EXCLUDED.data, hash = EXCLUDED.hash, version = EXCLUDED.version, mapped = EXCLUDED.mapped, mapping_version = EXCLUDED.mapping_version,
+                       change_seq = nextval('record_changes'), change_xid = pg_current_xact_id(),
                        last_seen_at = now(), changed_at = now(), deleted_at = NULL
                  WHERE (r.hash <> EXCLUDED.hash OR r.deleted_at IS NOT NULL)
                    AND (r.version IS NULL OR EXCLUDED.version IS NULL OR EXCLUDED.version >= r.version)
@@ -201,14 +215,14 @@ public struct RecordStore: Sendable {
         // page of filtered-out changes still moves the cursor.
         let rows = try database.query("""
             WITH visible AS (
-                SELECT external_id, data, version, change_seq, change_xid, first_seen_at, last_seen_at, changed_at, deleted_at
+                SELECT external_id, data, mapped, mapping_version, version, change_seq, change_xid, first_seen_at, last_seen_at, changed_at, deleted_at
                 FROM records
                 WHERE connection_id = \(connection) AND tenant = \(tenant) AND resource = \(resource)
                   AND (change_xid, change_seq) > (\(String(from.transaction))::xid8, \(from.sequence))
                   AND change_xid < pg_snapshot_xmin(pg_current_snapshot())
                 ORDER BY change_xid, change_seq LIMIT \(limit + 1)
             )
-            SELECT external_id, data::text AS data, version, change_seq, change_xid::text AS change_xid, first_seen_at, last_seen_at, changed_at, deleted_at,
+            SELECT external_id, data::text AS data, mapped::text AS mapped, mapping_version, version, change_seq, change_xid::text AS change_xid, first_seen_at, last_seen_at, changed_at, deleted_at,
                    (deleted_at IS NULL OR \(includeDeleted)) AND (\(modifiedAfter)::timestamptz IS NULL OR changed_at > \(modifiedAfter)) AS wanted
             FROM visible ORDER BY change_xid, change_seq
             """).rows
@@ -220,10 +234,55 @@ public struct RecordStore: Sendable {
             guard try row.decode("wanted", as: Bool.self) else { continue }
             records.append(FeedRecord(
                 externalID: try row.decode("external_id"), data: try JSONValue(parsing: try row.decode("data", as: String.self)),
+                mapped: try row.decode("mapped", as: String?.self).map { try JSONValue(parsing: $0) }, mappingVersion: try row.decode("mapping_version"),
                 version: try row.decode("version"), cursor: position, firstSeenAt: try row.decode("first_seen_at"),
                 lastSeenAt: try row.decode("last_seen_at"), changedAt: try row.decode("changed_at"), deletedAt: try row.decode("deleted_at")))
         }
         return FeedPage(records: records, next: next, hasMore: rows.count > limit)
+    }
+
+    /// Re-maps up to `limit` of the tenant's live records of `provider` `resource` that `saved`'s
+    /// version did not map, in one transaction, each a change (the next change-sequence value,
+    /// `changed_at` now), so the feed's followers read them again; answers how many. Rows a sync
+    /// is writing at that moment are skipped, and caught by the next call.
+    public func remap(tenant: String, provider: String, resource: String, to saved: SavedMapping, limit: Int = 500,
+                      on database: PostgresConnection) throws -> Int {
+        try database.transaction { connection in
+            let rows = try connection.query("""
+                SELECT connection_id::text AS connection_id, external_id, data::text AS data FROM records
+                WHERE tenant = \(tenant) AND provider = \(provider) AND resource = \(resource) AND deleted_at IS NULL
+                  AND mapping_version IS DISTINCT FROM \(saved.version)
+                LIMIT \(limit) FOR UPDATE SKIP LOCKED
+                """).rows
+            guard !rows.isEmpty else { return 0 }
+            var text = JSONBytes(capacity: 512 * rows.count)
+            text.raw("[")
+            for (index, row) in rows.enumerated() {
+                if index > 0 { text.raw(",") }
+                text.raw(#"{"connection_id":"#)
+                text.string(try row.decode("connection_id", as: String.self))
+                text.raw(#","external_id":"#)
+                text.string(try row.decode("external_id", as: String.self))
+                text.raw(#","mapped":"#)
+                saved.mapping.apply(to: try JSONValue(parsing: try row.decode("data", as: String.self))).record.write(to: &text, sortedKeys: false)
+                text.raw("}")
+            }
+            text.raw("]")
+            return try connection.query("""
+                UPDATE records r SET mapped = p.mapped, mapping_version = \(saved.version), change_seq = nextval('record_changes'),
+                       change_xid = pg_current_xact_id(), changed_at = now()
+                FROM jsonb_to_recordset(\(PostgresJSON(text: String(decoding: text.bytes, as: UTF8.self)))::jsonb) AS p(connection_id uuid, external_id text, mapped jsonb)
+                WHERE r.connection_id = p.connection_id AND r.resource = \(resource) AND r.external_id = p.external_id
+                """).affectedRows
+        }
+    }
+
+    /// The tenant's live records of `provider` `resource` that `version` did not map.
+    public func unmapped(tenant: String, provider: String, resource: String, version: Int, on database: PostgresConnection) throws -> Int {
+        try database.query("""
+            SELECT count(*)::bigint AS n FROM records WHERE tenant = \(tenant) AND provider = \(provider) AND resource = \(resource)
+              AND deleted_at IS NULL AND mapping_version IS DISTINCT FROM \(version)
+            """).first!.decode("n")
     }
 
     public func count(connection: UUID, resource: String, on database: PostgresConnection) throws -> Int {
