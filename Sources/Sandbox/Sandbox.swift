@@ -33,6 +33,9 @@ struct Fault: Sendable, Equatable {
     var hang = false
     /// Every token is refused (401), as after the user revoked the app.
     var revoked = false
+    /// The next this many writes (anything but GET) are applied, then answered `errorStatus`, as
+    /// when a provider commits and the answer is lost: the client cannot tell it happened.
+    var failAfterApply = 0
 }
 
 /// One request as received, for tests to assert on (credentials removed).
@@ -138,6 +141,19 @@ final class Sandbox: Sendable {
             }
             if limited { return rateLimited(fault.retryAfter) }
             if broken { return failed(fault.errorStatus) }
+            if fault.failAfterApply > 0 && request.method != .get {
+                let due = world.withLock { world -> Bool in
+                    // The same scope the fault was found under: the account's, else the provider's.
+                    let scope = account.map { "\(provider):\($0)" }.flatMap { world.faults[$0] == nil ? nil : $0 } ?? provider
+                    guard let left = world.faults[scope]?.failAfterApply, left > 0 else { return false }
+                    world.faults[scope]?.failAfterApply = left - 1
+                    return true
+                }
+                if due {
+                    _ = try await respond(body)
+                    return failed(fault.errorStatus)
+                }
+            }
         }
         return try await respond(body)
     }

@@ -25,6 +25,9 @@ struct SchedulerLoop: Sendable {
     /// How often the leader reads the queue's depths into the `junction_queue_*` gauges, and the
     /// providers' breakers into `junction_breaker_state`.
     static let queueSampleInterval = Duration.seconds(5)
+    /// How often the leader looks for pushes left pending, and how long one must have been left.
+    static let pushSweepInterval = Duration.seconds(30)
+    static let pushIdle = Duration.seconds(300)
 
     /// The loop, for a ``BackgroundThread``: runs until `stopped` is set, then gives the
     /// leadership up.
@@ -41,6 +44,7 @@ struct SchedulerLoop: Sendable {
         let upkeep = ConnectionUpkeep(queue: queue, settings: connections)
         var nextUpkeep = ContinuousClock.now
         var nextQueueSample = ContinuousClock.now
+        var nextPushSweep = ContinuousClock.now
         Measure.gauge(MetricName.schedulerLeader, 0)
         while !stopped.isSet {
             let tickStarted = ContinuousClock.now
@@ -94,6 +98,17 @@ struct SchedulerLoop: Sendable {
                                 "token_refreshes": .stringConvertible(enqueued.refreshes), "checks": .stringConvertible(enqueued.checks),
                                 "abandoned_flows": .stringConvertible(enqueued.abandoned),
                             ])
+                        }
+                    }
+                    // The outbox's relay: a push left pending with nothing touching it (its job lost,
+                    // or an enqueue that failed after the push was recorded) is enqueued again.
+                    if ContinuousClock.now >= nextPushSweep {
+                        nextPushSweep = ContinuousClock.now + Self.pushSweepInterval
+                        let stale = try PushStore().stale(idle: Self.pushIdle, on: database)
+                        if !stale.isEmpty {
+                            _ = try queue.enqueue(stale.map(PushStore.job(for:)), on: connection)
+                            try PushStore().touch(stale.map(\.id), on: database)
+                            logger.warning("re-enqueued pushes left pending", metadata: ["pushes": .stringConvertible(stale.count)])
                         }
                     }
                     if ContinuousClock.now >= nextRetention {

@@ -81,6 +81,7 @@ package struct APIRoutes: Sendable {
         router.get("/v1/records") { request, _ in await answer(request) { try await records(request, tenant: $0) } }
         registerWebhookEvents(on: router)
         registerMappings(on: router)
+        registerPushes(on: router)
         registerAdmin(on: router)
         // Last: it sees only what no route took.
         router.add(middleware: APIMethodNotAllowed(routes: router.routes.map { (path: $0.path.description, method: $0.method.rawValue) }))

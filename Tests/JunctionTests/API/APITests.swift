@@ -162,7 +162,14 @@ struct APITests {
             // A webhook event about tenant A's account (the sandbox sends it to the ingress).
             let event = try await Self.changeACustomer(stack, tenant: "tenant-a")
             let processedBefore = try await Self.processedAt(stack, event)
+            // A push of tenant A's.
+            let pushed = try await stack.http.send(OutboundRequest(method: "POST", url: "\(stack.ingressURL)/v1/connections/\(id)/push/customers",
+                headers: (Self.bearer("tenant-a") + [("Content-Type", "application/json"), ("Idempotency-Key", "tenant-a-push")]).map { (name: $0.0, value: $0.1) },
+                body: Array(#"{"fields":{"email":"a@example.com"}}"#.utf8)))
+            let push = try #require(try Self.object(pushed)["id"] as? String, "\(pushed.status) \(pushed.text)")
             let routes: [(method: String, template: String, body: String?)] = [
+                ("POST", "/v1/connections/{id}/push/customers", #"{"fields":{"email":"b@example.com"}}"#),
+                ("GET", "/v1/pushes/{id}", nil),
                 ("GET", "/v1/connections/{id}", nil),
                 ("DELETE", "/v1/connections/{id}", nil),
                 ("GET", "/v1/connections/{id}/syncs", nil),
@@ -175,11 +182,12 @@ struct APITests {
                 ("POST", "/v1/webhook-events/{id}/replay", nil),
             ]
             let specified = try Self.specOperations()
-            let covered = Set(routes.map { "\($0.method) \($0.template.split(separator: "?").first!)".replacingOccurrences(of: "/runs/1/", with: "/runs/{run}/") })
+            let covered = Set(routes.map { "\($0.method) \($0.template.split(separator: "?").first!)".replacingOccurrences(of: "/runs/1/", with: "/runs/{run}/")
+                .replacingOccurrences(of: "/push/customers", with: "/push/{resource}") })
             #expect(specified.filter { $0.contains("{id}") && !$0.contains("/v1/admin/") }.isSubset(of: covered), "every tenant route with an id is in the table")
             for (method, template, body) in routes {
                 let isEvent = template.hasPrefix("/v1/webhook-events")
-                let (mine, missing) = isEvent ? (event, "987654321") : (id, UUID().uuidString.lowercased())
+                let (mine, missing) = isEvent ? (event, "987654321") : (template.hasPrefix("/v1/pushes") ? push : id, UUID().uuidString.lowercased())
                 let theirs = try await Self.call(stack, method, template.replacingOccurrences(of: "{id}", with: mine), tenant: "tenant-b", body: body)
                 let nobody = try await Self.call(stack, method, template.replacingOccurrences(of: "{id}", with: missing), tenant: "tenant-b", body: body)
                 #expect(theirs.status == 404 && theirs.header("Content-Type") == "application/problem+json", "\(method) \(template): \(theirs.status) \(theirs.text)")

@@ -168,7 +168,9 @@ struct MetricsTests {
             let schedulerURL = "http://127.0.0.1:\(try await Self.statusPort(scheduler))"
             try await QueueKit.eventually("the scheduler leads and reports the queue") {
                 let scrape = try await Self.scrape(stack.http, schedulerURL)
+                // The breakers are read right after the queue, in the same sample.
                 return scrape.value("junction_scheduler_leader") == 1 && scrape.value("junction_queue_ready", ["priority": "high"]) != nil
+                    && scrape.value("junction_breaker_state", ["provider": "square"]) != nil
             }
             let leading = try await Self.scrape(stack.http, schedulerURL)
             #expect(leading.value("junction_queue_dead") != nil && leading.value("junction_queue_in_flight") != nil && leading.value("junction_queue_delayed") != nil)
