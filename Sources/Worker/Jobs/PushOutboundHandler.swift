@@ -59,6 +59,12 @@ public struct PushOutboundHandler: JobHandler {
                                                                        apiKey: connection.auth == .apiKey ? credential.tokens.access : nil, path: path),
                                        headers: headers, body: body.bytes)
             }
+        } catch let backoff as ProviderBackoff {
+            // An open breaker, the rate limit, a 429: nothing was sent; run again later without
+            // spending an attempt.
+            throw backoff
+        } catch is JobCancelled {
+            throw JobCancelled()
         } catch let failure as JobFailure {
             if case .reschedule = failure { throw failure }
             try store.failed(id, attempt: job.envelope.attempt, error: "\(failure)", final: lastAttempt || failure.isFinal, on: database)
