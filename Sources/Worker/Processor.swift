@@ -182,7 +182,7 @@ package final class Processor {
         let started = ContinuousClock.now
         // The job's span (when traces are exported) continues the span that enqueued it; its
         // provider calls are its children.
-        jobSpan = Traces.start("job \(envelope.type)", kind: .consumer, parent: Traces.context(continuing: envelope.traceparent), attributes: [
+        jobSpan = !Traces.isEnabled ? nil : Traces.start("job \(envelope.type)", kind: .consumer, parent: Traces.context(continuing: envelope.traceparent), attributes: [
             ("junction.job.id", envelope.id), ("junction.job.type", envelope.type), ("junction.trace_id", envelope.traceID),
             ("junction.job.attempt", String(envelope.attempt)), ("junction.job.priority", envelope.priority.rawValue),
         ] + (envelope.provider.map { [("junction.provider", $0)] } ?? []))
