@@ -9,7 +9,7 @@ import JunctionCore
 /// | `GET /_sandbox/credentials` | the test credentials and webhook secrets |
 /// | `PUT /_sandbox/webhook-url` | `{"url": "http://127.0.0.1:8080/webhooks", "signed_url": "https://public.example/webhooks"}`: where webhooks go from now on (`--webhook-url` at start), and optionally the public URL Square's signatures cover |
 /// | `GET /_sandbox/oauth` | every provider's OAuth endpoints here (the four above, and the generic mode's seven) |
-/// | `PUT /_sandbox/faults/{provider}[?account=A]` | JSON `{error_rate, error_status, rate_limit_rate, retry_after, latency_ms, hang, revoked, fail_after_apply}` (the next N writes applied, then answered `error_status`) |
+/// | `PUT /_sandbox/faults/{provider}[?account=A]` | JSON `{error_rate, error_status, rate_limit_rate, retry_after, latency_ms, hang, revoked, fail_after_apply, hang_after_apply}` (`fail_after_apply`: the next N writes applied, then answered `error_status`; `hang_after_apply`: the next N writes applied, then never answered) |
 /// | `DELETE /_sandbox/faults` | clears every fault |
 /// | `GET /_sandbox/requests[?provider=P]` | the requests received (credentials removed), oldest first |
 /// | `DELETE /_sandbox/requests` | clears the log |
@@ -45,6 +45,7 @@ enum AdminAPI {
             fault.hang = input["hang"]?.boolValue ?? false
             fault.revoked = input["revoked"]?.boolValue ?? false
             fault.failAfterApply = Int(number("fail_after_apply") ?? 0)
+            fault.hangAfterApply = Int(number("hang_after_apply") ?? 0)
             guard (0...1).contains(fault.errorRate), (0...1).contains(fault.rateLimitRate), (500...599).contains(fault.errorStatus) else {
                 return json(["error": "rates are 0 to 1 and error_status 500 to 599"], status: .badRequest)
             }

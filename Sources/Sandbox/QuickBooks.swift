@@ -266,13 +266,22 @@ enum QuickBooksAPI {
                     guard case .object(let input)? = try? JSONValue(parsing: body) else {
                         return fault(.badRequest, code: "2010", message: "Request has invalid or unsupported property", detail: "The body is not a JSON object")
                     }
-                    if let operation = FormBody.query(request.uri.query)["operation"] {
+                    let query = FormBody.query(request.uri.query)
+                    if let operation = query["operation"] {
                         guard operation == "delete" else {
                             return fault(.badRequest, code: "2010", message: "Request has invalid or unsupported property", detail: "operation \(operation) is not supported")
                         }
                         return remove(entity, input, realm: realm, sandbox: sandbox)
                     }
-                    return write(entity, input, realm: realm, sandbox: sandbox)
+                    // `requestid`: a repeat is answered with the first write's answer, and
+                    // writes nothing.
+                    let requestKey = query["requestid"].map { "\(realm)/\($0)" }
+                    if let requestKey, let earlier = sandbox.world.withLock({ $0.quickbooksRequests[requestKey] }) {
+                        return jsonText(earlier, status: 200)
+                    }
+                    let (response, answer) = write(entity, input, realm: realm, sandbox: sandbox)
+                    if let requestKey, let answer { sandbox.world.withLock { $0.quickbooksRequests[requestKey] = answer.serialized } }
+                    return response
                 }
             }
         }
@@ -309,9 +318,10 @@ enum QuickBooksAPI {
 
     /// Create (no `Id`), or sparse update (`Id`, `SyncToken`, `"sparse": true`): a stale
     /// `SyncToken` is QuickBooks' 5010 Stale Object Error.
-    static func write(_ entity: String, _ input: [String: JSONValue], realm: String, sandbox: Sandbox) -> Response {
+    /// Answers the response, and the answer of a write that was made (nil for a refusal).
+    static func write(_ entity: String, _ input: [String: JSONValue], realm: String, sandbox: Sandbox) -> (Response, JSONValue?) {
         if entity == "Customer", input["Id"] == nil, input["DisplayName"] == nil && input["GivenName"] == nil {
-            return fault(.badRequest, code: "6000", message: "A business validation error has occurred", detail: "DisplayName or GivenName is required")
+            return (fault(.badRequest, code: "6000", message: "A business validation error has occurred", detail: "DisplayName or GivenName is required"), nil)
         }
         let outcome = sandbox.world.withLock { world -> WriteOutcome in
             let now = world.nowMs()
@@ -344,10 +354,11 @@ enum QuickBooksAPI {
             return .written(updated, created: false)
         }
         switch outcome {
-        case .refused(let response): return response
+        case .refused(let response): return (response, nil)
         case .written(let record, let created):
             sandbox.webhooks.quickbooks(entity: entity, operation: created ? "created" : "updated", id: record.id, realm: realm)
-            return json([entity: render(record), "time": .string(Timestamp.format(Date()))])
+            let answer: JSONValue = [entity: render(record), "time": .string(Timestamp.format(Date()))]
+            return (json(answer), answer)
         }
     }
 }

@@ -36,6 +36,9 @@ struct Fault: Sendable, Equatable {
     /// The next this many writes (anything but GET) are applied, then answered `errorStatus`, as
     /// when a provider commits and the answer is lost: the client cannot tell it happened.
     var failAfterApply = 0
+    /// The next this many writes are applied, then never answered (until the client gives up), as
+    /// when the client dies between the provider's commit and reading its answer.
+    var hangAfterApply = 0
 }
 
 /// One request as received, for tests to assert on (credentials removed).
@@ -64,6 +67,12 @@ struct World: Sendable {
     var quickbooks: [String: RecordCollection] = [:]
     /// Deleted QuickBooks transactions by entity: id → when (ms), for CDC.
     var quickbooksDeleted: [String: [String: Int64]] = [:]
+    /// QuickBooks `requestid`s by `<realm>/<request id>`: the answer of the write that first
+    /// carried it, replayed to a repeat.
+    var quickbooksRequests: [String: String] = [:]
+    /// Square `idempotency_key`s of customer creates: the body that first carried it and the
+    /// customer it made.
+    var squareIdempotency: [String: (fingerprint: String, id: String)] = [:]
     var faults: [String: Fault] = [:]
     var log: [LoggedRequest] = []
     var oauth = OAuthState()
@@ -141,17 +150,29 @@ final class Sandbox: Sendable {
             }
             if limited { return rateLimited(fault.retryAfter) }
             if broken { return failed(fault.errorStatus) }
-            if fault.failAfterApply > 0 && request.method != .get {
-                let due = world.withLock { world -> Bool in
+            if (fault.failAfterApply > 0 || fault.hangAfterApply > 0) && request.method != .get {
+                let due = world.withLock { world -> (fail: Bool, hang: Bool) in
                     // The same scope the fault was found under: the account's, else the provider's.
                     let scope = account.map { "\(provider):\($0)" }.flatMap { world.faults[$0] == nil ? nil : $0 } ?? provider
-                    guard let left = world.faults[scope]?.failAfterApply, left > 0 else { return false }
-                    world.faults[scope]?.failAfterApply = left - 1
-                    return true
+                    guard let current = world.faults[scope] else { return (false, false) }
+                    if current.failAfterApply > 0 {
+                        world.faults[scope]?.failAfterApply -= 1
+                        return (true, false)
+                    }
+                    if current.hangAfterApply > 0 {
+                        world.faults[scope]?.hangAfterApply -= 1
+                        return (false, true)
+                    }
+                    return (false, false)
                 }
-                if due {
+                if due.fail {
                     _ = try await respond(body)
                     return failed(fault.errorStatus)
+                }
+                if due.hang {
+                    _ = try await respond(body)
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
+                    return Response(status: .serviceUnavailable)
                 }
             }
         }

@@ -188,6 +188,16 @@ enum SquareAPI {
                     return error(.badRequest, code: "MISSING_REQUIRED_PARAMETER",
                                  detail: "At least one of given_name, family_name, company_name, email_address or phone_number is required.")
                 }
+                // `idempotency_key`: a repeat with the same body answers the customer the first
+                // call made; another body under the key is refused.
+                let key = input["idempotency_key"]?.stringValue
+                let fingerprint = String(decoding: body, as: UTF8.self)
+                if let key, let earlier = sandbox.world.withLock({ world in world.squareIdempotency[key].map { ($0.fingerprint, world.square["customers"]?.find($0.id)) } }) {
+                    guard earlier.0 == fingerprint, let customer = earlier.1 else {
+                        return error(.badRequest, code: "IDEMPOTENCY_KEY_REUSED", detail: "The idempotency key can only be retried with the same request data.", field: "idempotency_key")
+                    }
+                    return json(["customer": customer.json])
+                }
                 let record = sandbox.world.withLock { world -> Record in
                     let id = world.random.token(26).uppercased()
                     let now = world.nowMs()
@@ -197,6 +207,7 @@ enum SquareAPI {
                     var collection = world.square["customers"] ?? RecordCollection()
                     let record = collection.insert(id: id, created: now / 1000, updatedMs: now, fields: fields)
                     world.square["customers"] = collection
+                    if let key { world.squareIdempotency[key] = (fingerprint, id) }
                     return record
                 }
                 sandbox.webhooks.square(type: "customer.created", objectType: "customer", id: record.id, object: record.json)
