@@ -84,15 +84,18 @@ struct IngressConnectionLimitTests {
             held.removeLast()  // closes it
             // The slot frees once the ingress has seen that close: ask until it has (a bound
             // only against a hang).
+            // A full local run once saw the slot stay taken for over 20 s (never alone, where it
+            // frees at once): the bound is a minute, and a failure says how long it waited.
             var served = ""
-            for _ in 0..<200 where !served.contains(#"{"status":"ok"}"#) {
+            let freed = ContinuousClock.now
+            for _ in 0..<600 where !served.contains(#"{"status":"ok"}"#) {
                 Thread.sleep(forTimeInterval: 0.1)
                 let again = try RawHTTPConnection(port: running.port)
                 try? again.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
                 served = again.read { $0.contains(#"{"status":"ok"}"#) || $0.contains("503") }
             }
             withExtendedLifetime(held) {}
-            return (refused, served)
+            return (refused, served + (served.contains(#"{"status":"ok"}"#) ? "" : "\n(still refused \(ContinuousClock.now - freed) after the close)"))
         }
         #expect(refused.closed && refused.text.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n") && refused.text.contains("Retry-After: 1"), "\(refused.text)")
         #expect(refused.text.contains("urn:junction:problem:too-many-connections"))
