@@ -42,6 +42,15 @@ extension APIRoutes {
         guard case .object(let fields)? = object["fields"], !fields.isEmpty, fields.count <= 100 else {
             throw Problem.invalid(errors + [("fields", "an object of 1 to 100 of the \(found.provider) object's fields, as \(found.provider) names them")])
         }
+        if operation == "create" {
+            for field in target.requiredOnCreate where fields[field] == nil {
+                errors.append(("fields.\(field)", "required to create \(found.provider) \(target.resource)"))
+            }
+        }
+        if operation == "update", let externalID, let scope = target.synced?.idScope, !scope.isEmpty,
+           externalID.split(separator: ":", omittingEmptySubsequences: false).count != scope.count + 1 || externalID.hasPrefix(":") || externalID.hasSuffix(":") {
+            errors.append(("id", "the record's id, \((scope + ["id"]).map { "<\($0)>" }.joined(separator: ":"))"))
+        }
         guard errors.isEmpty, let key else { throw Problem.invalid(errors) }
         guard found.status == .active else {
             throw Problem(status: .conflict, slug: "connection-not-active", title: "The connection is not active",
@@ -89,6 +98,7 @@ extension APIRoutes {
         document["external_id"] = push.externalID.map(JSONValue.string) ?? .null
         document["delivered_at"] = push.deliveredAt.map { .string(Timestamp.format($0)) } ?? .null
         document["result"] = push.result ?? .null
+        document["conflict"] = push.conflict ?? .null
         return .object(document)
     }
 }

@@ -64,6 +64,11 @@ package struct APIRoutes: Sendable {
         router.get("/v1/connections/:id") { request, context in
             await answer(request) { try await showConnection(try Self.id(context.parameters.get("id")), tenant: $0) }
         }
+        router.patch("/v1/connections/:id") { request, context in
+            let id = context.parameters.get("id")
+            let body = try? await request.body.collect(upTo: 64 * 1024)
+            return await answer(request, admin: true, requestBody: body) { try await updateConnection(try Self.id(id), body: body, tenant: $0) }
+        }
         router.delete("/v1/connections/:id") { request, context in
             await answer(request, admin: true) { try await deleteConnection(try Self.id(context.parameters.get("id")), tenant: $0) }
         }
@@ -250,6 +255,25 @@ package struct APIRoutes: Sendable {
         Self.json(Self.representation(try await connection(id, tenant: tenant.id)))
     }
 
+    /// Changes what a tenant may change of a connection: its `conflict_policy` (who wins when a
+    /// push meets a provider object changed since the version it was made against).
+    func updateConnection(_ id: UUID, body: ByteBuffer?, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
+        let choices = ConflictPolicy.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let body, body.readableBytes > 0, case .object(let object)? = try? JSONValue(parsing: Array(body.readableBytesView)) else {
+            throw Problem.invalid([("body", #"a JSON object: {"conflict_policy": "provider_wins"}"#)])
+        }
+        var errors: [(String, String)] = object.keys.sorted().filter { $0 != "conflict_policy" }.map { ($0, "not a field a connection can change (conflict_policy)") }
+        let policy = object["conflict_policy"]?.stringValue.flatMap(ConflictPolicy.init(rawValue:))
+        if policy == nil { errors.append(("conflict_policy", "one of \(choices)")) }
+        guard errors.isEmpty, let policy else { throw Problem.invalid(errors) }
+        let (tenantID, actor) = (tenant.id, Self.actor(tenant))
+        guard let changed = try await database.withConnection({ try ConnectionStore().setConflictPolicy(id, to: policy, tenant: tenantID, actor: actor, on: $0) }) else {
+            throw Problem.notFound("connection", id.uuidString.lowercased())
+        }
+        logger.info("API: connection conflict policy set", metadata: ["connection": .string(id.uuidString.lowercased()), "policy": .string(policy.rawValue)])
+        return Self.json(Self.representation(changed))
+    }
+
     /// Revokes the connection's tokens at the provider, erases them and deletes the connection,
     /// on a worker (`connection.revoke`); answers 202 with the job.
     func deleteConnection(_ id: UUID, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
@@ -271,7 +295,7 @@ package struct APIRoutes: Sendable {
     static func representation(_ connection: Connection) -> JSONValue {
         var fields: [String: JSONValue] = [
             "id": .string(connection.id.uuidString.lowercased()), "tenant": .string(connection.tenant), "provider": .string(connection.provider),
-            "status": .string(connection.status.rawValue), "auth": .string(connection.auth.rawValue),
+            "status": .string(connection.status.rawValue), "auth": .string(connection.auth.rawValue), "conflict_policy": .string(connection.conflictPolicy.rawValue),
             "scopes": .array(connection.scopes.map { .string($0) }), "metadata": connection.metadata,
             "created_at": .string(Timestamp.format(connection.createdAt)), "updated_at": .string(Timestamp.format(connection.updatedAt)),
         ]

@@ -171,6 +171,7 @@ struct APITests {
                 ("POST", "/v1/connections/{id}/push/customers", #"{"fields":{"email":"b@example.com"}}"#),
                 ("GET", "/v1/pushes/{id}", nil),
                 ("GET", "/v1/connections/{id}", nil),
+                ("PATCH", "/v1/connections/{id}", #"{"conflict_policy":"provider_wins"}"#),
                 ("DELETE", "/v1/connections/{id}", nil),
                 ("GET", "/v1/connections/{id}/syncs", nil),
                 ("POST", "/v1/connections/{id}/syncs", #"{"resource":"customers"}"#),
@@ -206,6 +207,7 @@ struct APITests {
             // Nothing of tenant A's changed: the connection is there, active, never synced, and the
             // event was processed once.
             #expect(try await stack.connection(stripe)?.status == .active)
+            #expect(try await stack.connection(stripe)?.conflictPolicy == .lastWriteWins, "tenant B's PATCH changed nothing")
             #expect(try await SyncRunTests.runs(stack, stripe, "customers").isEmpty)
             try await Task.sleep(for: .milliseconds(500))
             #expect(try await Self.processedAt(stack, event) == processedBefore, "no replay ran")
@@ -532,7 +534,7 @@ struct APITests {
             #expect((connections["data"] as? [Any])?.count == 1, "no bad request created a connection")
             // A method a path does not take: 405 naming the ones it does; a path that is no operation: 404.
             let put = try await Self.call(stack, "PUT", "/v1/connections/\(id)", tenant: "tenant-a", body: "{}")
-            #expect(put.status == 405 && put.header("Allow") == "DELETE, GET" && put.header("Content-Type") == "application/problem+json", "\(put.status) \(put.text)")
+            #expect(put.status == 405 && put.header("Allow") == "DELETE, GET, PATCH" && put.header("Content-Type") == "application/problem+json", "\(put.status) \(put.text)")
             let patch = try await Self.call(stack, "PATCH", "/v1/connections", tenant: "tenant-a", body: "{}")
             #expect(patch.status == 405 && patch.header("Allow") == "GET, POST")
             let nothing = try await Self.call(stack, "GET", "/v1/nothing/here", tenant: "tenant-a")

@@ -2,38 +2,199 @@ import Foundation
 import JunctionCore
 
 /// How a provider takes a write of one resource (`push.outbound`): where a create and an update
-/// go, how the fields are written, and how a retry is kept from writing twice. Each provider's
-/// are in its folder (`<Provider>Push.swift`).
+/// go, how the fields are written, how a retry is kept from writing twice, and how the provider
+/// tells that the object changed since the platform read it. Each provider's are in its folder
+/// (`<Provider>Push.swift`).
 public struct PushTarget: Sendable {
     public let provider: String
     public let resource: String
-    /// `POST` here creates.
-    public let createPath: String
-    /// `POST` here (`{id}` the object's id) updates.
-    public let updatePath: String
+    public let create: Call
+    public let update: Call
+    /// `GET` of one object (`{id}` and the placeholders of ``Call/path``): read again after a
+    /// conflict, or to find a write that was applied when its answer was lost.
+    public let read: String?
     public let encoding: Encoding
-    /// The header a retry repeats so the provider answers it without writing again (Stripe's
-    /// `Idempotency-Key`).
-    public let idempotencyHeader: String?
+    public let idempotency: Idempotency
+    /// Where the object is in an answer (Square's `customer`, QuickBooks's `Invoice`); nil: the
+    /// answer is the object.
+    public let answerKey: String?
+    /// How an update says which version of the object it was made against; nil: it does not, and
+    /// the provider applies it whatever changed meanwhile.
+    public let concurrency: Concurrency?
+    /// Fields a create must have (the API refuses a push without them).
+    public let requiredOnCreate: [String]
+    /// Fields that name where the object lives (a Mailchimp member's `list_id`): they fill the
+    /// path's `{field}` on a create and are not sent in the body.
+    public let pathFields: [String]
+    /// Placeholders of the path computed from the fields (a Mailchimp member's
+    /// `{subscriber_hash}`, the MD5 of its lowercased email).
+    public let derived: [String: @Sendable ([String: JSONValue]) -> String?]
+    /// Headers the provider wants on every call (QuickBooks's `Accept: application/json`).
+    public let headers: [(String, String)]
+    /// The field an update's body names its object by, where the path does not (QuickBooks's `Id`).
+    public let bodyID: String?
+    /// The synced resource the push writes: its ids, scopes and versions are the records'.
+    public let synced: SyncResource?
+
+    public init(provider: String, resource: String, create: Call, update: Call, read: String? = nil, encoding: Encoding, idempotency: Idempotency,
+                answerKey: String? = nil, concurrency: Concurrency? = nil, requiredOnCreate: [String] = [], pathFields: [String] = [],
+                derived: [String: @Sendable ([String: JSONValue]) -> String?] = [:], headers: [(String, String)] = [], bodyID: String? = nil,
+                synced: SyncResource?) {
+        self.provider = provider
+        self.resource = resource
+        self.create = create
+        self.update = update
+        self.read = read
+        self.encoding = encoding
+        self.idempotency = idempotency
+        self.answerKey = answerKey
+        self.concurrency = concurrency
+        self.requiredOnCreate = requiredOnCreate
+        self.pathFields = pathFields
+        self.derived = derived
+        self.headers = headers
+        self.bodyID = bodyID
+        self.synced = synced
+    }
+
+    /// A method and a path under the API base URL. The path's placeholders: `{account}` (the
+    /// connection's account, QuickBooks's realm), `{id}` (the object's id), each field of the
+    /// synced resource's id scope (`{list_id}`: from the scoped id on an update, from the fields
+    /// on a create), and ``PushTarget/derived``'s.
+    public struct Call: Sendable {
+        public let method: String
+        public let path: String
+
+        public init(_ method: String, _ path: String) {
+            self.method = method
+            self.path = path
+        }
+    }
 
     public enum Encoding: Sendable {
         /// `application/x-www-form-urlencoded`, nested objects as `address[city]=…` (Stripe).
         case form
+        /// `application/json`.
+        case json
     }
 
-    public func path(_ operation: String, id: String?) -> String {
-        operation == "update" ? updatePath.replacingOccurrences(of: "{id}", with: id.map(FormEncoding.component) ?? "") : createPath
+    /// What makes a retry of a write that was applied (its answer lost) harmless.
+    public enum Idempotency: Sendable {
+        /// A header the provider keeps the first answer under and replays (Stripe's `Idempotency-Key`).
+        case header(String)
+        /// A field of the body, likewise (Square's `idempotency_key`).
+        case bodyField(String)
+        /// A query parameter, likewise (QuickBooks's `requestid`).
+        case query(String)
+        /// The call itself: writing the same fields twice leaves one object (Mailchimp's `PUT` by
+        /// subscriber hash).
+        case byConstruction
     }
 
-    public func body(_ fields: JSONValue) -> (contentType: String, bytes: [UInt8]) {
+    /// Optimistic concurrency: the version an update was made against, and the provider's word
+    /// that the object has moved past it.
+    public struct Concurrency: Sendable {
+        /// The field of the object, and of an update's body, that holds its version (Square's
+        /// `version`, QuickBooks's `SyncToken`).
+        public let field: String
+        /// Whether an update must carry it (QuickBooks's does); when the platform names none and
+        /// none is stored, the object is read first.
+        public let required: Bool
+        /// Fields every update's body carries besides (QuickBooks's `sparse: true`).
+        public let updateFields: [String: JSONValue]
+        /// Where the object's last change time is (RFC 3339), for `last_write_wins`.
+        public let updatedAt: [String]
+        /// Whether an answer (status, body) says the version was stale.
+        public let isConflict: @Sendable (Int, JSONValue?) -> Bool
+
+        public init(field: String, required: Bool, updateFields: [String: JSONValue] = [:], updatedAt: [String],
+                    isConflict: @escaping @Sendable (Int, JSONValue?) -> Bool) {
+            self.field = field
+            self.required = required
+            self.updateFields = updateFields
+            self.updatedAt = updatedAt
+            self.isConflict = isConflict
+        }
+    }
+
+    /// The path of `call` for a push of `fields` to the object `id` (nil on a create) of `account`.
+    public func path(_ call: Call, id: String?, fields: [String: JSONValue], account: String?) -> String {
+        var values: [String: String] = ["account": account ?? ""]
+        let scope = synced?.idScope ?? []
+        if let id {
+            // A scoped id (`<list>:<member>`): the scope's parts, then the provider's own id.
+            let parts = id.split(separator: ":", maxSplits: scope.count, omittingEmptySubsequences: false).map(String.init)
+            if parts.count == scope.count + 1 {
+                for (field, part) in zip(scope, parts) { values[field] = part }
+                values["id"] = parts.last
+            } else {
+                values["id"] = id
+            }
+        }
+        for field in scope + pathFields where values[field] == nil { values[field] = fields[field]?.stringValue }
+        for (name, compute) in derived { values[name] = compute(fields) }
+        var path = call.path
+        for (name, value) in values { path = path.replacingOccurrences(of: "{\(name)}", with: FormEncoding.component(value)) }
+        return path
+    }
+
+    /// The body of a push: its fields less those that name the path, with what the provider
+    /// wants beside them (an idempotency key in the body, an update's version).
+    public func body(_ fields: [String: JSONValue], extra: [String: JSONValue] = [:]) -> (contentType: String, bytes: [UInt8]) {
+        var sent = fields
+        for field in pathFields { sent[field] = nil }
+        for (name, value) in extra { sent[name] = value }
         switch encoding {
-        case .form: ("application/x-www-form-urlencoded", Array(FormEncoding.encode(fields).utf8))
+        case .form: return ("application/x-www-form-urlencoded", Array(FormEncoding.encode(.object(sent)).utf8))
+        case .json: return ("application/json", Array(JSONValue.object(sent).serialized.utf8))
+        }
+    }
+
+    /// The object in a provider's answer to a write or a read.
+    public func object(in answer: JSONValue) -> JSONValue? {
+        guard let answerKey else { return answer }
+        return answer[answerKey]
+    }
+
+    /// The object's id as the records keep it (scoped where the resource's ids are).
+    public func externalID(of object: JSONValue) -> String? {
+        synced?.id(of: object) ?? object["id"]?.stringValue
+    }
+
+    /// Whether `object` already holds every pushed field (nested objects by the fields they name,
+    /// numbers by value): a write found applied needs no second one.
+    public static func holds(_ object: JSONValue?, _ pushed: JSONValue) -> Bool {
+        switch (object, pushed) {
+        case (.object(let have)?, .object(let want)):
+            return want.allSatisfy { name, value in holds(have[name], value) }
+        case (.array(let have)?, .array(let want)):
+            return have.count == want.count && zip(have, want).allSatisfy { holds($0, $1) }
+        case (let have?, .integer(let number)):
+            return numeric(have) == Double(number)
+        case (let have?, .number(let number)):
+            return numeric(have) == number
+        case (nil, .null):
+            return true
+        case (let have?, let want):
+            return have == want
+        default:
+            return false
+        }
+    }
+
+    /// A number, or a number written as text (QuickBooks answers some amounts so).
+    private static func numeric(_ value: JSONValue) -> Double? {
+        switch value {
+        case .integer(let number): Double(number)
+        case .number(let number): number
+        case .string(let text): Double(text)
+        default: nil
         }
     }
 }
 
 public enum PushCatalog {
-    public static let all: [PushTarget] = stripe
+    public static let all: [PushTarget] = stripe + square + quickBooks + mailchimp
 
     public static func target(provider: String, resource: String) -> PushTarget? {
         all.first { $0.provider == provider && $0.resource == resource }

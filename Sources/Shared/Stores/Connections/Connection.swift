@@ -34,6 +34,8 @@ public struct Connection: Sendable, Equatable {
     public var health: JSONValue
     /// What the provider said that is not secret (Mailchimp's `dc` and `api_endpoint`).
     public var metadata: JSONValue
+    /// Who wins when a push meets a provider object changed since the version it was made against.
+    public var conflictPolicy: ConflictPolicy
     public var createdAt: Date
     public var updatedAt: Date
 }

@@ -9,7 +9,7 @@ public struct ConnectionStore: Sendable {
 
     static let columns: StaticString = """
         id, tenant, provider, status, auth, external_account_id, to_json(scopes)::text AS scopes, health::text AS health,
-        metadata::text AS metadata, created_at, updated_at
+        metadata::text AS metadata, conflict_policy, created_at, updated_at
         """
 
     /// A new `pending` connection: the connect flow's first step, before the tenant has approved
@@ -152,6 +152,23 @@ public struct ConnectionStore: Sendable {
             """)
     }
 
+    /// Sets the connection's conflict policy (of `tenant`'s connection only, when given); answers
+    /// the connection as it is afterwards, or nil when there is none. A change is audited.
+    public func setConflictPolicy(_ id: UUID, to policy: ConflictPolicy, tenant: String?, actor: String, on database: PostgresConnection) throws -> Connection? {
+        try database.transaction { database in
+            guard let current = try lock(id, on: database), tenant == nil || current.tenant == tenant else { return nil }
+            guard current.conflictPolicy != policy else { return current }
+            let row = try database.query("""
+                UPDATE connections SET conflict_policy = \(policy.rawValue), updated_at = now() WHERE id = \(id)
+                RETURNING \(sql: Self.columns)
+                """).first!
+            let changed = try Self.decode(row)
+            try record(changed, event: "conflict_policy", from: current.status, to: current.status,
+                       reason: "\(current.conflictPolicy.rawValue) to \(policy.rawValue)", actor: actor, on: database)
+            return changed
+        }
+    }
+
     static func decode(_ row: PostgresRow) throws -> Connection {
         let health = try JSONValue(parsing: try row.decode("health", as: String.self))
         let scopes = try JSONValue(parsing: try row.decode("scopes", as: String.self))
@@ -164,6 +181,7 @@ public struct ConnectionStore: Sendable {
             scopes: scopes.arrayValue?.compactMap(\.stringValue) ?? [],
             reason: health["reason"]?.stringValue, statusChangedAt: health["changed_at"]?.stringValue.flatMap(Timestamp.parse),
             health: health, metadata: try JSONValue(parsing: try row.decode("metadata", as: String.self)),
+            conflictPolicy: ConflictPolicy(rawValue: try row.decode("conflict_policy", as: String.self)) ?? .lastWriteWins,
             createdAt: try row.decode("created_at"), updatedAt: try row.decode("updated_at"))
     }
 }

@@ -6,6 +6,9 @@ import JunctionQueue
 public struct Push: Sendable, Equatable {
     public enum Status: String, Sendable {
         case pending, delivered, failed
+        /// Ended without writing: the provider's object changed since the push's version, and
+        /// the connection's conflict policy kept the provider's (see ``Push/conflict``).
+        case superseded
     }
 
     public var id: UUID
@@ -23,6 +26,10 @@ public struct Push: Sendable, Equatable {
     public var attempts: Int
     public var errors: JSONValue
     public var result: JSONValue?
+    /// The conflict met on the way, with both versions: `policy`, `winner` (`platform` or
+    /// `provider`), `platform` (the pushed fields), `provider` (the provider's object as read
+    /// again), `expected_version`, `provider_version`, `detected_at`.
+    public var conflict: JSONValue?
     public var createdAt: Date
     public var deliveredAt: Date?
 }
@@ -74,14 +81,32 @@ public struct PushStore: Sendable {
             """).rows.first.map(Self.push)
     }
 
-    /// Ends the push delivered, with the provider's id and object; false when it had ended already.
+    /// Ends the push delivered, with the provider's id and object (and the conflict it won, if
+    /// any); false when it had ended already.
     @discardableResult
-    public func delivered(_ id: UUID, externalID: String?, result: JSONValue, on database: PostgresConnection) throws -> Bool {
+    public func delivered(_ id: UUID, externalID: String?, result: JSONValue, conflict: JSONValue? = nil, on database: PostgresConnection) throws -> Bool {
+        try end(id, status: .delivered, externalID: externalID, result: result, conflict: conflict, on: database)
+    }
+
+    /// Ends the push superseded: the provider's object (`result`) won the conflict.
+    @discardableResult
+    public func superseded(_ id: UUID, externalID: String?, result: JSONValue, conflict: JSONValue, on database: PostgresConnection) throws -> Bool {
+        try end(id, status: .superseded, externalID: externalID, result: result, conflict: conflict, on: database)
+    }
+
+    private func end(_ id: UUID, status: Push.Status, externalID: String?, result: JSONValue, conflict: JSONValue?, on database: PostgresConnection) throws -> Bool {
         try database.query("""
-            UPDATE pushes SET status = 'delivered', external_id = coalesce(\(externalID), external_id), result = \(PostgresJSON(text: result.serialized))::jsonb,
-                   attempts = attempts + 1, delivered_at = now(), updated_at = now()
+            UPDATE pushes SET status = \(status.rawValue), external_id = coalesce(\(externalID), external_id), result = \(PostgresJSON(text: result.serialized))::jsonb,
+                   conflict = coalesce(\(conflict.map { PostgresJSON(text: $0.serialized) })::jsonb, conflict),
+                   attempts = attempts + 1, delivered_at = CASE WHEN \(status == .delivered) THEN now() END, updated_at = now()
             WHERE id = \(id) AND status = 'pending'
             """).affectedRows == 1
+    }
+
+    /// The connection's conflict policy: `last_write_wins`, `provider_wins` or `platform_wins`.
+    public func conflictPolicy(_ connection: UUID, on database: PostgresConnection) throws -> ConflictPolicy {
+        let text = try database.query("SELECT conflict_policy FROM connections WHERE id = \(connection)").rows.first?.decode("conflict_policy", as: String.self)
+        return text.flatMap(ConflictPolicy.init(rawValue:)) ?? .lastWriteWins
     }
 
     /// Records a failed attempt; `final` ends the push failed.
@@ -111,7 +136,7 @@ public struct PushStore: Sendable {
 
     static let columns: StaticString = """
         id::text AS id, tenant, connection_id::text AS connection_id, provider, resource, operation, external_id, fields::text AS fields, idempotency_key,
-        status, attempts, errors::text AS errors, result::text AS result, created_at, delivered_at
+        status, attempts, errors::text AS errors, result::text AS result, conflict::text AS conflict, created_at, delivered_at
         """
 
     static func push(_ row: PostgresRow) throws -> Push {
@@ -122,6 +147,16 @@ public struct PushStore: Sendable {
              status: Push.Status(rawValue: try row.decode("status", as: String.self)) ?? .pending, attempts: try row.decode("attempts"),
              errors: try JSONValue(parsing: try row.decode("errors", as: String.self)),
              result: try row.decode("result", as: String?.self).map { try JSONValue(parsing: $0) },
+             conflict: try row.decode("conflict", as: String?.self).map { try JSONValue(parsing: $0) },
              createdAt: try row.decode("created_at"), deliveredAt: try row.decode("delivered_at"))
     }
+}
+
+/// Who wins when a push meets a provider object that changed since the version it was made
+/// against (a connection's `conflict_policy`).
+public enum ConflictPolicy: String, Sendable, CaseIterable {
+    /// The later change: the provider's, when its object changed after the push was made; else the push's.
+    case lastWriteWins = "last_write_wins"
+    case providerWins = "provider_wins"
+    case platformWins = "platform_wins"
 }

@@ -289,4 +289,11 @@ public struct RecordStore: Sendable {
         try database.query("SELECT count(*)::bigint AS n FROM records WHERE connection_id = \(connection) AND resource = \(resource) AND deleted_at IS NULL")
             .first!.decode("n")
     }
+
+    /// One stored object (deleted or not), or nil when the connection never synced it.
+    public func object(_ externalID: String, connection: UUID, resource: String, on database: PostgresConnection) throws -> JSONValue? {
+        try database.query("""
+            SELECT data::text AS data FROM records WHERE connection_id = \(connection) AND resource = \(resource) AND external_id = \(externalID)
+            """).rows.first.map { try JSONValue(parsing: try $0.decode("data", as: String.self)) }
+    }
 }
