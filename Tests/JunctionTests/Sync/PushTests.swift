@@ -310,4 +310,38 @@ struct PushTests {
             #expect(after?["version"] as? Int == version?["version"] as? Int, "no second write moved the version: \(String(describing: after))")
         }
     }
+
+    /// Square sends a webhook about the push's own write (its echo). Applied before or after the
+    /// push records the answer, it brings the object the records already hold: the record keeps
+    /// the change the push made, and the feed does not show it again as a change from Square.
+    @Test func thePushsOwnEchoIsNotAnotherChange() async throws {
+        try await ConnectStack.with(seed: 82) { stack in
+            let square = try await stack.connect("square", tenant: "tenant-p")
+            _ = try await SyncRunTests.sync(stack, square, "customers")
+            let customer = try #require(try await SyncRunTests.stored(stack, square, "customers").first).externalID
+            func changeSequence() async throws -> Int64 {
+                try await stack.onDatabase { database in
+                    try database.query("SELECT change_seq FROM records WHERE connection_id = \(square) AND resource = 'customers' AND external_id = \(customer)")
+                        .rows.first!.decode("change_seq", as: Int64.self)
+                }
+            }
+            let synced = try await changeSequence()
+            let pushed = try await Self.pushed(stack, square, "customers", key: "echo-1", #"{"operation":"update","id":"\#(customer)","fields":{"nickname":"Echoed"}}"#)
+            #expect(pushed["status"] as? String == "delivered", "\(pushed)")
+            let afterPush = try await changeSequence()
+            #expect(afterPush > synced, "the push's write is one change")
+            // The echo: Square's customer.updated about this customer, stored and processed.
+            try await QueueKit.eventually("the echo was processed") {
+                try await stack.onDatabase { database in
+                    try database.query("""
+                        SELECT count(*)::bigint AS n FROM webhook_events WHERE provider = 'square' AND event_type = 'customer.updated'
+                           AND convert_from(body, 'UTF8') LIKE \("%" + customer + "%") AND processed_at IS NOT NULL
+                        """).rows.first!.decode("n", as: Int.self)
+                } == 1
+            }
+            #expect(try await changeSequence() == afterPush, "the echo changed nothing")
+            let stored = try #require(try await SyncRunTests.stored(stack, square, "customers").first { $0.externalID == customer })
+            #expect(stored.data["nickname"] == "Echoed")
+        }
+    }
 }
