@@ -55,6 +55,11 @@ enum Mailchimp {
 
     /// Creates or updates the member `hash` of `store` from `input` (fires `subscribe` or `profile`).
     static func upsert(store: String, list: String, hash: String, input: [String: JSONValue], sandbox: Sandbox) -> Response {
+        json(render(upsertRecord(store: store, list: list, hash: hash, input: input, sandbox: sandbox).record))
+    }
+
+    /// The upsert itself: the member as it is afterwards, and whether it is new.
+    static func upsertRecord(store: String, list: String, hash: String, input: [String: JSONValue], sandbox: Sandbox) -> (record: Record, created: Bool) {
         let email = input["email_address"]?.stringValue ?? ""
         let (record, created) = sandbox.world.withLock { world -> (Record, Bool) in
             let now = world.nowMs()
@@ -78,7 +83,41 @@ enum Mailchimp {
             return (world.mailchimp[store]!.insert(id: hash, created: now / 1000, updatedMs: now, fields: fields), true)
         }
         sandbox.webhooks.mailchimp(type: created ? "subscribe" : "profile", listID: list, email: email, memberID: hash)
-        return json(render(record))
+        return (record, created)
+    }
+
+    /// `POST /3.0/lists/{list}` (batch subscribe): up to 500 `members`, each with `email_address`
+    /// and `status`; an existing member is updated only with `update_existing: true`. Answered
+    /// 200 even when members were refused: each is in `errors` with its reason.
+    static func batchSubscribe(store: String, list: String, input: [String: JSONValue], sandbox: Sandbox) -> Response {
+        guard let members = input["members"]?.arrayValue else { return ProviderErrors.problem(400, "Invalid Resource", "members is required") }
+        guard members.count <= 500 else { return ProviderErrors.problem(400, "Invalid Resource", "members may hold at most 500 members per call") }
+        let updateExisting = input["update_existing"]?.boolValue ?? false
+        var created: [JSONValue] = [], updated: [JSONValue] = [], errors: [JSONValue] = []
+        func refuse(_ email: String, _ error: String, _ code: String, field: String = "") {
+            errors.append(["email_address": .string(email), "error": .string(error), "error_code": .string(code), "field": .string(field), "field_message": ""])
+        }
+        for member in members {
+            guard case .object(let fields) = member, let email = fields["email_address"]?.stringValue, email.contains("@"), !email.hasPrefix("@") else {
+                refuse(member["email_address"]?.stringValue ?? "", "Please provide a valid email address.", "ERROR_GENERIC", field: "email_address")
+                continue
+            }
+            guard let status = fields["status"]?.stringValue, ["subscribed", "unsubscribed", "cleaned", "pending", "transactional"].contains(status) else {
+                refuse(email, "The status must be one of subscribed, unsubscribed, cleaned, pending or transactional.", "ERROR_GENERIC", field: "status")
+                continue
+            }
+            let hash = memberID(email)
+            if !updateExisting, sandbox.world.withLock({ $0.mailchimp[store]?.find(hash) }) != nil {
+                refuse(email, "\(email) is already a list member. Use update_existing to update it.", "ERROR_CONTACT_EXISTS")
+                continue
+            }
+            let (record, isNew) = upsertRecord(store: store, list: list, hash: hash, input: fields, sandbox: sandbox)
+            if isNew { created.append(render(record)) } else { updated.append(render(record)) }
+        }
+        return json([
+            "new_members": .array(created), "updated_members": .array(updated), "errors": .array(errors),
+            "total_created": .integer(Int64(created.count)), "total_updated": .integer(Int64(updated.count)), "error_count": .integer(Int64(errors.count)),
+        ])
     }
 
     static func register(on router: Router<BasicRequestContext>, sandbox: Sandbox) {
@@ -156,6 +195,13 @@ enum Mailchimp {
                     return ProviderErrors.problem(400, "Member Exists", "\(email) is already a list member. Use PUT to insert or update list members.")
                 }
                 return upsert(store: store, list: list, hash: hash, input: input, sandbox: sandbox)
+            }
+        }
+        router.post("/3.0/lists/:list") { request, context in
+            let list = context.parameters.get("list") ?? ""
+            return try await guarded(request, list: list) { store, body in
+                guard case .object(let input)? = try? JSONValue(parsing: body) else { return ProviderErrors.problem(400, "Invalid Resource", "The body is not JSON.") }
+                return batchSubscribe(store: store, list: list, input: input, sandbox: sandbox)
             }
         }
         router.patch("/3.0/lists/:list/members/:hash") { request, context in

@@ -35,12 +35,15 @@ extension APIRoutes {
         }
         for field in object.keys.sorted() where !["operation", "id", "fields"].contains(field) { errors.append((field, "not a field of a push (operation, id, fields)")) }
         let operation = object["operation"]?.stringValue ?? "create"
-        if !["create", "update"].contains(operation) { errors.append(("operation", "create or update")) }
+        if !["create", "update", "batch"].contains(operation) { errors.append(("operation", "create, update or batch")) }
         let externalID = object["id"]?.stringValue
         if operation == "update" && (externalID ?? "").isEmpty { errors.append(("id", "required to update: the provider's id of the object")) }
-        if operation == "create" && object["id"] != nil { errors.append(("id", "a create has no id yet: the provider gives it")) }
+        if operation != "update" && object["id"] != nil { errors.append(("id", "a \(operation) has no id: the provider gives it")) }
         guard case .object(let fields)? = object["fields"], !fields.isEmpty, fields.count <= 100 else {
             throw Problem.invalid(errors + [("fields", "an object of 1 to 100 of the \(found.provider) object's fields, as \(found.provider) names them")])
+        }
+        if operation == "batch" {
+            errors += target.batchProblems(fields).map { ($0.field, $0.detail) }
         }
         if operation == "create" {
             for field in target.requiredOnCreate where fields[field] == nil {

@@ -25,6 +25,9 @@ import Logging
 ///   object stands and the push ends `superseded`. Either way the conflict is kept on the push
 ///   with both versions.
 ///
+/// A batch (Mailchimp's batch subscribe, up to 500 members a call, an upsert) is one call; the
+/// push keeps what the provider said of each member, and the members written become records.
+///
 /// A 2xx ends the push `delivered` with the provider's id and object, and writes that object into
 /// the records, so the webhook the provider then sends about its own write finds it unchanged. A
 /// 4xx other than 401/409/429 ends it `failed`; a 5xx or no answer is retried, and the last
@@ -79,7 +82,16 @@ public struct PushOutboundHandler: JobHandler {
             try store.failed(id, attempt: job.envelope.attempt, error: "\(push.provider) did not answer: \(error)", final: lastAttempt, on: database)
             throw JobFailure.retryable("\(push.provider) did not answer the push: \(error)")
         }
-        guard let externalID = target.externalID(of: outcome.object) else {
+        // The objects the provider now holds: the one written (or that won), or a batch's.
+        let externalID: String?
+        let written: [(id: String, object: JSONValue)]
+        if let batch = outcome.written {
+            written = batch.compactMap { object in target.externalID(of: object).map { ($0, object) } }
+            externalID = nil
+        } else if let id = target.externalID(of: outcome.object) {
+            written = [(id, outcome.object)]
+            externalID = id
+        } else {
             let reason = "\(push.provider)'s answer names no object: \(outcome.object.serialized.prefix(200))"
             try store.failed(id, attempt: job.envelope.attempt, error: reason, final: lastAttempt, on: database)
             throw JobFailure.retryable(reason)
@@ -88,18 +100,20 @@ public struct PushOutboundHandler: JobHandler {
             let ended = outcome.superseded
                 ? try store.superseded(id, externalID: externalID, result: outcome.object, conflict: outcome.conflict ?? .null, on: connection)
                 : try store.delivered(id, externalID: externalID, result: outcome.object, conflict: outcome.conflict, on: connection)
-            guard ended else { return }
-            // The provider's object as it stands after our write (or as it won): the echo webhook
-            // finds it unchanged. Its own version where it has one; else this millisecond (an
-            // event's version is its second, below it).
-            let version = target.synced?.version == nil ? Int64(Date().timeIntervalSince1970 * 1000) : target.synced?.version(of: outcome.object)
-            _ = try RecordStore().write([RecordWrite(externalID: externalID, data: outcome.object, version: version)], connection: push.connection,
-                                        tenant: push.tenant, provider: push.provider, resource: push.resource, on: connection)
+            guard ended, !written.isEmpty else { return }
+            // The provider's objects as they stand after our write (or as they won): the echo
+            // webhook finds them unchanged. Their own version where they have one; else this
+            // millisecond (an event's version is its second, below it).
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let writes = written.map { RecordWrite(externalID: $0.id, data: $0.object, version: target.synced?.version == nil ? now : target.synced?.version(of: $0.object)) }
+            _ = try RecordStore().write(writes, connection: push.connection, tenant: push.tenant, provider: push.provider, resource: push.resource, on: connection)
         }
         var metadata: Logger.Metadata = [
             "push": .string(text), "provider": .string(push.provider), "resource": .string(push.resource),
-            "operation": .string(push.operation), "external_id": .string(externalID), "attempt": .stringConvertible(job.envelope.attempt),
+            "operation": .string(push.operation), "attempt": .stringConvertible(job.envelope.attempt),
         ]
+        if let externalID { metadata["external_id"] = .string(externalID) }
+        if outcome.written != nil { metadata["written"] = .stringConvertible(written.count) }
         if let winner = outcome.conflict?["winner"]?.stringValue { metadata["conflict_winner"] = .string(winner) }
         job.logger.info(outcome.superseded ? "push superseded by the provider's newer object" : "push delivered", metadata: metadata)
     }
@@ -115,16 +129,20 @@ struct Delivery {
     let access: ConnectionAccess
 
     struct Outcome {
-        /// The provider's object: as written, or as it stands when it won a conflict.
+        /// The provider's object: as written, or as it stands when it won a conflict; for a
+        /// batch, what the provider answered of each object.
         var object: JSONValue
         var conflict: JSONValue?
         var superseded = false
+        /// A batch's objects as written.
+        var written: [JSONValue]?
     }
 
     /// The key every attempt of this push repeats.
     var key: String { "junction-push-\(push.id.uuidString.lowercased())" }
 
     func run(database: PostgresConnection) throws -> Outcome {
+        if push.operation == "batch" { return try runBatch() }
         guard push.operation == "update", let externalID = push.externalID else {
             var extra: [String: JSONValue] = [:]
             if case .bodyField(let name) = target.idempotency { extra[name] = .string(key) }
@@ -181,6 +199,27 @@ struct Delivery {
             expected = current[concurrency.field]
             round += 1
         }
+    }
+
+    /// Many objects in one call. The result keeps what the provider said of each: the ids
+    /// written, the objects it refused with its reasons, and its counts. A batch of which every
+    /// object was refused ends failed.
+    func runBatch() throws -> Outcome {
+        guard let batch = target.batch else { throw JobFailure.permanent("\(push.provider) takes no batches of \(push.resource)") }
+        let response = try send(batch.call, id: nil, body: target.body(fields, extra: batch.extra), key: key)
+        let text = response.text
+        guard (200..<300).contains(response.status), let answer = try? JSONValue(parsing: response.body) else {
+            _ = try object(in: response)  // throws the failure the status calls for
+            throw JobFailure.retryable("\(push.provider)'s answer to the batch is not JSON: \(text.prefix(200))")
+        }
+        let (written, refused, counts) = batch.results(answer)
+        if written.isEmpty && !refused.isEmpty {
+            throw JobFailure.permanent("\(push.provider) refused every one of the \(refused.count) \(push.resource): \(refused.prefix(3).map(\.serialized).joined(separator: "; "))")
+        }
+        var result = counts
+        result["written"] = .array(written.compactMap { target.externalID(of: $0).map(JSONValue.string) })
+        result["refused"] = .array(refused)
+        return Outcome(object: .object(result), written: written)
     }
 
     /// Whether the object's last change (`path`, RFC 3339) came after `date`.

@@ -344,4 +344,45 @@ struct PushTests {
             #expect(stored.data["nickname"] == "Echoed")
         }
     }
+
+    /// Mailchimp members in bulk: one batch-subscribe call for up to 500, answered per member; the
+    /// push keeps which were written and which refused (and why), and the written ones are
+    /// records. Applied and answered 500, the batch's retry writes each member once.
+    @Test func mailchimpMembersGoInBatchesWithEachMembersResultKept() async throws {
+        try await ConnectStack.with(seed: 83) { stack in
+            try await stack.sandbox.muteWebhooks()
+            let mailchimp = try await stack.connect("mailchimp", tenant: "tenant-p")
+            let list = SandboxClient.mailchimpList
+            let before = try await SyncRunTests.sandboxCount(stack, "mailchimp", "us6/\(list)")
+            try await stack.sandbox.fault("mailchimp", ["fail_after_apply": 1])
+            let members = (1...120).map { #"{"email_address":"bulk\#($0)@example.com","status":"subscribed","merge_fields":{"FNAME":"Bulk \#($0)"}}"# }
+                + [#"{"email_address":"not-an-address","status":"subscribed"}"#, #"{"email_address":"odd@example.com","status":"sleeping"}"#]
+            let batch = try await Self.pushed(stack, mailchimp, "members", key: "bulk-1",
+                                              #"{"operation":"batch","fields":{"list_id":"\#(list)","members":[\#(members.joined(separator: ","))]}}"#)
+            #expect(batch["status"] as? String == "delivered" && batch["attempts"] as? Int == 2, "\(batch["status"] ?? "") \(batch["errors"] ?? "")")
+            let result = try #require(batch["result"] as? [String: Any])
+            let written = try #require(result["written"] as? [String])
+            let refused = try #require(result["refused"] as? [[String: Any]])
+            #expect(written.count == 120 && Set(written).count == 120, "\(written.count) written")
+            #expect(Set(refused.compactMap { $0["email_address"] as? String }) == ["not-an-address", "odd@example.com"], "\(refused)")
+            #expect(result["error_count"] as? Int == 2)
+            #expect(try await SyncRunTests.sandboxCount(stack, "mailchimp", "us6/\(list)") == before + 120, "each member once, though the batch was sent twice")
+            let batchCalls = try await Self.writes(stack, "mailchimp").filter { ($0["path"] as? String) == "/3.0/lists/\(list)" }
+            #expect(batchCalls.count == 2, "one call per attempt: \(batchCalls.count)")
+            let stored = Set(try await SyncRunTests.stored(stack, mailchimp, "members").map(\.externalID))
+            #expect(Set(written).isSubset(of: stored), "the written members are records")
+
+            // Checked before anything is recorded: the list, the size, each member's fields.
+            let tooMany = (0...500).map { #"{"email_address":"m\#($0)@example.com","status":"subscribed"}"# }.joined(separator: ",")
+            let refusedBatch = try await Self.push(stack, mailchimp.uuidString.lowercased(), "members", key: "bulk-2",
+                                                   body: #"{"operation":"batch","fields":{"members":[\#(tooMany)]}}"#)
+            #expect(refusedBatch.status == 422 && refusedBatch.text.contains("fields.list_id") && refusedBatch.text.contains("1 to 500"), "\(refusedBatch.text.prefix(600))")
+            let missing = try await Self.push(stack, mailchimp.uuidString.lowercased(), "members", key: "bulk-3",
+                                              body: #"{"operation":"batch","fields":{"list_id":"\#(list)","members":[{"email_address":"x@example.com"}]}}"#)
+            #expect(missing.status == 422 && missing.text.contains("fields.members[0].status"), "\(missing.text)")
+            let square = try await stack.connect("square", tenant: "tenant-p")
+            let notBatched = try await Self.push(stack, square.uuidString.lowercased(), "customers", key: "bulk-4", body: #"{"operation":"batch","fields":{"customers":[]}}"#)
+            #expect(notBatched.status == 422 && notBatched.text.contains("one at a time"), "\(notBatched.text)")
+        }
+    }
 }

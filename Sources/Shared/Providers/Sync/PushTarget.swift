@@ -35,11 +35,13 @@ public struct PushTarget: Sendable {
     public let bodyID: String?
     /// The synced resource the push writes: its ids, scopes and versions are the records'.
     public let synced: SyncResource?
+    /// Many objects in one call (Mailchimp's batch subscribe); nil: one object a push.
+    public let batch: Batch?
 
     public init(provider: String, resource: String, create: Call, update: Call, read: String? = nil, encoding: Encoding, idempotency: Idempotency,
                 answerKey: String? = nil, concurrency: Concurrency? = nil, requiredOnCreate: [String] = [], pathFields: [String] = [],
                 derived: [String: @Sendable ([String: JSONValue]) -> String?] = [:], headers: [(String, String)] = [], bodyID: String? = nil,
-                synced: SyncResource?) {
+                synced: SyncResource?, batch: Batch? = nil) {
         self.provider = provider
         self.resource = resource
         self.create = create
@@ -55,6 +57,7 @@ public struct PushTarget: Sendable {
         self.headers = headers
         self.bodyID = bodyID
         self.synced = synced
+        self.batch = batch
     }
 
     /// A method and a path under the API base URL. The path's placeholders: `{account}` (the
@@ -115,6 +118,53 @@ public struct PushTarget: Sendable {
             self.updatedAt = updatedAt
             self.isConflict = isConflict
         }
+    }
+
+    /// A push of many objects in one call (`"operation": "batch"`): the objects are an array in
+    /// one field of the push's fields; the provider answers for each.
+    public struct Batch: Sendable {
+        public let call: Call
+        /// The field of the push's fields holding the objects (`members`), and the most one call takes.
+        public let itemsField: String
+        public let limit: Int
+        /// Fields each object must have.
+        public let requiredPerItem: [String]
+        /// Fields the call's body carries besides (Mailchimp's `update_existing: true`).
+        public let extra: [String: JSONValue]
+        /// What the answer says: the objects as written, the objects refused with the provider's
+        /// reasons, and its own counts.
+        public let results: @Sendable (JSONValue) -> (written: [JSONValue], refused: [JSONValue], counts: [String: JSONValue])
+
+        public init(call: Call, itemsField: String, limit: Int, requiredPerItem: [String], extra: [String: JSONValue] = [:],
+                    results: @escaping @Sendable (JSONValue) -> (written: [JSONValue], refused: [JSONValue], counts: [String: JSONValue])) {
+            self.call = call
+            self.itemsField = itemsField
+            self.limit = limit
+            self.requiredPerItem = requiredPerItem
+            self.extra = extra
+            self.results = results
+        }
+    }
+
+    /// What is wrong with a batch's fields, each named by its field (`fields.members[2].status`).
+    public func batchProblems(_ fields: [String: JSONValue]) -> [(field: String, detail: String)] {
+        guard let batch else { return [("operation", "\(provider) takes \(resource) one at a time (create or update)")] }
+        var problems: [(String, String)] = []
+        for field in pathFields where fields[field]?.stringValue == nil { problems.append(("fields.\(field)", "required: where the \(resource) go")) }
+        for field in fields.keys.sorted() where field != batch.itemsField && !pathFields.contains(field) {
+            problems.append(("fields.\(field)", "not a field of a batch (\((pathFields + [batch.itemsField]).joined(separator: ", ")))"))
+        }
+        guard let items = fields[batch.itemsField]?.arrayValue, (1...batch.limit).contains(items.count) else {
+            return problems + [("fields.\(batch.itemsField)", "an array of 1 to \(batch.limit) objects")]
+        }
+        for (index, item) in items.enumerated() {
+            guard case .object(let members) = item else {
+                problems.append(("fields.\(batch.itemsField)[\(index)]", "an object"))
+                continue
+            }
+            for field in batch.requiredPerItem where members[field] == nil { problems.append(("fields.\(batch.itemsField)[\(index)].\(field)", "required")) }
+        }
+        return problems
     }
 
     /// The path of `call` for a push of `fields` to the object `id` (nil on a create) of `account`.
