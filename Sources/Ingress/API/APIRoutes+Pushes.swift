@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import JunctionCore
+import JunctionMapping
 import JunctionProviders
 import JunctionQueue
 import JunctionStores
@@ -22,49 +23,36 @@ extension APIRoutes {
         }
     }
 
+    /// Records a push (`{"operation", "id", "fields", "mapped"}`, checked first, every problem
+    /// named) and enqueues its delivery.
     func push(_ id: UUID, _ resource: String, key: String?, body: ByteBuffer?, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let found = try await connection(id, tenant: tenant.id)
-        guard let target = PushCatalog.target(provider: found.provider, resource: resource) else {
-            let takes = PushCatalog.all.filter { $0.provider == found.provider }.map(\.resource)
-            throw Problem.invalid([("resource", takes.isEmpty ? "\(found.provider) takes no pushes yet" : "\(found.provider) takes pushes of \(takes.joined(separator: ", "))")])
-        }
-        var errors: [(String, String)] = []
-        if key == nil { errors.append(("Idempotency-Key", "required on a push: any unique string, repeated on a retry so the provider is written once")) }
+        let keyProblem: [(String, String)] = key == nil ? [("Idempotency-Key", "required on a push: any unique string, repeated on a retry so the provider is written once")] : []
         guard let body, body.readableBytes > 0, case .object(let object)? = try? JSONValue(parsing: Array(body.readableBytesView)) else {
-            throw Problem.invalid(errors + [("body", #"a JSON object: {"operation": "create", "fields": {"email": "ana@example.com"}}"#)])
+            throw Problem.invalid(keyProblem + [("body", #"a JSON object: {"operation": "create", "fields": {"email": "ana@example.com"}}"#)])
         }
-        for field in object.keys.sorted() where !["operation", "id", "fields"].contains(field) { errors.append((field, "not a field of a push (operation, id, fields)")) }
-        let operation = object["operation"]?.stringValue ?? "create"
-        if !["create", "update", "batch"].contains(operation) { errors.append(("operation", "create, update or batch")) }
-        let externalID = object["id"]?.stringValue
-        if operation == "update" && (externalID ?? "").isEmpty { errors.append(("id", "required to update: the provider's id of the object")) }
-        if operation != "update" && object["id"] != nil { errors.append(("id", "a \(operation) has no id: the provider gives it")) }
-        guard case .object(let fields)? = object["fields"], !fields.isEmpty, fields.count <= 100 else {
-            throw Problem.invalid(errors + [("fields", "an object of 1 to 100 of the \(found.provider) object's fields, as \(found.provider) names them")])
+        let (tenantID, provider) = (tenant.id, found.provider)
+        let request: PushRequest
+        do {
+            // The tenant's mapping is read only for a push in the mapped shape.
+            let mapping: SavedMapping?? = object["mapped"] == nil ? .some(nil)
+                : try await database.withConnection { try MappingStore().current(tenant: tenantID, provider: provider, resource: resource, on: $0) }
+            request = try PushRequest.parse(object, provider: provider, resource: resource) { mapping ?? nil }
+        } catch let refused as PushRequest.Problems {
+            throw Problem.invalid(keyProblem + refused.problems.map { ($0.field, $0.detail) })
         }
-        if operation == "batch" {
-            errors += target.batchProblems(fields).map { ($0.field, $0.detail) }
-        }
-        if operation == "create" {
-            for field in target.requiredOnCreate where fields[field] == nil {
-                errors.append(("fields.\(field)", "required to create \(found.provider) \(target.resource)"))
-            }
-        }
-        if operation == "update", let externalID, let scope = target.synced?.idScope, !scope.isEmpty,
-           externalID.split(separator: ":", omittingEmptySubsequences: false).count != scope.count + 1 || externalID.hasPrefix(":") || externalID.hasSuffix(":") {
-            errors.append(("id", "the record's id, \((scope + ["id"]).map { "<\($0)>" }.joined(separator: ":"))"))
-        }
-        guard errors.isEmpty, let key else { throw Problem.invalid(errors) }
+        guard keyProblem.isEmpty, let key else { throw Problem.invalid(keyProblem) }
+        let (target, operation, externalID, fields) = (request.target, request.operation, request.externalID, request.fields)
         guard found.status == .active else {
             throw Problem(status: .conflict, slug: "connection-not-active", title: "The connection is not active",
                           detail: "connection \(id.uuidString.lowercased()) is \(found.status.rawValue); only an active connection takes pushes")
         }
-        let (tenantID, provider) = (tenant.id, found.provider)
+        let written = JSONValue.object(fields)
         let recorded: (push: Push, created: Bool)
         do {
             recorded = try await database.withConnection { database in
                 try PushStore().record(tenant: tenantID, connection: id, provider: provider, resource: target.resource, operation: operation,
-                                       externalID: externalID, fields: .object(fields), idempotencyKey: key, on: database)
+                                       externalID: externalID, fields: written, idempotencyKey: key, on: database)
             }
         } catch is PushStore.KeyReused {
             throw Problem(status: .unprocessableContent, slug: "idempotency-key-reused", title: "Idempotency-Key already used",

@@ -476,6 +476,7 @@ package struct APIRoutes: Sendable {
                 "id": .string(record.externalID), "resource": .string(resource), "deleted": .bool(record.deletedAt != nil),
                 "first_seen_at": .string(Timestamp.format(record.firstSeenAt)), "last_seen_at": .string(Timestamp.format(record.lastSeenAt)),
                 "changed_at": .string(Timestamp.format(record.changedAt)), "cursor": .string(record.cursor.description),
+                "last_conflict": record.lastConflict ?? .null,
             ]
             if mapped {
                 if let stored = record.mapped {

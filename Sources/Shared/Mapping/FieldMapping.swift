@@ -340,7 +340,7 @@ public struct FieldMapping: Sendable, Equatable {
         [1, 10, 100, 1000][exponent]
     }
 
-    private static func set(_ value: JSONValue, at path: ArraySlice<String>, in record: inout [String: JSONValue]) {
+    static func set(_ value: JSONValue, at path: ArraySlice<String>, in record: inout [String: JSONValue]) {
         guard let key = path.first else { return }
         if path.count == 1 {
             record[key] = value

@@ -148,7 +148,7 @@ public struct HandlerRegistry: Sendable {
         HandlerRegistry([
             NoopHandler(), WebhookProcessHandler(), ProviderCheckHandler(),
             OAuthExchangeHandler(connections), TokenRefreshHandler(connections), ConnectionCheckHandler(connections),
-            ConnectionRevokeHandler(connections), SyncRunHandler(connections), MappingRemapHandler(), PushOutboundHandler(connections),
+            ConnectionRevokeHandler(connections), SyncRunHandler(connections), MappingRemapHandler(), PushOutboundHandler(connections), PushRequestHandler(),
         ])
     }
 }

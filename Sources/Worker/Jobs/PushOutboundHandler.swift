@@ -107,6 +107,11 @@ public struct PushOutboundHandler: JobHandler {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let writes = written.map { RecordWrite(externalID: $0.id, data: $0.object, version: target.synced?.version == nil ? now : target.synced?.version(of: $0.object)) }
             _ = try RecordStore().write(writes, connection: push.connection, tenant: push.tenant, provider: push.provider, resource: push.resource, on: connection)
+            // The conflict shows on the record in the feed too.
+            if case .object(var conflict)? = outcome.conflict, let externalID {
+                conflict["push"] = .string(text)
+                try RecordStore().recordConflict(.object(conflict), externalID: externalID, connection: push.connection, resource: push.resource, on: connection)
+            }
         }
         var metadata: Logger.Metadata = [
             "push": .string(text), "provider": .string(push.provider), "resource": .string(push.resource),

@@ -205,6 +205,15 @@ struct PushTests {
             #expect(lost["status"] as? String == "superseded" && (lost["conflict"] as? [String: Any])?["winner"] as? String == "provider", "\(lost)")
             #expect(try await atSquare(second)["nickname"] == nil, "Square was not written")
             #expect(try await SyncRunTests.stored(stack, square, "customers").first { $0.externalID == second }?.data["note"] == "Square keeps this")
+            // The records feed shows each record with the last conflict a push met on it.
+            let feed = try APITests.object(try await APITests.call(stack, "GET", "/v1/records?connection=\(square.uuidString.lowercased())&resource=customers&limit=1000",
+                                                                 tenant: "tenant-p", roles: ["viewer"]))
+            let fed = Dictionary(uniqueKeysWithValues: ((feed["data"] as? [[String: Any]]) ?? []).compactMap { record in (record["id"] as? String).map { ($0, record) } })
+            let firstConflict = fed[first]?["last_conflict"] as? [String: Any]
+            let secondConflict = fed[second]?["last_conflict"] as? [String: Any]
+            #expect(firstConflict?["winner"] as? String == "platform" && firstConflict?["push"] as? String == won["id"] as? String, "\(String(describing: firstConflict))")
+            #expect(secondConflict?["winner"] as? String == "provider" && (secondConflict?["provider"] as? [String: Any])?["note"] as? String == "Square keeps this")
+            #expect(fed[records[2].externalID]?["last_conflict"] is NSNull, "a record no push met a conflict on has none")
 
             // last_write_wins with a push made before Square's change: Square's change is the later
             // one and stands. (The push is recorded an hour back and then enqueued.)
@@ -383,6 +392,69 @@ struct PushTests {
             let square = try await stack.connect("square", tenant: "tenant-p")
             let notBatched = try await Self.push(stack, square.uuidString.lowercased(), "customers", key: "bulk-4", body: #"{"operation":"batch","fields":{"customers":[]}}"#)
             #expect(notBatched.status == 422 && notBatched.text.contains("one at a time"), "\(notBatched.text)")
+        }
+    }
+
+    /// A push in the tenant's mapped shape: written back to Square's field names by the tenant's
+    /// mapping (its default here), delivered, and refused by name where a field cannot be.
+    @Test func aPushInTheMappedShapeIsWrittenBackByTheTenantsMapping() async throws {
+        try await ConnectStack.with(seed: 84) { stack in
+            try await stack.sandbox.muteWebhooks()
+            let square = try await stack.connect("square", tenant: "tenant-p")
+            let created = try await Self.pushed(stack, square, "customers", key: "mapped-1",
+                                                #"{"mapped":{"email":"mapped@example.com","phone":"+14155550123","address":{"city":"Oakland"}},"fields":{"given_name":"Mapped"}}"#)
+            #expect(created["status"] as? String == "delivered", "\(created)")
+            let fields = try #require(created["fields"] as? [String: Any])
+            #expect(fields["email_address"] as? String == "mapped@example.com" && fields["phone_number"] as? String == "+14155550123"
+                    && (fields["address"] as? [String: Any])?["locality"] as? String == "Oakland" && fields["given_name"] as? String == "Mapped", "\(fields)")
+            let customer = try #require(created["result"] as? [String: Any])
+            #expect(customer["email_address"] as? String == "mapped@example.com" && (customer["address"] as? [String: Any])?["locality"] as? String == "Oakland", "\(customer)")
+
+            let refused = try await Self.push(stack, square.uuidString.lowercased(), "customers", key: "mapped-2", body: #"{"mapped":{"name":"Ana Lima","colour":"red"}}"#)
+            #expect(refused.status == 422 && refused.text.contains("mapped.name") && refused.text.contains("mapped.colour"), "\(refused.text)")
+        }
+    }
+
+    /// An internal caller that reaches Junction through Redis enqueues `push.request`: the push is
+    /// checked as the API checks it, recorded under the caller's key (a second request with it is
+    /// the same push) and delivered; a request that is wrong goes to the dead letters saying why.
+    @Test func anInternalCallersPushRequestJobIsRecordedOnceAndDelivered() async throws {
+        try await ConnectStack.with(seed: 85) { stack in
+            try await stack.sandbox.muteWebhooks()
+            let square = try await stack.connect("square", tenant: "tenant-p")
+            let before = try await SyncRunTests.sandboxCount(stack, "square", "customers")
+            func request(_ key: String, _ push: JSONValue) -> JobRequest {
+                JobRequest(type: "push.request", payload: ["connection": .string(square.uuidString.lowercased()), "resource": "customers",
+                                                           "idempotency_key": .string(key), "push": push],
+                           priority: .high, tenant: "tenant-p", connection: square.uuidString.lowercased())
+            }
+            let push: JSONValue = ["operation": "create", "mapped": ["email": "internal@example.com"], "fields": ["given_name": "Internal"]]
+            try await stack.enqueue([request("internal-1", push)])
+            try await stack.enqueue([request("internal-1", push)])
+            @Sendable func pushes(_ key: String) async throws -> [(id: String, status: String)] {
+                try await stack.onDatabase { database in
+                    try database.query("SELECT id::text AS id, status FROM pushes WHERE idempotency_key = \(key)").rows.map {
+                        (try $0.decode("id", as: String.self), try $0.decode("status", as: String.self))
+                    }
+                }
+            }
+            try await QueueKit.eventually("the push was delivered") { try await pushes("internal-1").first?.status == "delivered" }
+            #expect(try await pushes("internal-1").count == 1, "one push for the key, though requested twice")
+            #expect(try await SyncRunTests.sandboxCount(stack, "square", "customers") == before + 1)
+            let shown = try await Self.ended(stack, try #require(try await pushes("internal-1").first?.id))
+            #expect((shown["result"] as? [String: Any])?["email_address"] as? String == "internal@example.com", "\(shown)")
+
+            // A wrong request: dead at once, with every problem named.
+            try await stack.enqueue([request("internal-2", ["operation": "update", "fields": ["nickname": "x"]])])
+            let queue = stack.queue
+            let redis = stack.stack.redis
+            @Sendable func letters() async throws -> [DeadLetter] {
+                try await TestStack.onThread { try queue.deadLetters(on: try RedisConnection(redis), limit: 10, type: "push.request") }
+            }
+            try await QueueKit.eventually("the wrong request is a dead letter") { try await !letters().isEmpty }
+            let letter = try #require(try await letters().first)
+            #expect(letter.envelope.errors.last?.message.contains("id: required to update") == true, "\(letter.envelope.errors)")
+            #expect(try await pushes("internal-2").isEmpty, "nothing recorded")
         }
     }
 }

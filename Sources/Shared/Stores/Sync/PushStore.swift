@@ -40,6 +40,8 @@ public struct PushStore: Sendable {
     public init() {}
 
     public static let jobType = "push.outbound"
+    /// The job an internal caller enqueues to have a push recorded (and then delivered).
+    public static let requestJobType = "push.request"
 
     /// The job that delivers `push` (one queued at a time per push).
     public static func job(for push: Push) -> JobRequest {

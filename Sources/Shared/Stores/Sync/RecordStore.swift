@@ -82,6 +82,9 @@ public struct FeedRecord: Sendable, Equatable {
     public var lastSeenAt: Date
     public var changedAt: Date
     public var deletedAt: Date?
+    /// The last conflict a push met on this object, with both versions (`push`, `policy`,
+    /// `winner`, `platform`, `provider`, …); nil when none did.
+    public var lastConflict: JSONValue?
 }
 
 /// One page of the feed: the records, the cursor to ask after next (where this page ended, or
@@ -215,7 +218,7 @@ public struct RecordStore: Sendable {
         // page of filtered-out changes still moves the cursor.
         let rows = try database.query("""
             WITH visible AS (
-                SELECT external_id, data, mapped, mapping_version, version, change_seq, change_xid, first_seen_at, last_seen_at, changed_at, deleted_at
+                SELECT external_id, data, mapped, mapping_version, version, change_seq, change_xid, first_seen_at, last_seen_at, changed_at, deleted_at, last_conflict
                 FROM records
                 WHERE connection_id = \(connection) AND tenant = \(tenant) AND resource = \(resource)
                   AND (change_xid, change_seq) > (\(String(from.transaction))::xid8, \(from.sequence))
@@ -223,6 +226,7 @@ public struct RecordStore: Sendable {
                 ORDER BY change_xid, change_seq LIMIT \(limit + 1)
             )
             SELECT external_id, data::text AS data, mapped::text AS mapped, mapping_version, version, change_seq, change_xid::text AS change_xid, first_seen_at, last_seen_at, changed_at, deleted_at,
+                   last_conflict::text AS last_conflict,
                    (deleted_at IS NULL OR \(includeDeleted)) AND (\(modifiedAfter)::timestamptz IS NULL OR changed_at > \(modifiedAfter)) AS wanted
             FROM visible ORDER BY change_xid, change_seq
             """).rows
@@ -236,7 +240,8 @@ public struct RecordStore: Sendable {
                 externalID: try row.decode("external_id"), data: try JSONValue(parsing: try row.decode("data", as: String.self)),
                 mapped: try row.decode("mapped", as: String?.self).map { try JSONValue(parsing: $0) }, mappingVersion: try row.decode("mapping_version"),
                 version: try row.decode("version"), cursor: position, firstSeenAt: try row.decode("first_seen_at"),
-                lastSeenAt: try row.decode("last_seen_at"), changedAt: try row.decode("changed_at"), deletedAt: try row.decode("deleted_at")))
+                lastSeenAt: try row.decode("last_seen_at"), changedAt: try row.decode("changed_at"), deletedAt: try row.decode("deleted_at"),
+                lastConflict: try row.decode("last_conflict", as: String?.self).map { try JSONValue(parsing: $0) }))
         }
         return FeedPage(records: records, next: next, hasMore: rows.count > limit)
     }
@@ -288,6 +293,16 @@ public struct RecordStore: Sendable {
     public func count(connection: UUID, resource: String, on database: PostgresConnection) throws -> Int {
         try database.query("SELECT count(*)::bigint AS n FROM records WHERE connection_id = \(connection) AND resource = \(resource) AND deleted_at IS NULL")
             .first!.decode("n")
+    }
+
+    /// Keeps `conflict` as the last a push met on the object, as a change of the record (the next
+    /// change-sequence value), so the feed's followers see it.
+    public func recordConflict(_ conflict: JSONValue, externalID: String, connection: UUID, resource: String, on database: PostgresConnection) throws {
+        try database.query("""
+            UPDATE records SET last_conflict = \(PostgresJSON(text: conflict.serialized))::jsonb, change_seq = nextval('record_changes'),
+                   change_xid = pg_current_xact_id(), changed_at = now()
+            WHERE connection_id = \(connection) AND resource = \(resource) AND external_id = \(externalID)
+            """)
     }
 
     /// One stored object (deleted or not), or nil when the connection never synced it.

@@ -11,3 +11,5 @@ ALTER TABLE pushes DROP CONSTRAINT pushes_status_check;
 ALTER TABLE pushes ADD CONSTRAINT pushes_status_check CHECK (status IN ('pending', 'delivered', 'failed', 'superseded'));
 ALTER TABLE pushes DROP CONSTRAINT pushes_operation_check;
 ALTER TABLE pushes ADD CONSTRAINT pushes_operation_check CHECK (operation IN ('create', 'update', 'batch'));
+-- The last conflict a push met on a record, shown with it in the records feed.
+ALTER TABLE records ADD COLUMN last_conflict jsonb;
