@@ -67,6 +67,11 @@ public struct PushOutboundHandler: JobHandler {
         let outcome: Delivery.Outcome
         do {
             outcome = try delivery.run(database: database)
+        } catch let refused as BatchRefused {
+            // The push keeps each refusal (the tenant's own data); the job's failure, which the
+            // worker logs, only counts them.
+            try store.failed(id, attempt: job.envelope.attempt, error: refused.detail, final: true, on: database)
+            throw JobFailure.permanent(refused.summary)
         } catch let backoff as ProviderBackoff {
             // An open breaker, the rate limit, a 429: nothing was sent; run again later without
             // spending an attempt.
@@ -122,6 +127,22 @@ public struct PushOutboundHandler: JobHandler {
         if let winner = outcome.conflict?["winner"]?.stringValue { metadata["conflict_winner"] = .string(winner) }
         job.logger.info(outcome.superseded ? "push superseded by the provider's newer object" : "push delivered", metadata: metadata)
     }
+}
+
+/// A batch of which the provider refused every object: nothing was written.
+struct BatchRefused: Error {
+    let provider: String
+    let resource: String
+    let refused: [JSONValue]
+
+    /// For logs and the dead letters: how many, and the provider's error codes.
+    var summary: String {
+        let codes = Set(refused.compactMap { $0["error_code"]?.stringValue ?? $0["code"]?.stringValue }).sorted()
+        return "\(provider) refused every one of the \(refused.count) \(resource) of the batch" + (codes.isEmpty ? "" : " (\(codes.joined(separator: ", ")))")
+    }
+
+    /// For the push's history: each refusal as the provider gave it.
+    var detail: String { "\(summary): \(JSONValue.array(refused).serialized.prefix(4000))" }
 }
 
 /// One attempt at one push: the calls, and what their answers decide.
@@ -218,9 +239,7 @@ struct Delivery {
             throw JobFailure.retryable("\(push.provider)'s answer to the batch is not JSON: \(text.prefix(200))")
         }
         let (written, refused, counts) = batch.results(answer)
-        if written.isEmpty && !refused.isEmpty {
-            throw JobFailure.permanent("\(push.provider) refused every one of the \(refused.count) \(push.resource): \(refused.prefix(3).map(\.serialized).joined(separator: "; "))")
-        }
+        if written.isEmpty && !refused.isEmpty { throw BatchRefused(provider: push.provider, resource: push.resource, refused: refused) }
         var result = counts
         result["written"] = .array(written.compactMap { target.externalID(of: $0).map(JSONValue.string) })
         result["refused"] = .array(refused)

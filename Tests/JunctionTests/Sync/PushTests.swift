@@ -381,6 +381,12 @@ struct PushTests {
             let stored = Set(try await SyncRunTests.stored(stack, mailchimp, "members").map(\.externalID))
             #expect(Set(written).isSubset(of: stored), "the written members are records")
 
+            // Every member refused: failed, each refusal kept on the push.
+            let allRefused = try await Self.pushed(stack, mailchimp, "members", key: "bulk-refused",
+                                                   #"{"operation":"batch","fields":{"list_id":"\#(list)","members":[{"email_address":"nobody","status":"subscribed"}]}}"#)
+            let history = ((allRefused["errors"] as? [[String: Any]])?.first?["error"] as? String) ?? ""
+            #expect(allRefused["status"] as? String == "failed" && history.contains("refused every one of the 1 members") && history.contains("nobody"), "\(allRefused)")
+
             // Checked before anything is recorded: the list, the size, each member's fields.
             let tooMany = (0...500).map { #"{"email_address":"m\#($0)@example.com","status":"subscribed"}"# }.joined(separator: ",")
             let refusedBatch = try await Self.push(stack, mailchimp.uuidString.lowercased(), "members", key: "bulk-2",
