@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import JunctionCore
+import JunctionProviders
 import JunctionQueue
 import JunctionStores
 
@@ -18,6 +19,10 @@ extension APIRoutes {
                 guard let found else { throw Problem.notFound("connection", id.uuidString.lowercased()) }
                 return try await triggerSync(found, body: body)
             }
+        }
+        router.delete("/v1/admin/connections/:id/syncs") { request, context in
+            let id = context.parameters.get("id")
+            return await adminAnswer(request, .sync) { _ in try await clearSyncQueue(try Self.id(id), resource: request.uri.queryParameters["resource"].map(String.init)) }
         }
         router.get("/v1/admin/dead-letters") { request, _ in await adminAnswer(request, .read) { _ in try await deadLetters(request) } }
         router.get("/v1/admin/dead-letters/:id") { request, context in
@@ -131,6 +136,25 @@ extension APIRoutes {
     }
 
     /// A dead letter: its job, when it died and why; `full` adds its payload and every attempt's error.
+    /// Clears a connection's sync queue: its queued `sync.run` jobs (of one resource, with
+    /// `resource`), ready or waiting for a retry; a run under way finishes, and its schedules
+    /// enqueue again when they are next due.
+    func clearSyncQueue(_ id: UUID, resource: String?) async throws -> WebhookAnswer {
+        let found = try await database.withConnection { try ConnectionStore().find(id, on: $0) }
+        guard let found else { throw Problem.notFound("connection", id.uuidString.lowercased()) }
+        if let resource, Providers.named(found.provider)?.syncResource(resource) == nil {
+            throw Problem.invalid([("resource", "\(found.provider) syncs no resource named \(resource)")])
+        }
+        let (queue, idText) = (self.queue, id.uuidString.lowercased())
+        let removed = try await redis.withConnection { try queue.cancelQueued(type: "sync.run", connection: idText, resource: resource, on: $0) }
+        logger.info("admin: sync queue cleared", metadata: [
+            "connection": .string(idText), "resource": .string(resource ?? "*"), "removed": .stringConvertible(removed.count),
+        ])
+        var body: [String: JSONValue] = ["connection": .string(idText), "removed": .integer(Int64(removed.count)), "job_ids": .array(removed.map(JSONValue.string))]
+        body["resource"] = resource.map(JSONValue.string) ?? .null
+        return Self.json(.object(body))
+    }
+
     static func representation(_ letter: DeadLetter, full: Bool) -> JSONValue {
         let envelope = letter.envelope
         var fields: [String: JSONValue] = [

@@ -14,6 +14,7 @@ import Foundation
 /// - `Queue+Recovery.swift`: due delayed jobs promoted, expired leases recovered, poison pills
 ///   buried;
 /// - `Queue+DeadLetters.swift`: read, replayed and purged by ops;
+/// - `Queue+Cancel.swift`: queued jobs of a connection removed by ops;
 /// - `Queue+Stats.swift`: depths, ages and counters.
 public struct Queue: Sendable {
     public let settings: QueueSettings
@@ -29,6 +30,7 @@ public struct Queue: Sendable {
     let reapScript: ReapScript
     let replayScript: ReplayScript
     let purgeScript: PurgeScript
+    let cancelScript: CancelScript
 
     public init(settings: QueueSettings, scripts: QueueScripts) {
         self.settings = settings
@@ -44,5 +46,6 @@ public struct Queue: Sendable {
         reapScript = ReapScript(scripts.reap, keys: keys)
         replayScript = ReplayScript(scripts.replay, keys: keys)
         purgeScript = PurgeScript(scripts.purge, keys: keys)
+        cancelScript = CancelScript(scripts.cancel, keys: keys)
     }
 }

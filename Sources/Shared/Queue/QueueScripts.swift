@@ -17,6 +17,7 @@ public struct QueueScripts: Sendable {
     public let handBack: RedisScript
     public let replay: RedisScript
     public let purge: RedisScript
+    public let cancel: RedisScript
 
     /// Reads the scripts from `directory`, `JUNCTION_SCRIPTS_DIR`, or the resource bundle.
     public static func bundled(directory: URL? = nil, environment: EnvironmentVariables = EnvironmentVariables()) throws -> QueueScripts {
@@ -26,6 +27,6 @@ public struct QueueScripts: Sendable {
             enqueue: try load(EnqueueScript.file), fetch: try load(FetchScript.file), renew: try load(RenewScript.file),
             ack: try load(AckScript.file), fail: try load(FailScript.file), promote: try load(PromoteScript.file),
             reap: try load(ReapScript.file), handBack: try load(HandBackScript.file), replay: try load(ReplayScript.file),
-            purge: try load(PurgeScript.file))
+            purge: try load(PurgeScript.file), cancel: try load(CancelScript.file))
     }
 }

@@ -381,6 +381,44 @@ struct APITests {
         }
     }
 
+    /// Ops clear a connection's sync queue: its queued sync runs (of one resource, or all) leave
+    /// the queue with their dedupe keys, another connection's stay, a reader may not, and a
+    /// resource the provider does not sync is named.
+    @Test func anInternalServiceClearsAConnectionsSyncQueue() async throws {
+        let extra = ["JUNCTION_ADMIN_SERVICES": "ops:*,reader:read", "JUNCTION_ADMIN_KEY_OPS": Self.adminKeys["ops"]!, "JUNCTION_ADMIN_KEY_READER": Self.adminKeys["reader"]!]
+        try await ConnectStack.with(seed: 11, extra: extra) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-a")
+            let other = try await stack.connect("stripe", tenant: "tenant-b")
+            // No worker takes them meanwhile: the queue holds what is enqueued.
+            for worker in stack.workers { #expect(try await worker.stop() == 0) }
+            func sync(_ connection: UUID, _ resource: String, dedupe: String? = nil, delay: Duration = .zero) -> JobRequest {
+                JobRequest(type: "sync.run", payload: ["connection": .string(connection.uuidString.lowercased()), "resource": .string(resource)],
+                           priority: .normal, connection: connection.uuidString.lowercased(), dedupeKey: dedupe, dedupeTTL: .seconds(600), delay: delay)
+            }
+            let (queue, redis) = (stack.queue, stack.stack.redis)
+            @Sendable func enqueue(_ requests: [JobRequest]) async throws -> [EnqueueOutcome] {
+                try await TestStack.onThread { try queue.enqueue(requests, on: try RedisConnection(redis)) }
+            }
+            _ = try await enqueue([sync(stripe, "customers", dedupe: "test-sync:customers"), sync(stripe, "customers", delay: .seconds(300)),
+                                   sync(stripe, "products"), sync(other, "customers"),
+                                   JobRequest(type: "system.noop", payload: [:], priority: .normal, connection: stripe.uuidString.lowercased())])
+            let path = "/v1/admin/connections/\(stripe.uuidString.lowercased())/syncs"
+            #expect(try await Self.admin(stack, "DELETE", path + "?resource=customers", service: "reader").status == 403)
+            let unknown = try await Self.admin(stack, "DELETE", path + "?resource=planets")
+            #expect(unknown.status == 422 && unknown.text.contains("resource"), "\(unknown.text)")
+
+            let customers = try Self.object(try await Self.admin(stack, "DELETE", path + "?resource=customers"))
+            #expect(customers["removed"] as? Int == 2 && customers["resource"] as? String == "customers", "the ready one and the delayed one: \(customers)")
+            // Its dedupe key went with it: the same sync can be queued again at once.
+            #expect(try await enqueue([sync(stripe, "customers", dedupe: "test-sync:customers")]).first.map { if case .enqueued = $0 { true } else { false } } == true)
+            let rest = try Self.object(try await Self.admin(stack, "DELETE", path))
+            #expect(rest["removed"] as? Int == 2, "products and the customers queued again: \(rest)")
+            let stats = try await TestStack.onThread { try queue.stats(on: try RedisConnection(redis)) }
+            #expect(stats.ready[.normal] == 2, "the other connection's sync and the no-op stay: \(stats.ready)")
+            #expect(try await Self.admin(stack, "DELETE", "/v1/admin/connections/\(UUID().uuidString.lowercased())/syncs").status == 404)
+        }
+    }
+
     static let adminKeys = ["ops": "ops-key-0123456789abcdef0123456789abcdef", "reader": "reader-key-0123456789abcdef0123456789abcd"]
 
     static func admin(_ stack: ConnectStack, _ method: String, _ target: String, service: String = "ops", key: String? = nil, body: String = "",
