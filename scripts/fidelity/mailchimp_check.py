@@ -1,6 +1,6 @@
 """The official `mailchimp-marketing` package against junction-sandbox: lists, pages members,
 adds, upserts, updates, tags and archives one, finds members changed since a time, searches tags,
-creates and updates a campaign. Run through scripts/sandbox-fidelity."""
+batch-subscribes, creates and updates a campaign. Run through scripts/sandbox-fidelity."""
 import hashlib
 import sys
 from datetime import datetime, timedelta, timezone
@@ -46,9 +46,16 @@ client.lists.delete_list_member(list_id, digest)
 archived = client.lists.get_list_members_info(list_id, status="archived", since_last_changed=since)
 assert [m["id"] for m in archived["members"]] == [digest], archived
 
+batch = client.lists.batch_list_members(list_id, {"members": [
+    {"email_address": "batch.one@example.com", "status": "subscribed"}, {"email_address": "not-an-address", "status": "subscribed"},
+], "update_existing": True})
+assert batch["total_created"] == 1 and batch["error_count"] == 1 and batch["errors"][0]["email_address"] == "not-an-address", batch
+again = client.lists.batch_list_members(list_id, {"members": [{"email_address": "batch.one@example.com", "status": "unsubscribed"}], "update_existing": True})
+assert again["total_created"] == 0 and again["total_updated"] == 1 and again["updated_members"][0]["status"] == "unsubscribed", again
+
 campaign = client.campaigns.create({"type": "regular", "recipients": {"list_id": list_id}, "settings": {"subject_line": "Hello", "from_name": "V", "reply_to": "v@example.com"}})
 updated = client.campaigns.update(campaign["id"], {"settings": {"subject_line": "Hello again"}})
 assert updated["settings"]["subject_line"] == "Hello again" and updated["settings"]["from_name"] == "V", updated
 assert campaign["id"] in [c["id"] for c in client.campaigns.list(count=1000)["campaigns"]]
 print(f"mailchimp-marketing: paged {len(members)} members of {len(lists)} list(s); add, a duplicate add, upsert, update, "
-      f"tags, tag search, members changed since a time, archive and campaigns all behaved")
+      f"tags, tag search, members changed since a time, archive, batch subscribe and campaigns all behaved")

@@ -61,10 +61,17 @@ try:
 except QuickbooksException as error:
     assert "5010" in str(error.error_code) or "Stale" in str(error.message), (error.error_code, error.message)
 
+first, second = Customer(), Customer()
+first.DisplayName = second.DisplayName = "Requested Once"
+made = first.save(qb=qb, request_id="fidelity-request-1")
+repeated = second.save(qb=qb, request_id="fidelity-request-1")
+assert repeated.Id == made.Id and repeated.SyncToken == made.SyncToken, "a repeated requestid is answered with the first write"
+assert [c.Id for c in Customer.filter(DisplayName="Requested Once", qb=qb)] == [made.Id], "and writes nothing more"
+
 invoice = Invoice.all(max_results=1, qb=qb)[0]
 invoice.delete(qb=qb)
 cdc = change_data_capture([Customer, Invoice], since, qb=qb)
 assert created.Id in [c.Id for c in cdc.Customer], "the new customer is in CDC"
 assert invoice.Id in [i.Id for i in cdc.Invoice], "the deleted invoice is in CDC"
 print(f"python-quickbooks: paged {len(customers)} customers (POST query, application/text), count, filter, items, accounts, "
-      f"payments, create, update, a stale SyncToken, delete and CDC all behaved")
+      f"payments, create, update, a stale SyncToken, a repeated requestid, delete and CDC all behaved")

@@ -16,6 +16,13 @@ since = (datetime.now(timezone.utc) - timedelta(seconds=2)).isoformat()
 ids = [customer.id for customer in client.customers.list(limit=100)]
 assert len(ids) == expected and len(set(ids)) == expected, (len(ids), len(set(ids)))
 created = client.customers.create(idempotency_key="fidelity-1", given_name="Zoë", email_address="zoe@example.com").customer
+again = client.customers.create(idempotency_key="fidelity-1", given_name="Zoë", email_address="zoe@example.com").customer
+assert again.id == created.id, "a repeated idempotency_key answers the customer the first call made"
+try:
+    client.customers.create(idempotency_key="fidelity-1", given_name="Other")
+    raise AssertionError("an idempotency key was reused for another body")
+except ApiError as error:
+    assert error.status_code == 400 and "IDEMPOTENCY_KEY_REUSED" in str(error.body), error.body
 updated = client.customers.update(customer_id=created.id, note="VIP", version=created.version).customer
 assert updated.note == "VIP" and updated.version == created.version + 1, updated
 try:
@@ -42,5 +49,5 @@ assert item in [o.id for o in searched.objects or []], searched
 client.catalog.object.delete(object_id=item)
 gone = client.catalog.search(begin_time=since, include_deleted_objects=True)
 assert any(o.id == item and o.is_deleted for o in gone.objects or []), gone
-print(f"squareup {getattr(square, '__version__', '?')}: listed {len(ids)} customers in pages of 100; create, update, "
+print(f"squareup {getattr(square, '__version__', '?')}: listed {len(ids)} customers in pages of 100; create, a repeated and a reused idempotency key, update, "
       f"a version conflict, search by update time, payments by update time, a refund, catalog upsert, search and delete all behaved")
