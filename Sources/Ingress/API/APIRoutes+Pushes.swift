@@ -35,9 +35,9 @@ extension APIRoutes {
         let request: PushRequest
         do {
             // The tenant's mapping is read only for a push in the mapped shape.
-            let mapping: SavedMapping?? = object["mapped"] == nil ? .some(nil)
+            let mapping = object["mapped"] == nil ? nil
                 : try await database.withConnection { try MappingStore().current(tenant: tenantID, provider: provider, resource: resource, on: $0) }
-            request = try PushRequest.parse(object, provider: provider, resource: resource) { mapping ?? nil }
+            request = try PushRequest.parse(object, provider: provider, resource: resource) { mapping }
         } catch let refused as PushRequest.Problems {
             throw Problem.invalid(keyProblem + refused.problems.map { ($0.field, $0.detail) })
         }

@@ -8,10 +8,12 @@ extension Queue {
     /// while it still names the removed job), so the same work can be enqueued again at once.
     public func cancelQueued(type: String, connection: String, resource: String? = nil, on redis: RedisConnection) throws -> [String] {
         let removed = try CancelScript.removed(try redis.evaluate(cancelScript.call(type: type, connection: connection, resource: resource)))
-        for (id, key) in removed {
-            guard let key else { continue }
-            let name = RedisArgument(keys.dedupe(key))
-            if try redis.command("GET", name).string() == id { _ = try redis.command("DEL", name) }
+        let keyed = removed.compactMap { job in job.dedupeKey.map { (id: job.id, name: RedisArgument(keys.dedupe($0))) } }
+        if !keyed.isEmpty {
+            // Two round trips whatever the count: the keys read, then those still naming their job deleted.
+            let holders = try redis.pipeline(keyed.map { ["GET", $0.name] }).map { try $0.check().string() }
+            let stale = zip(keyed, holders).filter { $0.0.id == $0.1 }.map { ["DEL", $0.0.name] as [RedisArgument] }
+            if !stale.isEmpty { _ = try redis.pipeline(stale).map { try $0.check() } }
         }
         return removed.map(\.id)
     }

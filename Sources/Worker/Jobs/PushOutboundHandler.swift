@@ -207,7 +207,8 @@ struct Delivery {
             guard round == 1 else {
                 throw JobFailure.retryable("\(push.provider)'s \(push.resource) \(externalID) changed again while the push was applied anew")
             }
-            let policy = try PushStore().conflictPolicy(push.connection, on: database)
+            // The connection as this attempt read it for its calls.
+            let policy = try access.credentials(for: push.connection).0.conflictPolicy
             let providerWins = switch policy {
             case .providerWins: true
             case .platformWins: false

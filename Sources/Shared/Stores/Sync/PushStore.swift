@@ -105,12 +105,6 @@ public struct PushStore: Sendable {
             """).affectedRows == 1
     }
 
-    /// The connection's conflict policy: `last_write_wins`, `provider_wins` or `platform_wins`.
-    public func conflictPolicy(_ connection: UUID, on database: PostgresConnection) throws -> ConflictPolicy {
-        let text = try database.query("SELECT conflict_policy FROM connections WHERE id = \(connection)").rows.first?.decode("conflict_policy", as: String.self)
-        return text.flatMap(ConflictPolicy.init(rawValue:)) ?? .lastWriteWins
-    }
-
     /// Records a failed attempt; `final` ends the push failed.
     public func failed(_ id: UUID, attempt: Int, error: String, final: Bool, on database: PostgresConnection) throws {
         let entry: JSONValue = ["at": .string(Timestamp.format(Date())), "attempt": .integer(Int64(attempt)), "error": .string(error)]
