@@ -216,12 +216,18 @@ public struct RecordStore: Sendable {
         let from = cursor ?? FeedCursor(transaction: 0, sequence: 0)
         // Scanned in feed order up to `limit` rows; the filters apply to what is answered, so a
         // page of filtered-out changes still moves the cursor.
+        // "After the cursor" is spelled out rather than written as the row comparison
+        // `(change_xid, change_seq) > (x, s)`: with that form as an index condition, CI twice
+        // answered the page after `x.1` without `x.2` (the scan began past every change of
+        // transaction `x`), which no local run reproduced. This form starts the index scan at
+        // `change_xid >= x` and filters the rest; it re-reads at most one transaction's changes.
         let rows = try database.query("""
             WITH visible AS (
                 SELECT external_id, data, mapped, mapping_version, version, change_seq, change_xid, first_seen_at, last_seen_at, changed_at, deleted_at, last_conflict
                 FROM records
                 WHERE connection_id = \(connection) AND tenant = \(tenant) AND resource = \(resource)
-                  AND (change_xid, change_seq) > (\(String(from.transaction))::xid8, \(from.sequence))
+                  AND change_xid >= \(String(from.transaction))::xid8
+                  AND (change_xid > \(String(from.transaction))::xid8 OR change_seq > \(from.sequence))
                   AND change_xid < pg_snapshot_xmin(pg_current_snapshot())
                 ORDER BY change_xid, change_seq LIMIT \(limit + 1)
             )
