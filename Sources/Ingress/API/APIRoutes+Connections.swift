@@ -57,7 +57,7 @@ extension APIRoutes {
                              status: .created)
         }
         let (tenantID, store, vault, actor) = (tenant.id, ConnectionStore(), self.vault, Self.actor(tenant))
-        let connection = try await database.withConnection { database in
+        let connection = try await scoped(tenantID) { database in
             try database.transaction { database in
                 let connection = try store.create(tenant: tenantID, provider: provider.id, auth: .apiKey, actor: actor, on: database)
                 try vault.put(connection.id, tenant: tenantID, TokenPair(access: apiKey), on: database)
@@ -75,7 +75,7 @@ extension APIRoutes {
             outcome = try await redis.withConnection { try queue.enqueue([job], on: $0) }.first
         } catch {
             let id = connection.id
-            try? await database.withConnection { try store.delete(id, reason: "its check could not be enqueued", actor: actor, on: $0) }
+            try? await scoped(tenantID) { try store.delete(id, reason: "its check could not be enqueued", actor: actor, on: $0) }
             throw error
         }
         logger.info("API: connection created with an API key", metadata: ["connection": .string(idText), "tenant": .string(tenantID), "provider": .string(provider.id)])
@@ -109,7 +109,7 @@ extension APIRoutes {
     func retrySync(_ id: UUID, run text: String?, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         guard let text, let runID = Int64(text), runID > 0 else { throw Problem.invalid([("run", "a run's id: a positive whole number")]) }
         let found = try await connection(id, tenant: tenant.id)
-        let runs = try await database.withConnection { try SyncRunStore().list(connection: id, before: runID + 1, limit: 1, on: $0) }
+        let runs = try await scoped(tenant.id) { try SyncRunStore().list(connection: id, before: runID + 1, limit: 1, on: $0) }
         guard let run = runs.first, run.id == runID else { throw Problem.notFound("sync run", text) }
         guard ["failed", "interrupted"].contains(run.status) else {
             throw Problem(status: .conflict, slug: "run-not-failed", title: "Only a failed run is retried", detail: "run \(runID) is \(run.status)")

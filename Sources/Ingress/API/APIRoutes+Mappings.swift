@@ -32,7 +32,7 @@ extension APIRoutes {
 
     func listMappings(tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let tenantID = tenant.id
-        let versions = try await database.withConnection { database in
+        let versions = try await scoped(tenantID) { database in
             try database.query("""
                 SELECT provider, resource, max(version) AS version FROM field_mappings WHERE tenant = \(tenantID) GROUP BY provider, resource
                 """).rows.map { row in ("\(try row.decode("provider", as: String.self))/\(try row.decode("resource", as: String.self))", try row.decode("version", as: Int.self)) }
@@ -49,7 +49,7 @@ extension APIRoutes {
     func showMapping(_ provider: String, _ resource: String, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let entry = try Self.catalogEntry(provider, resource)
         let tenantID = tenant.id
-        let current = try await database.withConnection { try MappingStore().current(tenant: tenantID, provider: provider, resource: resource, on: $0) }
+        let current = try await scoped(tenantID) { try MappingStore().current(tenant: tenantID, provider: provider, resource: resource, on: $0) }
         return Self.json(Self.mappingDocument(try current.unwrapped(), entry: entry))
     }
 
@@ -68,7 +68,7 @@ extension APIRoutes {
         let problems = mapping.validate(against: entry.shape)
         guard problems.isEmpty else { throw Problem.invalid(problems.map { ($0.field ?? "rules", $0.message) }) }
         let (tenantID, actor) = (tenant.id, Self.actor(tenant))
-        let (saved, created) = try await database.withConnection { database in
+        let (saved, created) = try await scoped(tenantID) { database in
             try MappingStore().save(mapping, tenant: tenantID, provider: provider, resource: resource, by: actor, on: database)
         }
         // Enqueued on every save, a repeat of the same rules too: a save whose enqueue failed (the

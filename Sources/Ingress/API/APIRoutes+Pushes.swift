@@ -36,7 +36,7 @@ extension APIRoutes {
         do {
             // The tenant's mapping is read only for a push in the mapped shape.
             let mapping = object["mapped"] == nil ? nil
-                : try await database.withConnection { try MappingStore().current(tenant: tenantID, provider: provider, resource: resource, on: $0) }
+                : try await scoped(tenantID) { try MappingStore().current(tenant: tenantID, provider: provider, resource: resource, on: $0) }
             request = try PushRequest.parse(object, provider: provider, resource: resource) { mapping }
         } catch let refused as PushRequest.Problems {
             throw Problem.invalid(keyProblem + refused.problems.map { ($0.field, $0.detail) })
@@ -50,7 +50,7 @@ extension APIRoutes {
         let written = JSONValue.object(fields)
         let recorded: (push: Push, created: Bool)
         do {
-            recorded = try await database.withConnection { database in
+            recorded = try await scoped(tenantID) { database in
                 try PushStore().record(tenant: tenantID, connection: id, provider: provider, resource: target.resource, operation: operation,
                                        externalID: externalID, fields: written, idempotencyKey: key, on: database)
             }
@@ -73,7 +73,7 @@ extension APIRoutes {
 
     func showPush(_ id: UUID, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let tenantID = tenant.id
-        guard let push = try await database.withConnection({ try PushStore().find(id, tenant: tenantID, on: $0) }) else {
+        guard let push = try await scoped(tenantID, { try PushStore().find(id, tenant: tenantID, on: $0) }) else {
             throw Problem.notFound("push", id.uuidString.lowercased())
         }
         return Self.json(Self.pushDocument(push))

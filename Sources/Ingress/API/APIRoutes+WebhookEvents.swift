@@ -52,7 +52,7 @@ extension APIRoutes {
         }
         guard errors.isEmpty else { throw Problem.invalid(errors) }
         let (tenantID, older, after, until, only) = (tenant.id, before, bounds["received_after"], bounds["received_before"], connectionID)
-        let rows: [JSONValue] = try await database.withConnection { database in
+        let rows: [JSONValue] = try await scoped(tenantID) { database in
             try database.query("""
                 SELECT \(sql: Self.eventColumns) FROM webhook_events e
                 WHERE (e.tenant = \(tenantID) OR e.connection_id IN (SELECT id FROM connections WHERE tenant = \(tenantID)))
@@ -70,7 +70,7 @@ extension APIRoutes {
 
     func showWebhookEvent(_ id: Int64, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let tenantID = tenant.id
-        let found: JSONValue? = try await database.withConnection { database in
+        let found: JSONValue? = try await scoped(tenantID) { database in
             try database.query("""
                 SELECT \(sql: Self.eventColumns), body, headers::text AS headers FROM webhook_events e
                 WHERE e.id = \(id) AND (e.tenant = \(tenantID) OR e.connection_id IN (SELECT id FROM connections WHERE tenant = \(tenantID)))
@@ -95,7 +95,7 @@ extension APIRoutes {
     /// applied again, an older state never over a newer one.
     func replayWebhookEvent(_ id: Int64, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let tenantID = tenant.id
-        let job: JobRequest? = try await database.withConnection { database in
+        let job: JobRequest? = try await scoped(tenantID) { database in
             try database.query("""
                 SELECT e.provider, e.event_id, e.event_type, e.tenant, e.connection_id, e.content_type, e.body, e.headers::text AS headers, e.received_at
                 FROM webhook_events e

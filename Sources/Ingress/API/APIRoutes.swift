@@ -211,9 +211,17 @@ package struct APIRoutes: Sendable {
 
     /// The connection, if it is the tenant's; 404 otherwise (also for another tenant's).
     func connection(_ id: UUID, tenant: String) async throws -> Connection {
-        let found = try await database.withConnection { try ConnectionStore().find(id, tenant: tenant, on: $0) }
+        let found = try await scoped(tenant) { try ConnectionStore().find(id, tenant: tenant, on: $0) }
         guard let found else { throw Problem.notFound("connection", id.uuidString.lowercased()) }
         return found
+    }
+
+    /// Runs `body` on a pooled connection. A tenant's call (a tenant id) runs it in a transaction
+    /// that row-level security limits to that tenant's rows (migration 0012): the second wall,
+    /// behind each query's own `tenant` filter. The admin API's (nil) runs unscoped.
+    func scoped<T: Sendable>(_ tenant: String?, _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        if let tenant { return try await database.asTenant(tenant, body) }
+        return try await database.withConnection(body)
     }
 
     // MARK: - connections
@@ -242,7 +250,7 @@ package struct APIRoutes: Sendable {
         guard errors.isEmpty else { throw Problem.invalid(errors) }
         let only = tenantID ?? query["tenant"].map(String.init)
         let (wanted, from) = (status, after)
-        let rows = try await database.withConnection { database in
+        let rows = try await scoped(tenantID) { database in
             try ConnectionStore().list(tenant: only, provider: provider, status: wanted, after: from, limit: limit + 1, on: database)
         }
         let page = rows.prefix(limit)
@@ -267,7 +275,7 @@ package struct APIRoutes: Sendable {
         if policy == nil { errors.append(("conflict_policy", "one of \(choices)")) }
         guard errors.isEmpty, let policy else { throw Problem.invalid(errors) }
         let (tenantID, actor) = (tenant.id, Self.actor(tenant))
-        guard let changed = try await database.withConnection({ try ConnectionStore().setConflictPolicy(id, to: policy, tenant: tenantID, actor: actor, on: $0) }) else {
+        guard let changed = try await scoped(tenantID, { try ConnectionStore().setConflictPolicy(id, to: policy, tenant: tenantID, actor: actor, on: $0) }) else {
             throw Problem.notFound("connection", id.uuidString.lowercased())
         }
         logger.info("API: connection conflict policy set", metadata: ["connection": .string(id.uuidString.lowercased()), "policy": .string(policy.rawValue)])
@@ -311,7 +319,7 @@ package struct APIRoutes: Sendable {
     func syncStatus(_ id: UUID, tenant: TenantAuthenticator.Tenant) async throws -> WebhookAnswer {
         let found = try await connection(id, tenant: tenant.id)
         let resources = Providers.named(found.provider)?.sync.map(\.name) ?? []
-        let rows: [JSONValue] = try await database.withConnection { database in
+        let rows: [JSONValue] = try await scoped(tenant.id) { database in
             try resources.map { resource in
                 let state = try SyncStateStore().load(tenant: found.tenant, provider: found.provider, resource: resource, connection: id, on: database)
                 let last = try SyncRunStore().list(connection: id, resource: resource, limit: 1, on: database).first
@@ -394,7 +402,7 @@ package struct APIRoutes: Sendable {
             throw Problem.invalid([("resource", "\(found.provider) syncs no resource named \(resource)")])
         }
         let older = before
-        let rows = try await database.withConnection { try SyncRunStore().list(connection: id, resource: resource, before: older, limit: limit + 1, on: $0) }
+        let rows = try await scoped(tenant.id) { try SyncRunStore().list(connection: id, resource: resource, before: older, limit: limit + 1, on: $0) }
         let page = rows.prefix(limit)
         var body: [String: JSONValue] = ["data": .array(page.map(Self.representation))]
         body["next_cursor"] = rows.count > limit ? page.last.map { .string(String($0.id)) } ?? nil : nil
@@ -464,7 +472,7 @@ package struct APIRoutes: Sendable {
         }
         let (tenantID, from, since, deleted) = (tenant.id, cursor, modifiedAfter, includeDeleted)
         let (provider, wantsMapped) = (found.provider, mapped)
-        let (page, mapping) = try await database.withConnection { database in
+        let (page, mapping) = try await scoped(tenantID) { database in
             let page = try RecordStore().feed(connection: id, tenant: tenantID, resource: resource, after: from, limit: limit,
                                               modifiedAfter: since, includeDeleted: deleted, on: database)
             // Records stored before their resource had a mapping are mapped as they are read.

@@ -117,7 +117,7 @@ package struct ConnectRoutes: Sendable {
         }
         let tenantID = tenant.id
         let connectionStore = store
-        let connection: Connection = try await database.withConnection { database in
+        let connection: Connection = try await database.asTenant(tenantID) { database in
             if let reconnect {
                 guard let existing = try connectionStore.find(reconnect, tenant: tenantID, on: database), existing.provider == provider.id else {
                     throw Problem(status: .notFound, slug: "connection-not-found", title: "No such connection", detail: "no \(provider.id) connection \(reconnect.uuidString.lowercased())")

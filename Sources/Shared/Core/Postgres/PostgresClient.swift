@@ -33,6 +33,11 @@ public final class PostgresClient: Sendable {
         try await pool.run { connection in try connection.transaction(body) }
     }
 
+    /// Runs `body` in a transaction that sees only `tenant`'s rows (``PostgresConnection/asTenant(_:_:)``).
+    public func asTenant<T: Sendable>(_ tenant: String, _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await pool.run { connection in try connection.asTenant(tenant, body) }
+    }
+
     /// Runs `body` on a pool thread with that thread's connection.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         try await pool.run(body)

@@ -66,6 +66,17 @@ public final class PostgresConnection {
         return value
     }
 
+    /// Runs `body` in a transaction as the role `junction_tenant`, with `junction.tenant` set to
+    /// `tenant`: row-level security (migration 0012) shows it only that tenant's rows, whatever
+    /// its queries ask. A call inside another transaction scopes that transaction's remainder.
+    public func asTenant<T>(_ tenant: String, _ body: (PostgresConnection) throws -> T) throws -> T {
+        try transaction { connection in
+            try connection.query("SET LOCAL ROLE junction_tenant")
+            try connection.query("SELECT set_config('junction.tenant', \(tenant), true)")
+            return try body(connection)
+        }
+    }
+
     /// Closes the connection; the next call opens a new one.
     public func close() {
         if let connection {
@@ -79,6 +90,11 @@ public final class PostgresConnection {
     private func openConnection() throws(PostgresError) -> OpaquePointer {
         if let connection, PQstatus(connection) == CONNECTION_OK {
             return connection
+        }
+        // A transaction whose connection went away is over: reconnecting here would run its
+        // remaining statements outside it (each committed alone, without its `SET LOCAL`s).
+        if transactionDepth > 0 {
+            throw .connectionLost("the connection was lost inside a transaction")
         }
         try connect()
         guard let connection else { throw .connectionFailed("no connection") }
