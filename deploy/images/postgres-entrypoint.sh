@@ -12,8 +12,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   psql -v ON_ERROR_STOP=1 -U postgres -q <<SQL
 CREATE ROLE junction LOGIN PASSWORD '$(printf '%s' "$POSTGRES_PASSWORD" | sed "s/'/''/g")';
 CREATE DATABASE junction OWNER junction;
+CREATE ROLE junction_tenant NOLOGIN;
+GRANT junction_tenant TO junction;
 SQL
   pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
-  echo "postgres: made the cluster, database and user junction"
+  echo "postgres: made the cluster, database and user junction (and the role junction_tenant the API takes for a tenant)"
 fi
 exec postgres -D "$PGDATA" -c listen_addresses='*'

@@ -65,8 +65,14 @@ final class ConnectStack: @unchecked Sendable {
         let (ingress, port) = try await ChildProcess.ingress(environment: environment)
         self.ingress = ingress
         ingressURL = "http://127.0.0.1:\(port)"
-        _ = try await sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"\#(ingressURL)/webhooks","signed_url":"\#(Self.publicURL)/webhooks"}"#)
+        try await pointWebhooksAtTheIngress()
         for _ in 0..<count { try await startWorker() }
+    }
+
+    /// Sends the sandbox's webhooks to this stack's ingress (again, after `muteWebhooks`).
+    func pointWebhooksAtTheIngress() async throws {
+        let answer = try await sandbox.send("PUT", "/_sandbox/webhook-url", body: #"{"url":"\#(ingressURL)/webhooks","signed_url":"\#(Self.publicURL)/webhooks"}"#)
+        guard answer.status == 200 else { throw StackError("the webhook URL was not set: \(answer.status) \(answer.text)") }
     }
 
     /// Runs `body` with a new stack, and stops its processes afterwards.

@@ -12,6 +12,12 @@ import Testing
 /// from its last committed page.
 @Suite("Sync runs", .serialized)
 struct SyncRunTests {
+    /// Stripe's id prefix of each resource's objects.
+    enum StripeIDs {
+        static let prefixes = ["customers": "cus_", "products": "prod_", "prices": "price_", "subscriptions": "sub_", "invoices": "in_",
+                               "payment_intents": "pi_", "charges": "ch_", "refunds": "re_", "disputes": "dp_"]
+    }
+
     static func sync(_ stack: ConnectStack, _ connection: UUID, _ resource: String) async throws -> SyncRun {
         let before = try await runs(stack, connection, resource).count
         try await stack.enqueue([JobRequest(type: "sync.run", payload: ["connection": .string(connection.uuidString.lowercased()), "resource": .string(resource)],
@@ -334,6 +340,112 @@ struct SyncRunTests {
             try await Self.age(stack, stripe, "customers", days: 31)
             let relist = try await Self.sync(stack, stripe, "customers")
             #expect(relist.mode == "full" && relist.counts.added == 0 && relist.counts.unchanged == 40, "\(relist.mode) \(relist.counts)")
+        }
+    }
+
+    /// Every Stripe resource after its backfill: an object created, one updated and, where Stripe
+    /// deletes (customers, products), one deleted arrive by the next run, which reads them from
+    /// `/v1/events`, and by webhook. Each is one change after everything stored before, and no
+    /// resource takes another's (a subscription's `customer.subscription.*` event is not a customer's).
+    @Test func everyStripeResourcesChangesArriveByTheNextRunAndByWebhook() async throws {
+        try await ConnectStack.with(seed: 12) { stack in
+            let stripe = try await stack.connect("stripe", tenant: "tenant-s")
+            try await stack.sandbox.muteWebhooks()
+            func first(_ path: String) async throws -> String {
+                let list = try stack.sandbox.json(try await stack.sandbox.stripe("GET", "/v1/\(path)?limit=1"))
+                return try #require(((list["data"] as? [[String: Any]])?.first?["id"]) as? String, "a seeded \(path)")
+            }
+            let (customer, product, charge) = (try await first("customers"), try await first("products"), try await first("charges"))
+            let creates: [String: String] = [
+                "customers": "email=created%40example.com", "products": "name=Created", "prices": "currency=usd&unit_amount=500&product=\(product)",
+                "subscriptions": "customer=\(customer)", "invoices": "customer=\(customer)", "payment_intents": "amount=500&currency=usd",
+                "charges": "amount=500&currency=usd", "refunds": "amount=100&charge=\(charge)",
+            ]
+            let deletable: Set<String> = ["customers", "products"]
+            let resources = try #require(Providers.named("stripe")).sync.map(\.name)
+            #expect(Set(resources) == Set(creates.keys).union(["disputes"]), "every synced resource is tried: \(resources)")
+
+            /// Creates, updates and deletes one object of `resource` in the sandbox; answers the ids.
+            func change(_ resource: String, _ stored: [StoredRecord], tag: String) async throws -> (created: String?, updated: String, deleted: String?) {
+                var created: String?
+                if let form = creates[resource] {
+                    let answer = try await stack.sandbox.stripe("POST", "/v1/\(resource)", form: form)
+                    #expect(answer.status == 200, "\(resource): \(answer.text)")
+                    created = try stack.sandbox.json(answer)["id"] as? String
+                }
+                let live = stored.filter { $0.deletedAt == nil }
+                let updated = live[0].externalID
+                #expect(try await stack.sandbox.stripe("POST", "/v1/\(resource)/\(updated)", form: "metadata[changed]=\(tag)").status == 200)
+                var deleted: String?
+                if deletable.contains(resource), live[1].externalID != created {
+                    deleted = live[1].externalID
+                    #expect(try await stack.sandbox.stripe("DELETE", "/v1/\(resource)/\(live[1].externalID)").status == 200)
+                }
+                return (created, updated, deleted)
+            }
+            func expectChanges(_ resource: String, after highest: Int64, _ ids: (created: String?, updated: String, deleted: String?), tag: String) async throws {
+                let changes = try await stack.onDatabase { try RecordStore().changes(connection: stripe, resource: resource, after: highest, on: $0) }
+                let expected = Set([ids.created, ids.updated, ids.deleted].compactMap { $0 })
+                #expect(Set(changes.map(\.externalID)) == expected && changes.count == expected.count,
+                        "\(resource) by \(tag): \(changes.map { "\($0.externalID)\($0.deletedAt == nil ? "" : " deleted")" })")
+                #expect(changes.first { $0.externalID == ids.updated }?.data["metadata"]?["changed"] == .string(tag), "\(resource) by \(tag)")
+                if let deleted = ids.deleted { #expect(changes.first { $0.externalID == deleted }?.deletedAt != nil, "\(resource) by \(tag)") }
+            }
+
+            // By the next run: the webhooks go nowhere.
+            for resource in resources {
+                let backfill = try await Self.sync(stack, stripe, resource)
+                #expect(backfill.status == "succeeded" && backfill.mode == "full", "\(resource): \(backfill.error ?? "")")
+                let stored = try await Self.stored(stack, stripe, resource)
+                let ids = try await change(resource, stored, tag: "run")
+                let run = try await Self.sync(stack, stripe, resource)
+                #expect(run.status == "succeeded" && run.mode == "incremental", "\(resource): \(run.mode) \(run.error ?? "")")
+                #expect(run.counts.added == (ids.created == nil ? 0 : 1) && run.counts.updated == 1 && run.deleted == (ids.deleted == nil ? 0 : 1),
+                        "\(resource): \(run.counts) deleted \(run.deleted)")
+                try await expectChanges(resource, after: stored.map(\.changeSequence).max() ?? 0, ids, tag: "run")
+            }
+
+            // A change can touch another resource's object (a refund marks its charge refunded): one
+            // more run of each brings those, before the webhooks are on.
+            for resource in resources { _ = try await Self.sync(stack, stripe, resource) }
+
+            // By webhook: each change is applied without a run, and the next run finds nothing new.
+            try await stack.pointWebhooksAtTheIngress()
+            for resource in resources {
+                let stored = try await Self.stored(stack, stripe, resource)
+                let ids = try await change(resource, stored, tag: "webhook")
+                do {
+                    try await QueueKit.eventually("\(resource)'s webhooks applied", limit: .seconds(30)) {
+                        let now = try await Self.stored(stack, stripe, resource)
+                        return now.contains { $0.externalID == ids.updated && $0.data["metadata"]?["changed"] == "webhook" }
+                            && (ids.created.map { id in now.contains { $0.externalID == id } } ?? true)
+                            && (ids.deleted.map { id in now.contains { $0.externalID == id && $0.deletedAt != nil } } ?? true)
+                    }
+                } catch {
+                    Issue.record("\(resource): the webhooks were not applied")
+                    throw error
+                }
+                try await expectChanges(resource, after: stored.map(\.changeSequence).max() ?? 0, ids, tag: "webhook")
+                let run = try await Self.sync(stack, stripe, resource)
+                #expect(run.counts.added == 0 && run.counts.updated == 0 && run.deleted == 0, "\(resource) after its webhooks: \(run.counts) deleted \(run.deleted)")
+            }
+
+            // A refund's `charge.refunded` reached the charge too.
+            let refunded = try stack.sandbox.json(try await stack.sandbox.stripe("GET", "/v1/charges/\(charge)"))["amount_refunded"] as? Int
+            #expect(refunded == 200, "two refunds of 100")
+            try await QueueKit.eventually("the refunded charge applied", limit: .seconds(30)) {
+                try await Self.stored(stack, stripe, "charges").contains { $0.externalID == charge && $0.data["amount_refunded"] == 200 }
+            }
+
+            // Every resource's events have gone by since the first ones above: a run of each takes
+            // none of another resource's.
+            for resource in resources {
+                let run = try await Self.sync(stack, stripe, resource)
+                #expect(run.counts.added == 0 && run.counts.updated == 0 && run.deleted == 0, "\(resource) at the end: \(run.counts) deleted \(run.deleted)")
+                let prefix = try #require(StripeIDs.prefixes[resource])
+                let foreign = try await Self.stored(stack, stripe, resource).map(\.externalID).filter { !$0.hasPrefix(prefix) }
+                #expect(foreign.isEmpty, "\(resource) holds another resource's objects: \(foreign)")
+            }
         }
     }
 

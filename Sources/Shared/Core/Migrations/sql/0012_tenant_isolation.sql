@@ -17,15 +17,25 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'junction_tenant') THEN
         BEGIN
             CREATE ROLE junction_tenant NOLOGIN;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN
-            NULL; -- another database of this cluster created it at the same moment
+        EXCEPTION
+            WHEN duplicate_object OR unique_violation THEN
+                NULL; -- another database of this cluster created it at the same moment
+            WHEN insufficient_privilege THEN
+                RAISE EXCEPTION 'the role junction_tenant does not exist and % may not create it; as an administrator, run once '
+                                'CREATE ROLE junction_tenant NOLOGIN; GRANT junction_tenant TO %; then migrate again '
+                                '(docs/operations.md, "The database user")', current_user, quote_ident(current_user);
         END;
     END IF;
     IF NOT pg_has_role(current_user, 'junction_tenant', 'MEMBER') THEN
         BEGIN
             EXECUTE format('GRANT junction_tenant TO %I', current_user);
-        EXCEPTION WHEN unique_violation THEN
-            NULL; -- granted by another database's migration at the same moment
+        EXCEPTION
+            WHEN unique_violation THEN
+                NULL; -- granted by another database's migration at the same moment
+            WHEN insufficient_privilege THEN
+                RAISE EXCEPTION '% is not a member of the role junction_tenant and may not make itself one; as an administrator, '
+                                'run once GRANT junction_tenant TO %; then migrate again (docs/operations.md, "The database user")',
+                                current_user, quote_ident(current_user);
         END;
     END IF;
 END
