@@ -272,6 +272,40 @@ enum Mailchimp {
                 return json(.object(fields))
             }
         }
+        // `PATCH /3.0/lists/{list_id}`: changes the audience's settings (name, contact, …); the
+        // answer is the list as it is afterwards.
+        router.patch("/3.0/lists/:list") { request, context in
+            let list = context.parameters.get("list") ?? ""
+            return try await guarded(request, list: list) { store, body in
+                guard case .object(let input)? = try? JSONValue(parsing: body) else { return ProviderErrors.problem(400, "Invalid Resource", "The body is not JSON.") }
+                let fields = sandbox.world.withLock { world -> [String: JSONValue] in
+                    var fields = listFields(store, world: world)
+                    fields.removeValue(forKey: "stats")
+                    for (key, value) in input where !["id", "web_id", "date_created", "stats"].contains(key) {
+                        if case .object(let changes) = value, case .object(var current)? = fields[key] {
+                            for (name, entry) in changes { current[name] = entry }
+                            fields[key] = .object(current)
+                        } else {
+                            fields[key] = value
+                        }
+                    }
+                    world.mailchimpLists[store] = fields
+                    return listFields(store, world: world)
+                }
+                return json(.object(fields))
+            }
+        }
+        // `DELETE /3.0/lists/{list_id}`: the audience and its members are gone (204).
+        router.delete("/3.0/lists/:list") { request, context in
+            let list = context.parameters.get("list") ?? ""
+            return try await guarded(request, list: list) { store, _ in
+                sandbox.world.withLock { world in
+                    world.mailchimp.removeValue(forKey: store)
+                    world.mailchimpLists.removeValue(forKey: store)
+                }
+                return Response(status: .noContent)
+            }
+        }
         router.get("/3.0/lists/:list/tag-search") { request, context in
             let list = context.parameters.get("list") ?? ""
             return try await guarded(request, list: list) { store, _ in
@@ -358,6 +392,14 @@ enum Mailchimp {
                 }
                 guard let updated else { return ProviderErrors.problem(404, "Resource Not Found", "The requested resource could not be found.") }
                 return json(updated.json)
+            }
+        }
+        // `DELETE /3.0/campaigns/{campaign_id}`: gone from the campaigns list (204).
+        router.delete("/3.0/campaigns/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await account(request) { dc, _ in
+                let removed = sandbox.world.withLock { $0.mailchimpCampaigns[dc]?.remove(id) }
+                return removed == nil ? ProviderErrors.problem(404, "Resource Not Found", "The requested resource could not be found.") : Response(status: .noContent)
             }
         }
         router.get("/3.0/lists/:list/members/:hash/tags") { request, context in

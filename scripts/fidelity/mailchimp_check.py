@@ -1,6 +1,6 @@
 """The official `mailchimp-marketing` package against junction-sandbox: lists, pages members,
 adds, upserts, updates, tags and archives one, finds members changed since a time, searches tags,
-batch-subscribes, creates and updates a campaign. Run through scripts/sandbox-fidelity."""
+batch-subscribes, creates, updates and deletes a campaign and a list. Run through scripts/sandbox-fidelity."""
 import hashlib
 import sys
 from datetime import datetime, timedelta, timezone
@@ -57,5 +57,21 @@ campaign = client.campaigns.create({"type": "regular", "recipients": {"list_id":
 updated = client.campaigns.update(campaign["id"], {"settings": {"subject_line": "Hello again"}})
 assert updated["settings"]["subject_line"] == "Hello again" and updated["settings"]["from_name"] == "V", updated
 assert campaign["id"] in [c["id"] for c in client.campaigns.list(count=1000)["campaigns"]]
+client.campaigns.remove(campaign["id"])
+assert campaign["id"] not in [c["id"] for c in client.campaigns.list(count=1000)["campaigns"]]
+try:
+    client.campaigns.remove(campaign["id"])
+    raise AssertionError("a campaign was deleted twice")
+except ApiClientError as error:
+    assert error.status_code == 404, error.text
+
+audience = client.lists.create_list({"name": "Fidelity", "contact": {"company": "V", "address1": "1 Main St", "city": "Town", "state": "CA", "zip": "90000", "country": "US"},
+                                     "permission_reminder": "You asked.", "campaign_defaults": {"from_name": "V", "from_email": "v@example.com", "subject": "Hi", "language": "en"},
+                                     "email_type_option": False})
+renamed = client.lists.update_list(audience["id"], {"name": "Fidelity renamed", "contact": {"company": "V2"}})
+assert renamed["name"] == "Fidelity renamed" and renamed["contact"]["company"] == "V2" and renamed["contact"]["city"] == "Town", renamed
+client.lists.delete_list(audience["id"])
+assert audience["id"] not in [l["id"] for l in client.lists.get_all_lists(count=1000)["lists"]]
 print(f"mailchimp-marketing: paged {len(members)} members of {len(lists)} list(s); add, a duplicate add, upsert, update, "
-      f"tags, tag search, members changed since a time, archive, batch subscribe and campaigns all behaved")
+      f"tags, tag search, members changed since a time, archive, batch subscribe, campaigns (create, update, delete) "
+      f"and lists (create, update, delete) all behaved")

@@ -29,6 +29,18 @@ struct SyncRunTests {
         return try #require(try await runs(stack, connection, resource).first)
     }
 
+    /// Runs a reconciliation of `resource` (a complete walk that soft-deletes what it did not see).
+    static func reconcile(_ stack: ConnectStack, _ connection: UUID, _ resource: String) async throws -> SyncRun {
+        let before = try await runs(stack, connection, resource).count
+        let payload: JSONValue = ["connection": .string(connection.uuidString.lowercased()), "resource": .string(resource), "mode": "reconcile"]
+        try await stack.enqueue([JobRequest(type: "sync.run", payload: payload, priority: .high, connection: connection.uuidString.lowercased())])
+        try await QueueKit.eventually("the \(resource) reconciliation finished", limit: .seconds(90)) {
+            let all = try await runs(stack, connection, resource)
+            return all.count > before && all.first.map { $0.status != "running" } == true
+        }
+        return try #require(try await runs(stack, connection, resource).first)
+    }
+
     static func runs(_ stack: ConnectStack, _ connection: UUID, _ resource: String) async throws -> [SyncRun] {
         try await stack.onDatabase { try SyncRunStore().list(connection: connection, resource: resource, on: $0) }
     }
@@ -449,6 +461,89 @@ struct SyncRunTests {
         }
     }
 
+    /// Every QuickBooks entity after its first run: an object created, one updated and, where
+    /// QuickBooks deletes (invoices, payments: transactions), one deleted arrive by the next run
+    /// (CDC), and by webhook (which names the object, not its state). Each is one change after what
+    /// was stored; a name-list entity is not deleted but made inactive, an update like any other.
+    @Test func everyQuickBooksEntitysChangesArriveByCDCAndByWebhook() async throws {
+        try await ConnectStack.with(seed: 12) { stack in
+            let quickbooks = try await stack.connect("quickbooks", tenant: "tenant-q")
+            try await stack.sandbox.muteWebhooks()
+            let realm = SandboxClient.quickBooksRealm
+            let headers = [("Authorization", "Bearer \(SandboxClient.quickBooksToken)"), ("Content-Type", "application/json")]
+            func call(_ method: String, _ path: String, _ body: JSONValue? = nil) async throws -> [String: Any] {
+                let answer = try await stack.sandbox.send(method, "/v3/company/\(realm)/\(path)", headers: headers, body: body?.serialized ?? "")
+                #expect(answer.status == 200, "\(method) \(path): \(answer.text)")
+                return try stack.sandbox.json(answer)
+            }
+            let line: JSONValue = ["Amount": 10, "DetailType": "SalesItemLineDetail", "SalesItemLineDetail": ["ItemRef": ["value": "1"]]]
+            let entities: [(resource: String, path: String, entity: String, create: JSONValue, field: String, deletes: Bool)] = [
+                ("customers", "customer", "Customer", ["DisplayName": "Created customer"], "Notes", false),
+                ("invoices", "invoice", "Invoice", ["CustomerRef": ["value": "1"], "Line": [line]], "PrivateNote", true),
+                ("items", "item", "Item", ["Name": "Created item", "Type": "Service"], "Description", false),
+                ("payments", "payment", "Payment", ["CustomerRef": ["value": "1"], "TotalAmt": 25], "PrivateNote", true),
+                ("accounts", "account", "Account", ["Name": "Created account", "AccountType": "Bank"], "Description", false),
+            ]
+            #expect(Set(entities.map(\.resource)) == Set(try #require(Providers.named("quickbooks")).sync.map(\.name)), "every synced entity is tried")
+
+            /// Creates one, updates one (sparse, with its current SyncToken) and deletes one; answers the ids.
+            func change(_ item: (resource: String, path: String, entity: String, create: JSONValue, field: String, deletes: Bool),
+                        _ stored: [StoredRecord], tag: String) async throws -> (created: String, updated: String, deleted: String?) {
+                let created = try #require((try await call("POST", item.path, item.create)[item.entity] as? [String: Any])?["Id"] as? String)
+                func token(_ id: String) async throws -> String {
+                    try #require((try await call("GET", "\(item.path)/\(id)")[item.entity] as? [String: Any])?["SyncToken"] as? String)
+                }
+                let live = stored.filter { $0.deletedAt == nil }
+                let updated = live[0].externalID
+                _ = try await call("POST", item.path, ["Id": .string(updated), "SyncToken": .string(try await token(updated)), "sparse": true, .init(item.field): .string(tag)])
+                var deleted: String?
+                if item.deletes {
+                    deleted = live[1].externalID
+                    _ = try await call("POST", "\(item.path)?operation=delete", ["Id": .string(live[1].externalID), "SyncToken": .string(try await token(live[1].externalID))])
+                }
+                return (created, updated, deleted)
+            }
+            func expectChanges(_ resource: String, field: String, after highest: Int64, _ ids: (created: String, updated: String, deleted: String?), tag: String) async throws {
+                let changes = try await stack.onDatabase { try RecordStore().changes(connection: quickbooks, resource: resource, after: highest, on: $0) }
+                let expected = Set([ids.created, ids.updated] + (ids.deleted.map { [$0] } ?? []))
+                #expect(Set(changes.map(\.externalID)) == expected && changes.count == expected.count,
+                        "\(resource) by \(tag): \(changes.map { "\($0.externalID)\($0.deletedAt == nil ? "" : " deleted")" })")
+                #expect(changes.first { $0.externalID == ids.updated }?.data[field] == .string(tag), "\(resource) by \(tag)")
+                if let deleted = ids.deleted { #expect(changes.first { $0.externalID == deleted }?.deletedAt != nil, "\(resource) by \(tag)") }
+            }
+
+            for item in entities {
+                let first = try await Self.sync(stack, quickbooks, item.resource)
+                #expect(first.status == "succeeded" && first.mode == "full", "\(item.resource): \(first.error ?? "")")
+                let stored = try await Self.stored(stack, quickbooks, item.resource)
+                let ids = try await change(item, stored, tag: "by-cdc")
+                let run = try await Self.sync(stack, quickbooks, item.resource)
+                #expect(run.status == "succeeded" && run.mode == "incremental", "\(item.resource): \(run.mode) \(run.error ?? "")")
+                #expect(run.counts.added == 1 && run.counts.updated == 1 && run.deleted == (item.deletes ? 1 : 0),
+                        "\(item.resource): \(run.counts) deleted \(run.deleted)")
+                try await expectChanges(item.resource, field: item.field, after: stored.map(\.changeSequence).max() ?? 0, ids, tag: "by-cdc")
+            }
+
+            try await stack.pointWebhooksAtTheIngress()
+            for item in entities {
+                let stored = try await Self.stored(stack, quickbooks, item.resource)
+                let ids = try await change(item, stored, tag: "by-webhook")
+                do {
+                    try await QueueKit.eventually("\(item.resource)'s webhooks applied", limit: .seconds(30)) {
+                        let now = try await Self.stored(stack, quickbooks, item.resource)
+                        return now.contains { $0.externalID == ids.updated && $0.data[item.field] == "by-webhook" }
+                            && now.contains { $0.externalID == ids.created }
+                            && (ids.deleted.map { id in now.contains { $0.externalID == id && $0.deletedAt != nil } } ?? true)
+                    }
+                } catch {
+                    Issue.record("\(item.resource): the webhooks were not applied")
+                    throw error
+                }
+                try await expectChanges(item.resource, field: item.field, after: stored.map(\.changeSequence).max() ?? 0, ids, tag: "by-webhook")
+            }
+        }
+    }
+
     @Test func anOlderStateNeverReplacesANewerOne() async throws {
         try await ConnectStack.with(seed: 20) { stack in
             let square = try await stack.connect("square", tenant: "tenant-s")
@@ -662,6 +757,79 @@ struct SyncRunTests {
             let now = try await Self.stored(stack, mailchimp, "members")
             #expect(now.first { $0.externalID == "\(SandboxClient.mailchimpList):\(sharedHash)" }?.data["merge_fields"]?["FNAME"] == "Renamed")
             #expect(now.first { $0.externalID == "\(second):\(liHash)" }?.deletedAt != nil)
+        }
+    }
+
+    /// Mailchimp's lists, tags and campaigns have no change filter: every run walks them, so a
+    /// created or changed one arrives by the next run, and one deleted by the next reconciliation
+    /// (Mailchimp sends no webhook for them).
+    @Test func mailchimpListsTagsAndCampaignsChangesArriveByTheNextWalk() async throws {
+        try await ConnectStack.with(seed: 20) { stack in
+            let mailchimp = try await stack.connect("mailchimp", tenant: "tenant-m")
+            let auth = [("Authorization", "Bearer \(SandboxClient.mailchimpKey)"), ("Content-Type", "application/json")]
+            func call(_ method: String, _ path: String, _ body: String = "", status: Int = 200) async throws -> [String: Any] {
+                let answer = try await stack.sandbox.send(method, path, headers: auth, body: body)
+                #expect(answer.status == status, "\(method) \(path): \(answer.text)")
+                return status == 204 ? [:] : try stack.sandbox.json(answer)
+            }
+            func newList(_ name: String) async throws -> String {
+                try #require(try await call("POST", "/3.0/lists", #"""
+                    {"name":"\#(name)","contact":{"company":"Venue","country":"US"},"permission_reminder":"You asked.","campaign_defaults":{"from_name":"V","from_email":"v@example.com","subject":"Hi","language":"en"},"email_type_option":false}
+                    """#)["id"] as? String)
+            }
+            func newCampaign(_ subject: String) async throws -> String {
+                try #require(try await call("POST", "/3.0/campaigns", #"{"type":"regular","settings":{"subject_line":"\#(subject)"}}"#)["id"] as? String)
+            }
+            let list = SandboxClient.mailchimpList
+            let seeded = try await call("GET", "/3.0/lists/\(list)/members?count=1")
+            let email = try #require((seeded["members"] as? [[String: Any]])?.first?["email_address"] as? String)
+            let hash = Insecure.MD5.hash(data: Array(email.lowercased().utf8)).map { String(format: "%02x", $0) }.joined()
+            func tag(_ name: String, _ status: String) async throws {
+                _ = try await call("POST", "/3.0/lists/\(list)/members/\(hash)/tags", #"{"tags":[{"name":"\#(name)","status":"\#(status)"}]}"#, status: 204)
+            }
+            let (renamed, doomedList) = (try await newList("Renamed later"), try await newList("Deleted later"))
+            let (edited, doomedCampaign) = (try await newCampaign("Before"), try await newCampaign("Deleted later"))
+            try await tag("vip", "active")
+            try await tag("gone", "active")
+            for resource in ["lists", "tags", "campaigns"] {
+                let first = try await Self.sync(stack, mailchimp, resource)
+                #expect(first.status == "succeeded" && first.counts.added > 0, "\(resource): \(first.counts) \(first.error ?? "")")
+            }
+            let before = try await stack.onDatabase { database in
+                try ["lists", "tags", "campaigns"].map { try RecordStore().changes(connection: mailchimp, resource: $0, limit: 100_000, on: database).map(\.changeSequence).max() ?? 0 }
+            }
+            try await stack.sandbox.muteWebhooks()
+
+            let createdList = try await newList("Created")
+            _ = try await call("PATCH", "/3.0/lists/\(renamed)", #"{"name":"Renamed"}"#)
+            _ = try await call("DELETE", "/3.0/lists/\(doomedList)", status: 204)
+            let createdCampaign = try await newCampaign("Created")
+            _ = try await call("PATCH", "/3.0/campaigns/\(edited)", #"{"settings":{"subject_line":"After"}}"#)
+            _ = try await call("DELETE", "/3.0/campaigns/\(doomedCampaign)", status: 204)
+            try await tag("fresh", "active")
+            try await tag("gone", "inactive")
+
+            let cases: [(resource: String, created: String, updated: String?, deleted: String)] = [
+                ("lists", createdList, renamed, doomedList),
+                ("tags", "\(list):fresh", nil, "\(list):gone"),
+                ("campaigns", createdCampaign, edited, doomedCampaign),
+            ]
+            for (index, item) in cases.enumerated() {
+                let run = try await Self.sync(stack, mailchimp, item.resource)
+                #expect(run.status == "succeeded" && run.mode == "full" && run.counts.added == 1 && run.counts.updated == (item.updated == nil ? 0 : 1) && run.deleted == 0,
+                        "\(item.resource): \(run.mode) \(run.counts) deleted \(run.deleted)")
+                let reconciled = try await Self.reconcile(stack, mailchimp, item.resource)
+                #expect(reconciled.status == "succeeded" && reconciled.deleted == 1 && reconciled.counts.added == 0 && reconciled.counts.updated == 0,
+                        "\(item.resource) reconciled: \(reconciled.counts) deleted \(reconciled.deleted)")
+                let changes = try await stack.onDatabase { try RecordStore().changes(connection: mailchimp, resource: item.resource, after: before[index], on: $0) }
+                let expected = Set([item.created, item.deleted] + (item.updated.map { [$0] } ?? []))
+                #expect(Set(changes.map(\.externalID)) == expected && changes.count == expected.count,
+                        "\(item.resource): \(changes.map { "\($0.externalID)\($0.deletedAt == nil ? "" : " deleted")" })")
+                #expect(changes.first { $0.externalID == item.deleted }?.deletedAt != nil, "\(item.resource): \(item.deleted) deleted")
+            }
+            let stored = try await Self.stored(stack, mailchimp, "lists") + (try await Self.stored(stack, mailchimp, "campaigns"))
+            #expect(stored.first { $0.externalID == renamed }?.data["name"] == "Renamed")
+            #expect(stored.first { $0.externalID == edited }?.data["settings"]?["subject_line"] == "After")
         }
     }
 
