@@ -63,6 +63,40 @@ enum SquareAPI {
         return .some(Int64((date.timeIntervalSince1970 * 1000).rounded()))
     }
 
+    /// Creates a `collection` object (answered under its singular name) from `make`, once per
+    /// `idempotency_key`: a repeat with the same body answers the first object; another body under
+    /// the key is `IDEMPOTENCY_KEY_REUSED`.
+    static func created(_ collection: String, key: String, body: [UInt8], sandbox: Sandbox,
+                        make: (inout World, String, Int64) -> [String: JSONValue], announce: (Record) -> Void) -> Response {
+        let name = String(collection.dropLast())
+        let scoped = "\(collection)/\(key)"
+        let fingerprint = String(decoding: body, as: UTF8.self)
+        enum Outcome { case replay(Record), reused, made(Record) }
+        let outcome = sandbox.world.withLock { world -> Outcome in
+            if let earlier = world.squareIdempotency[scoped] {
+                guard earlier.fingerprint == fingerprint, let record = world.square[collection]?.find(earlier.id) else { return .reused }
+                return .replay(record)
+            }
+            let id = world.random.token(collection == "orders" ? 24 : 22).uppercased()
+            let now = world.nowMs()
+            let fields = make(&world, id, now)
+            var records = world.square[collection] ?? RecordCollection()
+            let record = records.insert(id: id, created: now / 1000, updatedMs: now, fields: fields)
+            world.square[collection] = records
+            world.squareIdempotency[scoped] = (fingerprint, id)
+            return .made(record)
+        }
+        switch outcome {
+        case .reused:
+            return error(.badRequest, code: "IDEMPOTENCY_KEY_REUSED", detail: "The idempotency key can only be retried with the same request data.", field: "idempotency_key")
+        case .replay(let record):
+            return json([name: record.json])
+        case .made(let record):
+            announce(record)
+            return json([name: record.json])
+        }
+    }
+
     static func stamp(_ ms: Int64) -> JSONValue { .string(Timestamp.format(Date(timeIntervalSince1970: Double(ms) / 1000))) }
 
     static func list(_ name: String, key: String, _ request: Request, sandbox: Sandbox) -> Response {
@@ -179,6 +213,18 @@ enum SquareAPI {
                     return error(.notFound, code: "NOT_FOUND", detail: "Customer with ID `\(id)` not found.")
                 }
                 return json(["customer": record.json])
+            }
+        }
+        // `GET /v2/payments/{id}`, `GET /v2/orders/{id}`: one object, or `NOT_FOUND`.
+        for (collection, name, label) in [("payments", "payment", "Payment"), ("orders", "order", "Order")] {
+            router.get("/v2/\(collection)/:id") { request, context in
+                let id = context.parameters.get("id") ?? ""
+                return try await guarded(request) { _ in
+                    guard let record = sandbox.world.withLock({ $0.square[collection]?.find(id) }) else {
+                        return error(.notFound, code: "NOT_FOUND", detail: "\(label) `\(id)` not found.")
+                    }
+                    return json([name: record.json])
+                }
             }
         }
         router.post("/v2/customers") { request, _ in
@@ -307,6 +353,90 @@ enum SquareAPI {
                 guard let removed else { return error(.notFound, code: "NOT_FOUND", detail: "Object `\(id)` not found.") }
                 sandbox.webhooks.square(type: "catalog.version.updated", objectType: "catalog_version", id: "", object: ["updated_at": stamp(removed.updatedMs)])
                 return json(["deleted_object_ids": [.string(id)], "deleted_at": stamp(removed.updatedMs)])
+            }
+        }
+        // `DELETE /v2/customers/{id}` (with the `version` it was read at, if given): gone from lists
+        // and searches; `customer.deleted` carries the customer as it was.
+        router.delete("/v2/customers/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { _ in
+                let asked = FormBody.query(request.uri.query)["version"].map { Int64($0) }
+                let outcome = sandbox.world.withLock { world -> UpdateOutcome in
+                    guard let current = world.square["customers"]?.find(id) else {
+                        return .refused(error(.notFound, code: "NOT_FOUND", detail: "Customer with ID `\(id)` not found."))
+                    }
+                    let version = current.fields["version"]?.intValue ?? 0
+                    if let asked, asked != version {
+                        return .refused(error(.badRequest, code: "CONFLICT", detail: "The customer's version is \(version), not \(asked.map(String.init) ?? "?").", field: "version"))
+                    }
+                    return .updated(world.square["customers"]!.remove(id)!)
+                }
+                switch outcome {
+                case .refused(let response): return response
+                case .updated(let record):
+                    sandbox.webhooks.square(type: "customer.deleted", objectType: "customer", id: record.id, object: record.json)
+                    return json([:])
+                }
+            }
+        }
+        // `POST /v2/payments`: a card payment, completed at once (`autocomplete` defaults to true).
+        // A repeat of the request under its `idempotency_key` answers the same payment.
+        router.post("/v2/payments") { request, _ in
+            try await guarded(request) { body in
+                guard case .object(let input)? = try? JSONValue(parsing: body) else { return error(.badRequest, code: "INVALID_JSON", detail: "The body is not JSON.") }
+                guard let key = input["idempotency_key"]?.stringValue, input["source_id"]?.stringValue != nil,
+                      let amount = input["amount_money"]?["amount"]?.intValue, amount > 0 else {
+                    return error(.badRequest, code: "MISSING_REQUIRED_PARAMETER", detail: "idempotency_key, source_id and amount_money (a positive amount) are required")
+                }
+                return created("payments", key: key, body: body, sandbox: sandbox) { world, id, now in
+                    let money: JSONValue = ["amount": .integer(amount), "currency": input["amount_money"]?["currency"] ?? "USD"]
+                    var fields: [String: JSONValue] = [
+                        "id": .string(id), "amount_money": money, "total_money": money, "approved_money": money, "status": "COMPLETED",
+                        "source_type": "CARD", "location_id": input["location_id"] ?? .string(location), "created_at": stamp(now), "updated_at": stamp(now),
+                        "version_token": .string(world.random.token(20)),
+                    ]
+                    for name in ["customer_id", "order_id", "note", "reference_id"] { if let value = input[name] { fields[name] = value } }
+                    return fields
+                } announce: { record in
+                    sandbox.webhooks.square(type: "payment.created", objectType: "payment", id: record.id, object: record.json)
+                }
+            }
+        }
+        // `POST /v2/orders`: an open order at `order.location_id` with its line items totalled.
+        router.post("/v2/orders") { request, _ in
+            try await guarded(request) { body in
+                guard case .object(let input)? = try? JSONValue(parsing: body) else { return error(.badRequest, code: "INVALID_JSON", detail: "The body is not JSON.") }
+                guard let order = input["order"]?.objectValue, let locationID = order["location_id"]?.stringValue else {
+                    return error(.badRequest, code: "MISSING_REQUIRED_PARAMETER", detail: "order.location_id is required", field: "order.location_id")
+                }
+                let key = input["idempotency_key"]?.stringValue ?? UUID().uuidString
+                return created("orders", key: key, body: body, sandbox: sandbox) { world, id, now in
+                    var total: Int64 = 0
+                    let lines: [JSONValue] = (order["line_items"]?.arrayValue ?? []).enumerated().map { index, line in
+                        var fields = line.objectValue ?? [:]
+                        let each = line["base_price_money"]?["amount"]?.intValue ?? 0
+                        let quantity = Int64(line["quantity"]?.stringValue ?? "1") ?? 1
+                        total += each * quantity
+                        fields["uid"] = fields["uid"] ?? .string("line-\(index + 1)")
+                        fields["total_money"] = ["amount": .integer(each * quantity), "currency": "USD"]
+                        return .object(fields)
+                    }
+                    var fields = order
+                    fields["id"] = .string(id)
+                    fields["location_id"] = .string(locationID)
+                    fields["line_items"] = .array(lines)
+                    fields["total_money"] = ["amount": .integer(total), "currency": "USD"]
+                    fields["state"] = order["state"] ?? "OPEN"
+                    fields["version"] = 1
+                    fields["created_at"] = stamp(now)
+                    fields["updated_at"] = stamp(now)
+                    return fields
+                } announce: { record in
+                    sandbox.webhooks.square(type: "order.created", objectType: "order_created", id: record.id, object: [
+                        "order_id": .string(record.id), "version": 1, "location_id": record.fields["location_id"] ?? .null,
+                        "state": record.fields["state"] ?? .null, "created_at": record.fields["created_at"] ?? .null,
+                    ])
+                }
             }
         }
         // A refund changes its payment: `refunded_money`, `refund_ids`, `updated_at`, `version`.

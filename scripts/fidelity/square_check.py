@@ -1,6 +1,7 @@
 """The official `squareup` Python package against junction-sandbox: pages customers, creates and
 updates one (and meets a version conflict), searches customers by update time, lists payments by
-update time and refunds one, upserts, searches and deletes catalog objects. Run through
+update time and refunds one, upserts, searches and deletes catalog objects, creates a payment
+and an order, deletes a customer. Run through
 scripts/sandbox-fidelity."""
 import sys
 from datetime import datetime, timedelta, timezone
@@ -49,5 +50,28 @@ assert item in [o.id for o in searched.objects or []], searched
 client.catalog.object.delete(object_id=item)
 gone = client.catalog.search(begin_time=since, include_deleted_objects=True)
 assert any(o.id == item and o.is_deleted for o in gone.objects or []), gone
+
+paid = client.payments.create(source_id="cnon:card-nonce-ok", idempotency_key="fidelity-p1", amount_money={"amount": 700, "currency": "USD"}, note="fidelity").payment
+assert paid.status == "COMPLETED" and paid.amount_money.amount == 700 and paid.note == "fidelity", paid
+again = client.payments.create(source_id="cnon:card-nonce-ok", idempotency_key="fidelity-p1", amount_money={"amount": 700, "currency": "USD"}, note="fidelity").payment
+assert again.id == paid.id, "a repeated idempotency key made a second payment"
+assert client.payments.get(payment_id=paid.id).payment.id == paid.id
+
+
+location = client.locations.list().locations[0].id
+order = client.orders.create(idempotency_key="fidelity-o1", order={"location_id": location, "reference_id": "fidelity",
+                             "line_items": [{"name": "Pass", "quantity": "2", "base_price_money": {"amount": 500, "currency": "USD"}}]}).order
+assert order.state == "OPEN" and order.version == 1 and order.total_money.amount == 1000, order
+opened = client.orders.search(location_ids=[location], query={"filter": {"state_filter": {"states": ["OPEN"]}}}).orders or []
+assert order.id in [o.id for o in opened], opened
+assert client.orders.get(order_id=order.id).order.reference_id == "fidelity"
+
+client.customers.delete(customer_id=created.id)
+try:
+    client.customers.get(customer_id=created.id)
+    raise AssertionError("a deleted customer was found")
+except ApiError as error:
+    assert error.status_code == 404, error.body
 print(f"squareup {getattr(square, '__version__', '?')}: listed {len(ids)} customers in pages of 100; create, a repeated and a reused idempotency key, update, "
-      f"a version conflict, search by update time, payments by update time, a refund, catalog upsert, search and delete all behaved")
+      f"a version conflict, search by update time, payments by update time, a refund, catalog upsert, search and delete, "
+      f"a payment created (once for a repeated key), an order created and found open, and a customer deleted all behaved")

@@ -544,6 +544,128 @@ struct SyncRunTests {
         }
     }
 
+    /// Every Square resource after its first run: objects created and updated arrive by the next
+    /// run (a search by update time) and by webhook (whole objects applied, or a sync for the events
+    /// that only name a change); a deleted customer by webhook, or by the next reconciliation (the
+    /// search does not show it), a deleted catalog object by either (`is_deleted`).
+    @Test func everySquareResourcesChangesArriveByTheNextRunAndByWebhook() async throws {
+        try await ConnectStack.with(seed: 12) { stack in
+            let square = try await stack.connect("square", tenant: "tenant-q")
+            try await stack.sandbox.muteWebhooks()
+            let headers = [("Authorization", "Bearer \(SandboxClient.squareToken)"), ("Content-Type", "application/json")]
+            func call(_ method: String, _ path: String, _ body: String = "") async throws -> [String: Any] {
+                let answer = try await stack.sandbox.send(method, path, headers: headers, body: body)
+                #expect(answer.status == 200, "\(method) \(path): \(answer.text)")
+                return try stack.sandbox.json(answer)
+            }
+            func id(_ answer: [String: Any], _ key: String) throws -> String { try #require((answer[key] as? [String: Any])?["id"] as? String, "\(answer)") }
+            func live(_ resource: String) async throws -> [StoredRecord] { try await Self.stored(stack, square, resource).filter { $0.deletedAt == nil } }
+            let location = "L88917AVBK2S5"
+            var createdItem = ""
+
+            /// One round of changes to `resource`: the ids created, updated and deleted, and whether
+            /// the updated one shows `tag`.
+            func change(_ resource: String, tag: String, round: Int) async throws -> (ids: [String], deleted: String?, shows: @Sendable (StoredRecord) -> Bool) {
+                let records = try await live(resource)
+                switch resource {
+                case "customers":
+                    let made = try id(try await call("POST", "/v2/customers", #"{"idempotency_key":"c-\#(tag)","given_name":"Created","note":"\#(tag)"}"#), "customer")
+                    _ = try await call("PUT", "/v2/customers/\(records[0].externalID)", #"{"note":"\#(tag)"}"#)
+                    _ = try await call("DELETE", "/v2/customers/\(records[1].externalID)")
+                    return ([made, records[0].externalID], records[1].externalID, { $0.data["note"] == .string(tag) })
+                case "payments":
+                    let made = try id(try await call("POST", "/v2/payments", #"{"idempotency_key":"p-\#(tag)","source_id":"cnon:card-nonce-ok","amount_money":{"amount":700,"currency":"USD"},"note":"\#(tag)"}"#), "payment")
+                    _ = try await call("POST", "/v2/refunds", #"{"idempotency_key":"r-\#(tag)","payment_id":"\#(records[0].externalID)","amount_money":{"amount":\#(round),"currency":"USD"}}"#)
+                    let refunded = (records[0].data["refunded_money"]?["amount"]?.intValue ?? 0) + Int64(round)
+                    return ([made, records[0].externalID], nil, { $0.data["refunded_money"]?["amount"] == .integer(refunded) })
+                case "catalog":
+                    let items = records.filter { $0.data["type"] == "ITEM" }
+                    let made = try id(try await call("POST", "/v2/catalog/object", ##"{"idempotency_key":"k-\##(tag)","object":{"id":"#new","type":"ITEM","item_data":{"name":"Created \##(tag)"}}}"##), "catalog_object")
+                    createdItem = made
+                    let version = try #require(items[0].data["version"]?.intValue)
+                    _ = try await call("POST", "/v2/catalog/object", #"{"idempotency_key":"u-\#(tag)","object":{"id":"\#(items[0].externalID)","type":"ITEM","version":\#(version),"item_data":{"name":"\#(tag)"}}}"#)
+                    _ = try await call("DELETE", "/v2/catalog/object/\(items[1].externalID)")
+                    return ([made, items[0].externalID], items[1].externalID, { $0.data["item_data"]?["name"] == .string(tag) })
+                case "orders":
+                    let made = try id(try await call("POST", "/v2/orders", #"""
+                        {"idempotency_key":"o-\#(tag)","order":{"location_id":"\#(location)","reference_id":"new-\#(tag)","line_items":[{"name":"Pass","quantity":"2","base_price_money":{"amount":500,"currency":"USD"}}]}}
+                        """#), "order")
+                    let version = try #require(records[0].data["version"]?.intValue)
+                    _ = try await call("PUT", "/v2/orders/\(records[0].externalID)", #"{"idempotency_key":"v-\#(tag)","order":{"version":\#(version),"reference_id":"\#(tag)"}}"#)
+                    return ([made, records[0].externalID], nil, { $0.data["reference_id"] == .string(tag) })
+                default: // inventory: a count for the item created above, and a changed one
+                    let item = try #require(records[0].data["catalog_object_id"]?.stringValue)
+                    let quantity = "\(10 + round)"
+                    _ = try await call("POST", "/v2/inventory/changes/batch-create", #"""
+                        {"idempotency_key":"i-\#(tag)","changes":[
+                          {"type":"PHYSICAL_COUNT","physical_count":{"catalog_object_id":"\#(item)","location_id":"\#(location)","state":"IN_STOCK","quantity":"\#(quantity)"}},
+                          {"type":"PHYSICAL_COUNT","physical_count":{"catalog_object_id":"\#(createdItem)","location_id":"\#(location)","state":"IN_STOCK","quantity":"5"}}]}
+                        """#)
+                    return ([records[0].externalID], nil, { $0.data["quantity"] == .string(quantity) })
+                }
+            }
+            /// The changes after `highest`: exactly `ids` (and, for inventory, the new item's count), the deleted one deleted.
+            func expectChanges(_ resource: String, after highest: Int64, _ round: (ids: [String], deleted: String?, shows: @Sendable (StoredRecord) -> Bool),
+                               deleted: Bool, tag: String) async throws {
+                let changes = try await stack.onDatabase { try RecordStore().changes(connection: square, resource: resource, after: highest, on: $0) }
+                var expected = Set(round.ids)
+                if deleted, let gone = round.deleted { expected.insert(gone) }
+                var seen = Set(changes.map(\.externalID))
+                if resource == "inventory" {
+                    let fresh = changes.filter { $0.data["catalog_object_id"] == .string(createdItem) }.map(\.externalID)
+                    #expect(fresh.count == 1, "inventory by \(tag): the new item's count")
+                    seen.subtract(fresh)
+                }
+                #expect(seen == expected, "\(resource) by \(tag): \(changes.map { "\($0.externalID)\($0.deletedAt == nil ? "" : " deleted")" }) expected \(expected)")
+                let updated = round.ids.count > 1 ? round.ids[1] : round.ids[0]
+                #expect(changes.first { $0.externalID == updated }.map(round.shows) == true, "\(resource) by \(tag): \(updated) changed")
+                if deleted, let gone = round.deleted { #expect(changes.first { $0.externalID == gone }?.deletedAt != nil, "\(resource) by \(tag)") }
+            }
+
+            let resources = ["customers", "payments", "catalog", "orders", "inventory"]
+            #expect(Set(resources) == Set(try #require(Providers.named("square")).sync.map(\.name)), "every synced resource is tried")
+            for resource in resources {
+                let first = try await Self.sync(stack, square, resource)
+                #expect(first.status == "succeeded" && first.mode == "full", "\(resource): \(first.error ?? "")")
+            }
+            for resource in resources {
+                let highest = try await Self.stored(stack, square, resource).map(\.changeSequence).max() ?? 0
+                let round = try await change(resource, tag: "by-run", round: 1)
+                let run = try await Self.sync(stack, square, resource)
+                let added = resource == "inventory" || round.ids.count > 1 ? 1 : 0
+                #expect(run.status == "succeeded" && run.mode == "incremental" && run.counts.added == added && run.counts.updated == 1
+                        && run.deleted == (resource == "catalog" ? 1 : 0), "\(resource): \(run.mode) \(run.counts) deleted \(run.deleted) \(run.error ?? "")")
+                if resource == "customers" {
+                    // The search shows no deleted customer: the reconciliation finds it gone.
+                    let reconciled = try await Self.reconcile(stack, square, resource)
+                    #expect(reconciled.deleted == 1 && reconciled.counts.added == 0 && reconciled.counts.updated == 0, "\(reconciled.counts) deleted \(reconciled.deleted)")
+                }
+                try await expectChanges(resource, after: highest, round, deleted: round.deleted != nil, tag: "by-run")
+            }
+
+            try await stack.pointWebhooksAtTheIngress()
+            for resource in resources {
+                let highest = try await Self.stored(stack, square, resource).map(\.changeSequence).max() ?? 0
+                let round = try await change(resource, tag: "by-webhook", round: 2)
+                let item = createdItem
+                do {
+                    try await QueueKit.eventually("\(resource)'s webhooks applied", limit: .seconds(40)) {
+                        let now = try await Self.stored(stack, square, resource)
+                        let updated = round.ids.count > 1 ? round.ids[1] : round.ids[0]
+                        return now.contains { $0.externalID == updated && round.shows($0) }
+                            && round.ids.allSatisfy { id in now.contains { $0.externalID == id } }
+                            && (round.deleted.map { id in now.contains { $0.externalID == id && $0.deletedAt != nil } } ?? true)
+                            && (resource != "inventory" || now.contains { $0.data["catalog_object_id"] == .string(item) && $0.data["quantity"] == "5" })
+                    }
+                } catch {
+                    Issue.record("\(resource): the webhooks were not applied")
+                    throw error
+                }
+                try await expectChanges(resource, after: highest, round, deleted: round.deleted != nil, tag: "by-webhook")
+            }
+        }
+    }
+
     @Test func anOlderStateNeverReplacesANewerOne() async throws {
         try await ConnectStack.with(seed: 20) { stack in
             let square = try await stack.connect("square", tenant: "tenant-s")
