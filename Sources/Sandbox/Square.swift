@@ -3,9 +3,10 @@ import Hummingbird
 import JunctionCore
 
 /// Square's v2 shape: customers (list with `cursor`/`limit`, search by `updated_at`, create,
-/// retrieve, update with `version`), payments (list by `begin_time`/`updated_at_begin_time`,
-/// refunds), the catalog (list, search by `begin_time` with deleted objects, upsert, delete) and
-/// inventory counts; Bearer auth; `{errors:[…]}` bodies. Lists run oldest first (payments: as
+/// retrieve, update with `version`, delete), payments (list by `begin_time`/`updated_at_begin_time`,
+/// create, retrieve, refunds), orders (create, search, retrieve, update with `version`), the
+/// catalog (list, search by `begin_time` with deleted objects, upsert, delete) and inventory
+/// counts; Bearer auth; `{errors:[…]}` bodies. Lists run oldest first (payments: as
 /// `sort_order` says, newest first by default), so records created during a walk show up at its
 /// end, once.
 enum SquareAPI {

@@ -955,6 +955,55 @@ struct SyncRunTests {
         }
     }
 
+    /// Mailchimp's member webhooks (`subscribe`, `profile`, `unsubscribe`) reach the connection whose
+    /// endpoint token their URL carries, and each starts a members sync that brings the change: a
+    /// new member, a changed one, an archived one deleted.
+    @Test func mailchimpMemberWebhooksThroughTheConnectionsEndpointBringTheChanges() async throws {
+        try await ConnectStack.with(seed: 20, extra: ["JUNCTION_WEBHOOK_ENDPOINT_REFRESH": "1s"]) { stack in
+            let mailchimp = try await stack.connect("mailchimp", tenant: "tenant-m")
+            _ = try await Self.sync(stack, mailchimp, "members")
+            let before = try await Self.stored(stack, mailchimp, "members")
+            let highest = try #require(before.map(\.changeSequence).max())
+            // The connection's endpoint: the token in the URL the sandbox posts to.
+            let token = try #require((try await stack.sandbox.credentials()["webhook_secrets"] as? [String: String])?["mailchimp"])
+            let add = try ChildProcess(junction: "junction", arguments: ["endpoints", "add", "mailchimp", token, "--tenant", "tenant-m",
+                                                                         "--connection", mailchimp.uuidString.lowercased()],
+                                       environment: stack.environment, input: token + "\n")
+            #expect(try await add.exitStatus() == 0, "\(add.standardError)")
+            // Until the ingress has read the endpoint, its deliveries belong to no connection: send
+            // probes until one is recorded as the connection's.
+            try await QueueKit.eventually("the ingress routes the token to the connection", limit: .seconds(30)) {
+                let probe = MailchimpWebhookScheme().sample(url: "\(stack.ingressURL)/webhooks/mailchimp/\(token)", secret: token, eventType: "profile", now: Date())
+                _ = try await stack.http.send(OutboundRequest(method: "POST", url: probe.url, headers: probe.headers.map { (name: $0.key, value: $0.value) }, body: probe.body))
+                return try await stack.onDatabase { database in
+                    try database.query("SELECT count(*)::bigint AS n FROM webhook_events WHERE provider = 'mailchimp' AND connection_id = \(mailchimp)").first!.decode("n", as: Int.self) > 0
+                }
+            }
+
+            let auth = [("Authorization", "Bearer \(SandboxClient.mailchimpKey)"), ("Content-Type", "application/json")]
+            let list = SandboxClient.mailchimpList
+            func hash(_ email: String) -> String { Insecure.MD5.hash(data: Array(email.lowercased().utf8)).map { String(format: "%02x", $0) }.joined() }
+            let changed = try #require(before.first?.data["email_address"]?.stringValue)
+            let archived = try #require(before.dropFirst().first?.data["email_address"]?.stringValue)
+            let added = "webhook.new@example.com"
+            #expect(try await stack.sandbox.send("PUT", "/3.0/lists/\(list)/members/\(hash(added))", headers: auth,
+                                                 body: #"{"email_address":"\#(added)","status_if_new":"subscribed"}"#).status == 200)
+            #expect(try await stack.sandbox.send("PATCH", "/3.0/lists/\(list)/members/\(hash(changed))", headers: auth,
+                                                 body: #"{"merge_fields":{"FNAME":"Hooked"}}"#).status == 200)
+            #expect(try await stack.sandbox.send("DELETE", "/3.0/lists/\(list)/members/\(hash(archived))", headers: auth).status == 204)
+            let ids = ["\(list):\(hash(added))", "\(list):\(hash(changed))", "\(list):\(hash(archived))"]
+            try await QueueKit.eventually("the members' webhooks brought the changes", limit: .seconds(40)) {
+                let now = try await Self.stored(stack, mailchimp, "members")
+                return now.contains { $0.externalID == ids[0] } && now.contains { $0.externalID == ids[1] && $0.data["merge_fields"]?["FNAME"] == "Hooked" }
+                    && now.contains { $0.externalID == ids[2] && $0.deletedAt != nil }
+            }
+            let changes = try await stack.onDatabase { try RecordStore().changes(connection: mailchimp, resource: "members", after: highest, on: $0) }
+            #expect(Set(changes.map(\.externalID)) == Set(ids) && changes.count == 3, "\(changes.map(\.externalID))")
+            let triggers = try await Self.runs(stack, mailchimp, "members").dropLast().map(\.trigger)
+            #expect(!triggers.isEmpty && triggers.allSatisfy { $0 == "webhook" }, "the runs after the first were the webhooks': \(triggers)")
+        }
+    }
+
     /// A provider failing 30 % of calls with 503 and rate-limiting some with 429 and `Retry-After`:
     /// two resources synced at once by two workers still land every object once, and the
     /// fleet-wide limiter keeps the rate the sandbox saw within the connection's limit.
