@@ -220,7 +220,7 @@ struct FleetCoordinationTests {
             provider.set(.fail(503))
             let fleet = try await Self.workers(2, stack, queue, [
                 "JUNCTION_WORKER_CONCURRENCY": "1", "JUNCTION_PROVIDER_URL_STRIPE": "http://127.0.0.1:\(port)",
-                "JUNCTION_BREAKER_CONSECUTIVE_FAILURES": "3", "JUNCTION_BREAKER_COOLDOWN": "2s",
+                "JUNCTION_BREAKER_CONSECUTIVE_FAILURES": "3", "JUNCTION_BREAKER_COOLDOWN": "6s",
                 "JUNCTION_RETRY_TYPE_PROVIDER_CHECK": "50/100ms", "JUNCTION_RATE_LIMIT_STRIPE": "off",
             ])
             _ = try await WorkerProcessTests.enqueue(stack, queue, (0..<8).map { _ in QueueKit.request(["provider": "stripe", "path": "/v1/balance"], type: "provider.check") })
@@ -237,6 +237,10 @@ struct FleetCoordinationTests {
             provider.set(.slowOK(.milliseconds(400)))
             // Nothing goes out until the cool-down ends.
             let reopen = try #require(status.reopenAt)
+            // The premise: the provider answers well before the first probe. (With a 2 s cool-down a
+            // loaded clean-clone run once switched it too late: the probe failed and the breaker
+            // opened a second time.)
+            try #require(Date() < reopen, "the provider was switched after the cool-down had ended: this machine was too slow for the test's premise")
             try await Task.sleep(for: .seconds(max(0, reopen.timeIntervalSinceNow - 0.3)))
             #expect(provider.calls.count == whenOpen, "no call while open")
             try await QueueKit.eventually("all eight succeeded") { try await WorkerProcessTests.stats(stack, queue).counters["processed"] == 8 }

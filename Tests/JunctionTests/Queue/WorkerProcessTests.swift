@@ -81,8 +81,9 @@ struct WorkerProcessTests {
         let queue = QueueKit.queue()
         let worker = try await Self.startWorker(stack, queue: queue, ["JUNCTION_WORKER_CONCURRENCY": "1", "JUNCTION_LOG_LEVEL": "debug"])
         // Long enough that the SIGTERM is handled while it runs, even on a loaded CI machine (a
-        // 1 s job once finished first there, and the worker then took the second job).
-        _ = try await Self.enqueue(stack, queue, [QueueKit.request(["sleep_ms": 3000])])
+        // 1 s job once finished first there, and the worker then took the second job; so did a
+        // 3 s one in a clean-clone run beside other tests).
+        _ = try await Self.enqueue(stack, queue, [QueueKit.request(["sleep_ms": 10000])])
         // Started, not only leased: a job leased but not yet begun when SIGTERM lands is handed
         // back unstarted, as it should be (that happened here on a loaded machine).
         try await worker.waitForLine(containing: "\"msg\":\"job started\"")
