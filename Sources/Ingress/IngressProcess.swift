@@ -106,10 +106,9 @@ public enum IngressProcess {
         connectRoutes?.register(on: router)
         APIRoutes(tenants: connect?.tenants, admin: admin, rateLimit: rateLimit, connect: connectRoutes, keys: keys, queue: queue, redis: redis, database: database, logger: logger).register(on: router)
         let intake = WebhookIntake(settings: webhooks, endpoints: endpoints, logger: logger)
-        // Two round trips in flight: Redis answers one while the next batch forms. More made the
-        // batches smaller and cost Redis more per webhook (bench/ingress: 4 in flight gave about
-        // 4 jobs per script call and 45 µs of Redis CPU per webhook, 2 gave about 6 and 33 µs).
-        let jobs = GroupCommitEnqueuer(redis: redis, queue: queue, maxFlushes: min(2, core.redisConnections))
+        // Deliveries are enqueued over one Redis connection per event loop, driven by the loop
+        // (EventLoopEnqueuer): no pool thread on the webhook path.
+        let jobs = EventLoopEnqueuers(queue: queue, configuration: redis.configuration)
         let connections = ConnectionCount()
         let app = Application(
             router: router,
@@ -126,6 +125,7 @@ public enum IngressProcess {
             },
             logger: logger)
         let refresher = EndpointRefresher(cache: endpoints, database: database, interval: webhooks.endpointRefresh, logger: logger)
-        return [app, refresher]
+        // The enqueuers first: the group stops them last, after the server's last answer.
+        return [EventLoopEnqueuers.Closer(enqueuers: jobs), app, refresher]
     }
 }

@@ -13,9 +13,9 @@ import Tracing
 /// Deliveries are the ingress's hot path, and answering them here skips what a routed request
 /// costs: an async body stream, a task per request, and the conversion of every header field to
 /// `HTTPFields`. A delivery is read into one buffer on its event loop, verified there (CPU work
-/// only), and its jobs are handed to ``GroupCommitEnqueuer``'s group commit; the answer is written from the
-/// event loop once Redis has confirmed them. Nothing here blocks: the Redis call runs on a pool
-/// thread.
+/// only), and its jobs are handed to its event loop's ``EventLoopEnqueuer`` (a group commit over
+/// that loop's own Redis connection); the answer is written once Redis has confirmed them. Nothing
+/// here blocks, and nothing leaves the event loop: the Redis socket is driven by the same loop.
 ///
 /// Order on a connection is kept: a request that arrives while another one's answer is pending
 /// (HTTP pipelining, or a delivery behind a routed request) is held, and reading pauses, until
@@ -47,7 +47,9 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     private let intake: WebhookIntake
-    private let jobs: GroupCommitEnqueuer
+    private let enqueuers: EventLoopEnqueuers
+    /// This connection's event loop's enqueuer (set when the handler is added).
+    private var jobs: EventLoopEnqueuer?
     private var state = State.idle
     /// Requests passed to the router whose response has not ended yet.
     private var routerOpen = 0
@@ -67,17 +69,14 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// answer, with the jobs it enqueues as its children.
     private var span: (any Span)?
     private var meters = WebhookMeters()
-    /// Starts a Redis flush at the end of this event loop's turn (made once per connection).
-    private var startFlush: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
 
-    init(intake: WebhookIntake, jobs: GroupCommitEnqueuer) {
+    init(intake: WebhookIntake, jobs: EventLoopEnqueuers) {
         self.intake = intake
-        self.jobs = jobs
+        self.enqueuers = jobs
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        let eventLoop = context.eventLoop
-        startFlush = { eventLoop.execute($0) }
+        jobs = enqueuers.on(context.eventLoop)
     }
 
     // MARK: Inbound
@@ -247,14 +246,10 @@ final class WebhookChannelHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .answer(let answer):
             finish(answer, keepAlive: keepAlive, context: context)
         case .store(let requests, let events):
-            let intake = self.intake
-            let target = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-            jobs.enqueue(requests, startingFlushWith: startFlush) { result in
-                // On a Redis pool thread: back to the connection's event loop to answer.
-                target.eventLoop.execute {
-                    let answer = intake.stored(result, request: request, events: events)
-                    target.value.handler.finish(answer, keepAlive: keepAlive, context: target.value.context)
-                }
+            // Answered on this event loop, once Redis has answered.
+            let jobs = self.jobs ?? enqueuers.on(context.eventLoop)
+            jobs.enqueue(requests) { [self] result in
+                finish(intake.stored(result, request: request, events: events), keepAlive: keepAlive, context: context)
             }
         }
     }

@@ -14,7 +14,7 @@ struct WebhookServerChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
     let responder: HTTPChannelHandler.Responder
     let intake: WebhookIntake
-    let jobs: GroupCommitEnqueuer
+    let jobs: EventLoopEnqueuers
     let limits: ConnectionLimits
     let connections: ConnectionCount
 

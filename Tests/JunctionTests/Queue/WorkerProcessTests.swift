@@ -35,7 +35,8 @@ struct WorkerProcessTests {
         let stats = try await Self.stats(stack, queue)
         #expect(stats.inflight == 0 && stats.ready.values.reduce(0, +) == 0 && stats.dead == 0)
         #expect(stats.counters["processed"] == 1)
-        #expect(survivor.lines.contains { $0.contains("recovered jobs whose lease expired") })
+        // Logged before the job ran again, but read from the process's output a moment later.
+        try await survivor.waitForLine(containing: "recovered jobs whose lease expired")
         #expect(try await survivor.stop() == 0)
     }
 

@@ -274,13 +274,16 @@ struct IngressWebhookTests {
             for _ in 0..<16 { group.addTask { _ = try await running.http.send(OutboundRequest(url: "http://127.0.0.1:\(running.port)/health/ready")) } }
             try await group.waitForAll()
         }
+        // One delivery first: its event loop's own Redis connection (the webhook path's) is open too.
+        let before = #"{"id":"evt_2","type":"invoice.paid"}"#
+        #expect(try await running.post("/webhooks/stripe", headers: [("Content-Type", "application/json"), ("Stripe-Signature", Self.stripeSignature(before))], body: before).status == 200)
         try await stack.stop(.redis)
         let body = #"{"id":"evt_3","type":"invoice.paid"}"#
         let down = try await running.post("/webhooks/stripe", headers: [("Content-Type", "application/json"), ("Stripe-Signature", Self.stripeSignature(body))], body: body)
         #expect(down.status == 503)
         #expect(down.header("Retry-After") == "5")
         try await stack.start(.redis)
-        #expect(try await running.jobs().isEmpty, "nothing stored while answering 503")
+        #expect(try await running.jobs().map { $0.payload["event_id"]?.stringValue } == ["evt_2"], "nothing stored while answering 503")
         // The pooled connections still hold the old server's sockets; a webhook enqueue (every
         // job has a dedupe key) is sent again on a fresh connection, so the providers' first
         // retries after the restart go through, however many arrive at once.
@@ -294,7 +297,51 @@ struct IngressWebhookTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(statuses == Array(repeating: 200, count: 8), "statuses after the restart: \(statuses)")
-        #expect(try await running.jobs().count == 8)
+        #expect(try await running.jobs().count == 9)
+        try await running.stop()
+    }
+
+    /// Redis stops while deliveries are pipelined on the event loops' connections: each delivery
+    /// is answered 200 or 503, and every one answered 200 is stored (Redis restarts from its
+    /// append-only file). Deliveries go on, 24 at a time, until Redis is gone and one was answered 503.
+    @Test func redisStoppingUnderPipelinedDeliveriesLosesNoAcknowledgedOne() async throws {
+        let shared = try await TestStack.shared()
+        let redisOnly = try await TestStack.dedicated(.redis, durable: true)
+        defer { Task { try await redisOnly.down() } }
+        let stack = TestStack(directory: redisOnly.directory, redis: redisOnly.redis, database: shared.database)
+        let running = try await Self.start(stack)
+        let http = OutboundHTTPClient(connections: 24)
+        var answered: [String: Int] = [:]
+        var stopping: Task<Void, any Error>?
+        var round = 0
+        while !answered.values.contains(503) {
+            round += 1
+            try #require(round <= 400, "no delivery was answered 503 after Redis was stopped")
+            let events = (0..<24).map { "evt_p\(round)_\($0)" }
+            let statuses = try await withThrowingTaskGroup(of: (String, Int).self) { group in
+                for event in events {
+                    let body = #"{"id":"\#(event)","type":"invoice.paid"}"#
+                    group.addTask {
+                        let answer = try await http.send(OutboundRequest(method: "POST", url: "http://127.0.0.1:\(running.port)/webhooks/stripe",
+                                                                         headers: [(name: "Content-Type", value: "application/json"), (name: "Stripe-Signature", value: Self.stripeSignature(body))],
+                                                                         body: Array(body.utf8)))
+                        return (event, answer.status)
+                    }
+                }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            answered.merge(statuses) { $1 }
+            // Once deliveries flow, Redis is stopped while the next rounds are in flight.
+            if stopping == nil { stopping = Task { try await stack.stop(.redis) } }
+        }
+        try await stopping?.value
+        try await stack.start(.redis)
+        await http.shutdown()
+        #expect(Set(answered.values).isSubset(of: [200, 503]), "\(Set(answered.values))")
+        let stored = Set(try await running.jobs().compactMap { $0.payload["event_id"]?.stringValue })
+        let acknowledged = Set(answered.filter { $0.value == 200 }.keys)
+        #expect(acknowledged.subtracting(stored).isEmpty, "answered 200 but not stored: \(acknowledged.subtracting(stored).sorted())")
+        #expect(!acknowledged.isEmpty)
         try await running.stop()
     }
 }
