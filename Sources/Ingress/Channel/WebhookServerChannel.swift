@@ -6,6 +6,22 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
+// The ingress's own HTTP/1 channel: this folder (`Channel/`) is the code that bypasses
+// Hummingbird's router for webhook deliveries, and everything it relies on of Hummingbird is here:
+//
+// - `HummingbirdCore.HTTPServerBuilder` (in IngressProcess) taking a custom `ServerChildChannel`;
+// - `HTTPChannelHandler` and its `handleHTTP(asyncChannel:logger:)`, Hummingbird's request loop
+//   for the requests passed on to the router, and its `Responder` typealias;
+// - `HTTPConnectionStateHandler(idleTimeout:logger:)`, Hummingbird's per-connection state handler
+//   for graceful shutdown;
+// - the pipeline `HTTP1Channel` builds (NIO's HTTP/1 codec, then `HTTP1ToHTTPServerCodec` from
+//   swift-nio-extras), rebuilt here by hand in `setup(channel:logger:)`.
+//
+// A Hummingbird upgrade that changes any of these shows here first (the ingress tests fail). The
+// deliveries keep the routed endpoints' hooks: `X-Request-Id` (RequestIDMiddleware's header), the
+// `junction_webhooks_total` and latency metrics (`WebhookMeters`), server spans when traces are
+// exported, and the intake's log lines with the delivery's trace id.
+
 /// Hummingbird's HTTP/1 child channel with ``WebhookChannelHandler`` in front of the router:
 /// the same pipeline `HTTP1Channel` builds (HTTP/1 codec, conversion to HTTP types, connection
 /// state for idle and graceful shutdown, Hummingbird's request loop), plus the handler that
