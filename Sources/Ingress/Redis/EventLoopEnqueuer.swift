@@ -65,19 +65,8 @@ final class EventLoopEnqueuer {
 
     /// Hands each waiter its own slice of the script's flags.
     private func complete(_ batch: [Waiter], with result: Result<RedisReply, RedisError>) {
-        let flags = result.mapError { $0 as any Error }.flatMap { reply in Result { try reply.array() } }
-        var offset = 0
-        for waiter in batch {
-            let range = offset..<(offset + waiter.ids.count)
-            offset = range.upperBound
-            waiter.completion(flags.flatMap { flags in
-                Result {
-                    guard flags.count >= range.upperBound else {
-                        throw RedisError.unexpectedReply(expected: "\(range.upperBound) enqueue results", got: .array(flags))
-                    }
-                    return try Queue.enqueueOutcomes(.array(Array(flags[range])), ids: waiter.ids)
-                }
-            })
+        for (waiter, outcomes) in zip(batch, Queue.enqueueOutcomes(merged: result.mapError { $0 as any Error }, ids: batch.map(\.ids))) {
+            waiter.completion(outcomes)
         }
     }
 }

@@ -102,7 +102,7 @@ final class EventLoopRedisConnection {
         }
         inFlight.append(Pending(completion: completion, timeout: timeout))
         var buffer = channel.allocator.buffer(capacity: 0)
-        buffer.writeBytes(command.resp)
+        buffer.writeBytes(command.respEncoded())
         channel.writeAndFlush(buffer, promise: nil)
     }
 

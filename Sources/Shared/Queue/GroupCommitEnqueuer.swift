@@ -179,19 +179,8 @@ public final class GroupCommitEnqueuer: Sendable {
                 return try connection.evaluate(merged.script, keys: merged.keys, arguments: merged.arguments)
             }
         }
-        let flags = reply.flatMap { reply in Result { try reply.array() } }
-        var offset = 0
-        for waiter in batch {
-            let range = offset..<(offset + waiter.ids.count)
-            offset = range.upperBound
-            waiter.completion(flags.flatMap { flags in
-                Result {
-                    guard flags.count >= range.upperBound else {
-                        throw RedisError.unexpectedReply(expected: "\(range.upperBound) enqueue results", got: .array(flags))
-                    }
-                    return try Queue.enqueueOutcomes(flags[range], ids: waiter.ids)
-                }
-            })
+        for (waiter, outcomes) in zip(batch, Queue.enqueueOutcomes(merged: reply, ids: batch.map(\.ids))) {
+            waiter.completion(outcomes)
         }
     }
 

@@ -90,9 +90,23 @@ extension Queue {
         try EnqueueScript.outcomes(ArraySlice(try reply.array()), ids: ids)
     }
 
-    /// The same for one call's flags within a merged call's reply.
-    static func enqueueOutcomes(_ flags: ArraySlice<RedisReply>, ids: [String]) throws -> [EnqueueOutcome] {
-        try EnqueueScript.outcomes(flags, ids: ids)
+    /// Splits the reply of a merged call (``mergeEnqueueCalls(_:)``) into each call's outcomes, in
+    /// the calls' order; `ids` holds each call's job ids. A failed reply fails every call.
+    public static func enqueueOutcomes(merged reply: Result<RedisReply, any Error>, ids: [[String]]) -> [Result<[EnqueueOutcome], any Error>] {
+        let flags = reply.flatMap { reply in Result { try reply.array() } }
+        var offset = 0
+        return ids.map { ids in
+            let range = offset..<(offset + ids.count)
+            offset = range.upperBound
+            return flags.flatMap { flags in
+                Result {
+                    guard flags.count >= range.upperBound else {
+                        throw RedisError.unexpectedReply(expected: "\(range.upperBound) enqueue results", got: .array(flags))
+                    }
+                    return try EnqueueScript.outcomes(flags[range], ids: ids)
+                }
+            }
+        }
     }
 
     /// Enqueues the requests in one atomic step (all or none).

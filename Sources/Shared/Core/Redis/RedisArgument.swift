@@ -65,7 +65,7 @@ public struct RedisArgument: Sendable, Hashable, ExpressibleByStringLiteral, Exp
 extension [RedisArgument] {
     /// The command in Redis's wire format (RESP: an array of bulk strings), in one buffer of
     /// exactly its size.
-    func respEncoded() -> [UInt8] {
+    public func respEncoded() -> [UInt8] {
         var size = 1 + Self.decimalCount(count) + 2
         for argument in self {
             let length = argument.count

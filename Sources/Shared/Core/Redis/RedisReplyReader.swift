@@ -40,8 +40,3 @@ public final class RedisReplyReader {
         }
     }
 }
-
-extension Array where Element == RedisArgument {
-    /// The command in Redis's wire format (RESP), for a connection that writes its own bytes.
-    public var resp: [UInt8] { respEncoded() }
-}
