@@ -3,8 +3,9 @@ import Foundation
 /// Junction's reliable queue over one blocking Redis connection. Every transition is one Lua
 /// script (`Scripts/lua`, each driven by its Swift type in `Scripts/`), so a job is always in
 /// exactly one place: a priority list, the in-flight set under a lease, the delayed set, or the
-/// dead letters. Worker processors call these on their own connection; async code enqueues
-/// through ``GroupCommitEnqueuer``.
+/// dead letters. Worker processors, the scheduler and the API call these on a blocking connection;
+/// the ingress's webhook path merges its deliveries' calls (``mergeEnqueueCalls(_:)``) on a
+/// connection its event loop drives.
 ///
 /// A job's life, one file each:
 /// - `Queue+Enqueue.swift`: into a priority list (or the delayed set), deduplicated by key;
