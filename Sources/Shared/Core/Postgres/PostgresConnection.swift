@@ -71,8 +71,8 @@ public final class PostgresConnection {
     /// its queries ask. A call inside another transaction scopes that transaction's remainder.
     public func asTenant<T>(_ tenant: String, _ body: (PostgresConnection) throws -> T) throws -> T {
         try transaction { connection in
-            try connection.query("SET LOCAL ROLE junction_tenant")
-            try connection.query("SELECT set_config('junction.tenant', \(tenant), true)")
+            // One round trip for both: `set_config('role', …, true)` is `SET LOCAL ROLE`.
+            try connection.query("SELECT set_config('role', 'junction_tenant', true), set_config('junction.tenant', \(tenant), true)")
             return try body(connection)
         }
     }
