@@ -21,6 +21,10 @@ import NIOHTTPTypesHTTP1
 // deliveries keep the routed endpoints' hooks: `X-Request-Id` (RequestIDMiddleware's header), the
 // `junction_webhooks_total` and latency metrics (`WebhookMeters`), server spans when traces are
 // exported, and the intake's log lines with the delivery's trace id.
+//
+// Why not the router: the same deliveries answered by a Hummingbird route measured about half the
+// rate at 2.4 times the CPU per delivery (docs/PERFORMANCE.md, "the router path";
+// `bench/support/routed-webhooks.patch` is that variant, to measure it again after an upgrade).
 
 /// Hummingbird's HTTP/1 child channel with ``WebhookChannelHandler`` in front of the router:
 /// the same pipeline `HTTP1Channel` builds (HTTP/1 codec, conversion to HTTP types, connection
