@@ -77,6 +77,13 @@ final class ConnectionDeadline {
     }
 
     let limits: ConnectionLimits
+    /// This connection's three timeouts, each up to a tenth longer (at most a second) by one
+    /// fraction drawn when it opens. Connections opened together (a slow-loris crowd) then do not
+    /// all time out in one instant: 1,500 of them answered 408 and closed in one turn of the loops
+    /// held honest deliveries up for tens of milliseconds (docs/PERFORMANCE.md, "slow-loris").
+    let header: TimeAmount
+    let body: TimeAmount
+    let keepAlive: TimeAmount
     private(set) var phase = Phase.head
     /// When the current phase runs out; nil while an answer is being made.
     private var expiry: NIODeadline?
@@ -95,23 +102,33 @@ final class ConnectionDeadline {
     /// The first handler's context (``RawActivityHandler``): a timeout writes and closes through it.
     var context: ChannelHandlerContext?
 
-    init(limits: ConnectionLimits) { self.limits = limits }
+    init(limits: ConnectionLimits, stagger: Double = Double.random(in: 0..<1)) {
+        self.limits = limits
+        func staggered(_ timeout: Duration) -> TimeAmount {
+            let nanoseconds = timeout / .nanoseconds(1)
+            let spread = min(nanoseconds / 10, 1_000_000_000)
+            return .nanoseconds(Int64(nanoseconds + spread * stagger))
+        }
+        header = staggered(limits.header)
+        body = staggered(limits.body)
+        keepAlive = staggered(limits.keepAlive)
+    }
 
-    func start() { arm(.head, after: limits.header) }
+    func start() { arm(.head, after: header) }
 
     func bytesArrived() {
         bytesSinceHead = true
-        if case .idle = phase { arm(.head, after: limits.header) }
+        if case .idle = phase { arm(.head, after: header) }
     }
 
     func headRead() {
         owed += 1
         bytesSinceHead = false
-        arm(.body, after: limits.body)
+        arm(.body, after: body)
     }
 
     func bodyRead() {
-        if case .body = phase { arm(.body, after: limits.body) }
+        if case .body = phase { arm(.body, after: body) }
     }
 
     func requestRead() {
@@ -131,7 +148,7 @@ final class ConnectionDeadline {
 
     /// Nothing owed: wait for the next request, which may have begun already.
     private func settle() {
-        if bytesSinceHead { arm(.head, after: limits.header) } else { arm(.idle, after: limits.keepAlive) }
+        if bytesSinceHead { arm(.head, after: header) } else { arm(.idle, after: keepAlive) }
     }
 
     func stop() {
@@ -142,9 +159,9 @@ final class ConnectionDeadline {
         context = nil
     }
 
-    private func arm(_ next: Phase, after delay: Duration) {
+    private func arm(_ next: Phase, after delay: TimeAmount) {
         phase = next
-        let at = NIODeadline.now() + .nanoseconds(Int64(delay / .nanoseconds(1)))
+        let at = NIODeadline.now() + delay
         expiry = at
         // A shorter phase than the timer allows (a head after an idle wait): due sooner.
         if let timerAt, timerAt <= at { return }

@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
+@testable import JunctionIngress
 import JunctionCore
+import NIOCore
 import Testing
 
 /// A public endpoint against slow and numerous clients, probed as an attacker would: a head sent
@@ -13,6 +15,23 @@ struct IngressConnectionLimitTests {
     }
 
     static let short = ["JUNCTION_INGRESS_HEADER_TIMEOUT": "1s", "JUNCTION_INGRESS_BODY_TIMEOUT": "1s", "JUNCTION_INGRESS_KEEPALIVE_TIMEOUT": "1s"]
+
+    /// Connections opened together must not all time out together (their 408s and closes in one
+    /// turn of the loop held honest deliveries up): each runs its timeouts up to a tenth longer,
+    /// at most a second, never shorter than configured.
+    @Test func eachConnectionsTimeoutsAreStaggeredByAtMostATenthAndASecond() {
+        let limits = ConnectionLimits(header: .seconds(10), body: .milliseconds(500), keepAlive: .seconds(60))
+        let none = ConnectionDeadline(limits: limits, stagger: 0)
+        #expect(none.header == .seconds(10) && none.body == .milliseconds(500) && none.keepAlive == .seconds(60))
+        let most = ConnectionDeadline(limits: limits, stagger: 0.999_999)
+        #expect(most.header > .milliseconds(10_999) && most.header < .seconds(11), "10 s: up to a tenth more")
+        #expect(most.body > .milliseconds(549) && most.body < .milliseconds(550), "500 ms: up to a tenth more")
+        #expect(most.keepAlive > .milliseconds(60_999) && most.keepAlive < .seconds(61), "60 s: a second more at most")
+        // Drawn per connection: a crowd's deadlines spread over the whole allowance.
+        let drawn = (0..<200).map { _ in ConnectionDeadline(limits: limits).header.nanoseconds }
+        #expect(drawn.allSatisfy { $0 >= 10_000_000_000 && $0 < 11_000_000_000 })
+        #expect(drawn.max()! - drawn.min()! > 500_000_000, "200 connections' header deadlines spread over more than half a second")
+    }
 
     @Test func aHeadTrickledInPastTheHeaderTimeoutIsAnswered408AndClosed() async throws {
         let running = try await Self.start(Self.short)
