@@ -105,9 +105,7 @@ final class ConnectionDeadline {
     init(limits: ConnectionLimits, stagger: Double = Double.random(in: 0..<1)) {
         self.limits = limits
         func staggered(_ timeout: Duration) -> TimeAmount {
-            let nanoseconds = timeout / .nanoseconds(1)
-            let spread = min(nanoseconds / 10, 1_000_000_000)
-            return .nanoseconds(Int64(nanoseconds + spread * stagger))
+            TimeAmount(timeout + min(timeout / 10, .seconds(1)) * stagger)
         }
         header = staggered(limits.header)
         body = staggered(limits.body)

@@ -96,7 +96,7 @@ final class EventLoopRedisConnection {
 
     private func write(_ command: [RedisArgument], _ completion: @escaping Completion, on channel: any Channel) {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let timeout = eventLoop.scheduleTask(in: Self.nanoseconds(configuration.commandTimeout)) {
+        let timeout = eventLoop.scheduleTask(in: TimeAmount(configuration.commandTimeout)) {
             // No reply in time: the connection is dropped, and every command on it fails.
             bound.value.fail(with: .timeout, channel: channel)
         }
@@ -106,14 +106,10 @@ final class EventLoopRedisConnection {
         channel.writeAndFlush(buffer, promise: nil)
     }
 
-    private static func nanoseconds(_ duration: Duration) -> TimeAmount {
-        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-    }
-
     private func connect() {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         ClientBootstrap(group: eventLoop)
-            .connectTimeout(Self.nanoseconds(configuration.connectTimeout))
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in

@@ -111,10 +111,8 @@ struct WorkerProcessTests {
     }
 
     @Test func jobWhoseLeaseCannotBeRenewedIsStopped() async throws {
-        let shared = try await TestStack.shared()
-        let redisOnly = try await TestStack.dedicated(.redis, durable: true)
-        defer { Task { try await redisOnly.down() } }
-        let stack = TestStack(directory: redisOnly.directory, redis: redisOnly.redis, database: shared.database)
+        let stack = try await TestStack.ownRedis()
+        defer { Task { try await stack.down() } }
         let queue = QueueKit.queue()
         let worker = try await Self.startWorker(stack, queue: queue, [
             "JUNCTION_WORKER_LEASE": "1s", "JUNCTION_WORKER_CONCURRENCY": "1", "JUNCTION_WORKER_SHUTDOWN_GRACE": "300ms",
@@ -143,10 +141,8 @@ struct WorkerProcessTests {
     }
 
     @Test func workersReconnectAfterRedisRestartsAndLoseNothing() async throws {
-        let shared = try await TestStack.shared()
-        let redisOnly = try await TestStack.dedicated(.redis, durable: true)
-        defer { Task { try await redisOnly.down() } }
-        let stack = TestStack(directory: redisOnly.directory, redis: redisOnly.redis, database: shared.database)
+        let stack = try await TestStack.ownRedis()
+        defer { Task { try await stack.down() } }
         let queue = QueueKit.queue()
         let workers = [
             try await Self.startWorker(stack, queue: queue, ["JUNCTION_WORKER_CONCURRENCY": "2", "JUNCTION_WORKER_LEASE": "2s"]),

@@ -28,6 +28,14 @@ struct TestStack: Sendable {
         try await start(only: only, durable: durable)
     }
 
+    /// A durable Redis of its own beside the shared PostgreSQL, for a test that stops and restarts
+    /// Redis: ``down()`` stops that Redis and leaves the shared servers alone.
+    static func ownRedis() async throws -> TestStack {
+        let shared = try await shared()
+        let redisOnly = try await dedicated(.redis, durable: true)
+        return TestStack(directory: redisOnly.directory, redis: redisOnly.redis, database: shared.database)
+    }
+
     /// Stops the servers and deletes the stack's folder.
     func down() async throws {
         guard let directory else { return }

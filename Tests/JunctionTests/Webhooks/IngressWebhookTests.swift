@@ -263,10 +263,8 @@ struct IngressWebhookTests {
     }
 
     @Test func redisDownMeans503WithRetryAfterAndNothingAcknowledged() async throws {
-        let shared = try await TestStack.shared()
-        let redisOnly = try await TestStack.dedicated(.redis, durable: true)
-        defer { Task { try await redisOnly.down() } }
-        let stack = TestStack(directory: redisOnly.directory, redis: redisOnly.redis, database: shared.database)
+        let stack = try await TestStack.ownRedis()
+        defer { Task { try await stack.down() } }
         let running = try await Self.start(stack)
         // Open every pooled Redis connection (concurrent readiness checks), so each holds a
         // socket to the server about to go away.
@@ -305,10 +303,8 @@ struct IngressWebhookTests {
     /// is answered 200 or 503, and every one answered 200 is stored (Redis restarts from its
     /// append-only file). Deliveries go on, 24 at a time, until Redis is gone and one was answered 503.
     @Test func redisStoppingUnderPipelinedDeliveriesLosesNoAcknowledgedOne() async throws {
-        let shared = try await TestStack.shared()
-        let redisOnly = try await TestStack.dedicated(.redis, durable: true)
-        defer { Task { try await redisOnly.down() } }
-        let stack = TestStack(directory: redisOnly.directory, redis: redisOnly.redis, database: shared.database)
+        let stack = try await TestStack.ownRedis()
+        defer { Task { try await stack.down() } }
         let running = try await Self.start(stack)
         let http = OutboundHTTPClient(connections: 24)
         var answered: [String: Int] = [:]
